@@ -1,0 +1,94 @@
+"""Database access: one SQLAlchemy engine, short explicit transactions.
+
+Write transactions on SQLite start with BEGIN IMMEDIATE so that two writers never both read an
+instance and then race to update it: the second one waits for the first to commit (bounded by
+the busy timeout) and then sees its result. On PostgreSQL writers run concurrently and the
+optimistic lock on instances decides who wins.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import Conflict
+
+DEFAULT_SQLITE_PATH = os.path.join("var", "jianguan.db")
+
+
+def default_url() -> str:
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+class Database:
+    """Owns the SQLAlchemy engine; hands out read and write transactions."""
+
+    def __init__(self, url: str | None = None, echo: bool = False, pool_size: int = 10):
+        self.url = url or default_url()
+        self.sqlite = is_sqlite(self.url)
+        if self.sqlite:
+            path = self.url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self.engine: Engine = create_engine(
+                self.url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(
+                self.url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that may change data; commits on success, rolls back on any error."""
+        with self.engine.connect() as conn:
+            if self.sqlite:
+                conn.info["immediate"] = True
+            try:
+                with conn.begin():
+                    yield conn
+            except Exception as exc:
+                raise _translate(exc) from exc
+            finally:
+                conn.info.pop("immediate", None)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy's begin event decide how transactions start (pysqlite's own
+        # implicit BEGIN cannot be IMMEDIATE).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+
+
+def _translate(exc: Exception) -> Exception:
+    """Serialization failures and deadlocks are conflicts the caller may retry, not crashes."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "could not serialize" in text or "deadlock detected" in text or "database is locked" in text:
+        return Conflict("并发冲突, 请重试 (concurrent update, retry)")
+    return exc
