@@ -1,0 +1,103 @@
+"""The Engine: wiring of database, specs, scripts and services, and the transaction helper
+every command runs in. Commands live in instances.py, tasks.py, messages.py and timers.py."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from sqlalchemy import func, select
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+from .clock import install_spiff_clock, utcnow
+from .db import Database
+from .errors import NotFound
+from .schema import definitions
+from .scripting import EngineScripts, make_environment
+from .serializer import SpecCache
+from .services import ServiceRegistry
+from .store import Unit, load_specs
+
+
+def _default_scope(business_key: str | None, variables: dict) -> str | None:
+    return business_key
+
+
+@dataclass
+class EngineSettings:
+    script_time_limit: float = 2.0
+    script_memory_mb: int = 256
+    message_ttl_seconds: int = 3600      # how long an unmatched message waits for a subscriber
+    max_variables_bytes: int = 256_000
+
+
+@dataclass
+class Engine:
+    db: Database
+    settings: EngineSettings = field(default_factory=EngineSettings)
+    services: ServiceRegistry = field(default_factory=ServiceRegistry)
+    role_of: Callable[[str | None], str | None] = lambda lane: lane
+    scope_of: Callable[[str | None, dict], str | None] = _default_scope
+    specs: SpecCache = field(default_factory=SpecCache)
+
+    def __post_init__(self) -> None:
+        install_spiff_clock()
+        logging.getLogger("spiff").setLevel(logging.WARNING)
+        self._environment = None
+
+    # -- wiring -----------------------------------------------------------------------------
+    @property
+    def environment(self):
+        if self._environment is None:
+            self._environment = make_environment(self.settings.script_time_limit,
+                                                 self.settings.script_memory_mb)
+        return self._environment
+
+    def new_scripts(self) -> EngineScripts:
+        return EngineScripts(self.environment, self.services)
+
+    @contextmanager
+    def unit(self, actor: str) -> Iterator[Unit]:
+        """A write transaction whose audit events are chained just before commit."""
+        with self.db.write() as conn:
+            unit = Unit(conn=conn, actor=actor, now=utcnow())
+            yield unit
+            unit.finish()
+
+    def new_workflow(self, conn, definition) -> BpmnWorkflow:
+        spec, subprocess_specs = load_specs(conn, self.specs, definition.id)
+        return BpmnWorkflow(spec, subprocess_specs)
+
+    def definition(self, conn, key: str, version: int | None = None, kind: str = "bpmn"):
+        query = select(definitions).where(definitions.c.kind == kind, definitions.c.key == key)
+        if version is not None:
+            query = query.where(definitions.c.version == version)
+        row = conn.execute(query.order_by(definitions.c.version.desc()).limit(1)).first()
+        if row is None:
+            what = f"{key} v{version}" if version else key
+            raise NotFound(f"流程定义不存在 (definition {what} not found)")
+        return row
+
+    def definition_by_id(self, conn, definition_id: int):
+        return conn.execute(select(definitions).where(definitions.c.id == definition_id)).first()
+
+    def latest_form(self, conn, form_key: str | None) -> dict | None:
+        if not form_key:
+            return None
+        row = conn.execute(select(definitions.c.source).where(
+            definitions.c.kind == "form", definitions.c.key == form_key)
+            .order_by(definitions.c.version.desc()).limit(1)).first()
+        if row is None:
+            return None
+        import json
+        return json.loads(row.source)
+
+    def definition_count(self, conn) -> int:
+        return conn.execute(select(func.count()).select_from(definitions)).scalar_one()
+
+    def close(self) -> None:
+        env = self._environment
+        if env is not None and hasattr(env, "close"):
+            env.close()
+        self.db.dispose()

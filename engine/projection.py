@@ -1,0 +1,176 @@
+"""What a workflow waits for, read off the SpiffWorkflow object: its open user tasks, message
+subscriptions and timers. Pure functions; `store` writes the result."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from itertools import combinations
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
+                                                              TimeDateEventDefinition,
+                                                              TimerEventDefinition)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import TaskState
+
+MAX_CORRELATION_PROPS = 8
+
+
+@dataclass
+class OpenTask:
+    id: str
+    element_id: str
+    name: str
+    lane: str | None
+    form_key: str | None
+    due_at: datetime | None = None
+
+
+@dataclass
+class Subscription:
+    task_id: str
+    element_id: str
+    message_name: str
+    correlation: dict           # property -> instance-side value (None when unknown)
+    match_key: str | None       # None: a property has no usable value, so nothing matches
+
+
+@dataclass
+class Timer:
+    task_id: str
+    element_id: str
+    kind: str
+    due_at: datetime
+    attached_to: str | None = None     # element id of the task a boundary timer sits on
+
+
+@dataclass
+class Waits:
+    tasks: list[OpenTask] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    fresh_subscriptions: list[Subscription] = field(default_factory=list)
+
+
+def match_key(props: dict) -> str:
+    """Stable hash of property -> value; values compared as text (devices send numbers too)."""
+    canon = json.dumps(sorted((k, str(v)) for k, v in props.items()), ensure_ascii=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def usable(value) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def message_keys(correlation: dict) -> list[str]:
+    """Every match key a message with this correlation can satisfy: one per subset of its
+    usable properties (a subscription matches when all of its own properties agree)."""
+    items = sorted((k, v) for k, v in correlation.items() if usable(v))[:MAX_CORRELATION_PROPS]
+    keys = []
+    for size in range(len(items) + 1):
+        for combo in combinations(items, size):
+            keys.append(match_key(dict(combo)))
+    return keys
+
+
+def find_task(wf: BpmnWorkflow, task_id: str):
+    """The spiff task with this id, or None when it no longer exists (e.g. a finished
+    subprocess was removed)."""
+    try:
+        return wf.get_task_from_id(UUID(task_id))
+    except Exception:
+        return None
+
+
+def element_id(task) -> str:
+    return task.task_spec.bpmn_id or task.task_spec.name
+
+
+def form_key(task) -> str | None:
+    props = (task.task_spec.extensions or {}).get("properties") or {}
+    return props.get("formKey") or props.get("form") or element_id(task)
+
+
+def read_waits(wf: BpmnWorkflow) -> Waits:
+    waits = Waits()
+    for task in wf.event_manager.tasks.values():
+        if not task.has_state(TaskState.WAITING):
+            continue
+        for ed in _definitions(task.task_spec.event_definition):
+            if isinstance(ed, MessageEventDefinition):
+                waits.subscriptions.append(_subscription(wf, task, ed))
+            elif isinstance(ed, TimerEventDefinition):
+                due = _timer_due(task, ed)
+                if due is not None:
+                    waits.timers.append(Timer(str(task.id), element_id(task), _kind(ed), due,
+                                              _attached_to(task)))
+    boundary_due: dict[str, datetime] = {}
+    for t in waits.timers:
+        if t.attached_to:
+            prev = boundary_due.get(t.attached_to)
+            boundary_due[t.attached_to] = min(prev, t.due_at) if prev else t.due_at
+    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        waits.tasks.append(OpenTask(
+            id=str(task.id), element_id=element_id(task),
+            name=task.task_spec.bpmn_name or element_id(task), lane=task.task_spec.lane,
+            form_key=form_key(task), due_at=boundary_due.get(element_id(task))))
+    return waits
+
+
+def _definitions(ed):
+    if isinstance(ed, MultipleEventDefinition):
+        return list(ed.event_definitions)
+    return [ed]
+
+
+def _subscription(wf: BpmnWorkflow, task, ed: MessageEventDefinition) -> Subscription:
+    """Instance-side values: what spiff correlated so far (including processVariableCorrelation
+    expressions it evaluates when the event starts waiting), else a variable of that name."""
+    known = {}
+    for workflow in (wf, task.workflow):
+        for key_values in workflow.correlations.values():
+            known.update(key_values)
+    names = [cp.name for cp in ed.correlation_properties]
+    names += [cp.name for cp in getattr(ed, "process_correlations", []) if cp.name not in names]
+    props = {}
+    for name in names:
+        value = known.get(name, task.data.get(name))
+        props[name] = value if isinstance(value, (str, int, float)) else None
+    ok = all(usable(v) for v in props.values())
+    return Subscription(str(task.id), element_id(task), ed.name, props,
+                        match_key(props) if ok else None)
+
+
+def _kind(ed) -> str:
+    if isinstance(ed, CycleTimerEventDefinition):
+        return "cycle"
+    if isinstance(ed, TimeDateEventDefinition):
+        return "date"
+    return "duration"
+
+
+def _timer_due(task, ed) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):
+        value = value.get("next")
+    if not value:
+        return None
+    try:
+        due = TimerEventDefinition.get_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return due.astimezone(timezone.utc)
+
+
+def _attached_to(task) -> str | None:
+    attached = getattr(task.task_spec, "attached_to", None) or None
+    if attached is None and task.parent is not None:
+        # spiff puts a task and its boundary events under one split: the sibling is the task
+        for sibling in task.parent.children:
+            if sibling is not task and sibling.task_spec.manual:
+                return element_id(sibling)
+    return attached.bpmn_id if attached is not None and hasattr(attached, "bpmn_id") else attached

@@ -1,0 +1,189 @@
+"""Moving one instance forward inside a transaction: run engine steps to the next wait state,
+turn failures into incidents, hand buffered messages to subscriptions that just opened, and
+save the result with its projections."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import TaskState
+
+from . import store
+from .projection import element_id, find_task, message_keys, read_waits
+from .schema import incidents, messages
+from .services import ServiceContext
+from .store import Unit
+
+MAX_ROUNDS = 20
+MAX_INCIDENT_TEXT = 2000
+
+
+@dataclass
+class Handle:
+    """An instance being worked on in this transaction (new or loaded)."""
+
+    id: str
+    definition: object            # definitions row
+    business_key: str | None
+    scope_key: str | None
+    wf: BpmnWorkflow
+    row: object = None            # instances row when loaded; None when new
+    state: str = "running"
+    touched_messages: list = field(default_factory=list)
+
+    @property
+    def process_key(self) -> str:
+        return self.definition.key
+
+
+def new_instance_id() -> str:
+    return str(uuid.uuid4())
+
+
+def attach_scripts(engine, handle: Handle, unit: Unit) -> None:
+    """A fresh script engine per step: its service context points at this transaction."""
+    scripts = engine.new_scripts()
+
+    def context(task) -> ServiceContext:
+        return ServiceContext(instance_id=handle.id, process_key=handle.process_key,
+                              business_key=handle.business_key, element_id=element_id(task),
+                              data=dict(task.data), now=unit.now, conn=unit.conn)
+    scripts.context_factory = context
+    handle.wf.script_engine = scripts
+
+
+def advance(engine, unit: Unit, handle: Handle) -> None:
+    """Run to the next wait state, delivering buffered messages as subscriptions open."""
+    tried: set[tuple[str, int]] = set()
+    for _ in range(MAX_ROUNDS):
+        if not _steps(engine, unit, handle):
+            return
+        if handle.wf.completed:
+            return
+        if not _deliver_buffered(engine, unit, handle, tried):
+            return
+
+
+def _steps(engine, unit: Unit, handle: Handle) -> bool:
+    try:
+        handle.wf.do_engine_steps()
+        return True
+    except Exception as exc:  # designer code, services, spiff: all become incidents
+        open_incident(unit, handle, exc)
+        return False
+
+
+def open_incident(unit: Unit, handle: Handle, exc: Exception) -> None:
+    failed = handle.wf.get_tasks(state=TaskState.ERROR)
+    task = failed[0] if failed else None
+    text = _describe(exc)
+    handle.state = "error"
+    unit.conn.execute(insert(incidents).values(
+        instance_id=handle.id, task_id=str(task.id) if task else None,
+        element_id=element_id(task) if task else None, kind=_kind(exc), message=text,
+        created_at=unit.now))
+    unit.record("incident.opened", handle.id, str(task.id) if task else None,
+                element_id=element_id(task) if task else None, message=text)
+
+
+def _describe(exc: Exception) -> str:
+    inner = getattr(exc, "exception", None) or exc.__cause__
+    text = str(exc)
+    if inner is not None and str(inner) and str(inner) not in text:
+        text = f"{text}: {inner}"
+    notes = [n for n in getattr(exc, "__notes__", []) if n not in text]
+    if notes:
+        text += " (" + "; ".join(notes) + ")"
+    return text[:MAX_INCIDENT_TEXT]
+
+
+def _kind(exc: Exception) -> str:
+    chain = f"{type(exc).__name__} {type(getattr(exc, 'exception', None)).__name__}"
+    if "ScriptError" in chain or "Script" in str(exc)[:40]:
+        return "script"
+    if "ServiceFailure" in chain or "服务" in str(exc):
+        return "service"
+    return "engine"
+
+
+def deliver(handle: Handle, task_id: str, name: str, payload, correlation: dict) -> bool:
+    """Hand one message to one waiting task; False when it no longer waits for it."""
+    task = find_task(handle.wf, task_id)
+    if task is None or not task.has_state(TaskState.WAITING):
+        return False
+    definition = task.task_spec.event_definition
+    candidates = definition.event_definitions if isinstance(
+        definition, MultipleEventDefinition) else [definition]
+    ed = next((c for c in candidates if isinstance(c, MessageEventDefinition) and c.name == name),
+              None)
+    if ed is None:
+        return False
+    ed.update_internal_data(task, BpmnEvent(ed, payload if payload is not None else {}, {}))
+    for cp in ed.correlation_properties:
+        if cp.name in correlation:
+            for key in cp.correlation_keys or [cp.name]:
+                handle.wf.correlations.setdefault(key, {})[cp.name] = correlation[cp.name]
+    task._set_internal_data(event_fired=True)
+    task.task_spec._update(task)
+    return True
+
+
+def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
+    """Zeebe-style buffering: a message that arrived before anyone waited is delivered to the
+    first subscription that opens and matches it. Returns True when something was delivered."""
+    waits = read_waits(handle.wf)
+    names = {s.message_name for s in waits.subscriptions if s.match_key}
+    if not names:
+        return False
+    rows = unit.conn.execute(
+        select(messages).where(messages.c.status == "buffered", messages.c.name.in_(names),
+                               messages.c.expires_at > unit.now)
+        .order_by(messages.c.id)).all()
+    delivered = False
+    for msg in rows:
+        keys = set(message_keys(msg.correlation or {}))
+        for sub in waits.subscriptions:
+            if (sub.task_id, msg.id) in tried or sub.message_name != msg.name \
+                    or sub.match_key not in keys:
+                continue
+            tried.add((sub.task_id, msg.id))
+            if deliver(handle, sub.task_id, msg.name, msg.payload, msg.correlation or {}):
+                result = {"correlated": [handle.id], "started": [], "buffered": False}
+                unit.conn.execute(update(messages).where(messages.c.id == msg.id)
+                                  .values(status="correlated", result=result))
+                unit.record("message.correlated", handle.id, sub.task_id, name=msg.name,
+                            message_id=msg.message_id, element_id=sub.element_id,
+                            correlation=msg.correlation, buffered=True)
+                delivered = True
+                break
+        if delivered:
+            return True
+    return False
+
+
+def state_of(handle: Handle) -> str:
+    if handle.state in ("error", "cancelled"):
+        return handle.state
+    return "completed" if handle.wf.completed else "running"
+
+
+def persist(engine, unit: Unit, handle: Handle) -> None:
+    """Write the instance (insert or optimistic update) and its projections."""
+    state = state_of(handle)
+    if handle.row is None:
+        store.insert_instance(unit, instance_id=handle.id, definition=handle.definition,
+                              business_key=handle.business_key, scope_key=handle.scope_key,
+                              state=state, wf=handle.wf)
+    else:
+        store.save_instance(unit, handle.row, handle.wf, state)
+    store.sync_projection(unit, handle.id, handle.process_key, handle.scope_key, handle.wf,
+                          engine.role_of, finished=state in ("completed", "cancelled"))
+    previous = handle.row.state if handle.row is not None else None
+    if state == "completed" and previous != "completed":
+        unit.record("instance.completed", handle.id)
+    handle.state = state

@@ -1,0 +1,112 @@
+"""Workflow blobs without their specs.
+
+SpiffWorkflow embeds the whole spec in every serialized instance (about half the blob) and
+restores it on every load. Specs are immutable per definition version, so instances store only
+their state and specs are restored once per version and cached.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from uuid import UUID
+from collections import OrderedDict
+from typing import Callable
+
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+SpecPair = tuple  # (BpmnProcessSpec, dict[str, BpmnProcessSpec])
+
+
+class _SpeclessConverter(BpmnWorkflowConverter):
+    """Drops specs on the way out; takes them from `registry.spec_source` on the way in."""
+
+    def to_dict(self, workflow):
+        dct = super().to_dict(workflow)
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        return dct
+
+    def from_dict(self, dct):
+        spec, subprocess_specs = self.registry.spec_source
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _new_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpeclessConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+def _full_serializer() -> BpmnWorkflowSerializer:
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+
+_local = threading.local()
+
+
+def _get(name: str, factory: Callable[[], BpmnWorkflowSerializer]) -> BpmnWorkflowSerializer:
+    # The serializer flips a shared encoder flag while dumping: one per thread.
+    ser = getattr(_local, name, None)
+    if ser is None:
+        ser = factory()
+        setattr(_local, name, ser)
+    return ser
+
+
+def dump_workflow(workflow: BpmnWorkflow) -> bytes:
+    text = _get("specless", _new_serializer).serialize_json(workflow)
+    return zlib.compress(text.encode(), 1)
+
+
+def load_workflow(blob: bytes, specs: SpecPair) -> BpmnWorkflow:
+    ser = _get("specless", _new_serializer)
+    ser.registry.spec_source = specs
+    try:
+        return ser.deserialize_json(zlib.decompress(blob).decode())
+    finally:
+        ser.registry.spec_source = None
+
+
+def dump_specs(spec, subprocess_specs: dict) -> dict:
+    reg = _get("full", _full_serializer).registry
+    return {"spec": json.loads(json.dumps(reg.convert(spec))),
+            "subprocess_specs": {k: json.loads(json.dumps(reg.convert(v)))
+                                 for k, v in subprocess_specs.items()}}
+
+
+def load_specs(compiled: dict) -> SpecPair:
+    reg = _get("full", _full_serializer).registry
+    spec = reg.restore(compiled["spec"])
+    subs = {k: reg.restore(v) for k, v in compiled["subprocess_specs"].items()}
+    return spec, subs
+
+
+class SpecCache:
+    """definition id -> restored specs, bounded LRU shared by all threads."""
+
+    def __init__(self, size: int = 256):
+        self._items: OrderedDict[int, SpecPair] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, definition_id: int, loader: Callable[[], dict]) -> SpecPair:
+        with self._lock:
+            if definition_id in self._items:
+                self._items.move_to_end(definition_id)
+                return self._items[definition_id]
+        specs = load_specs(loader())
+        with self._lock:
+            self._items[definition_id] = specs
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return specs

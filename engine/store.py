@@ -1,0 +1,157 @@
+"""Loading and saving instances inside one transaction, with the optimistic lock, and writing
+the projections (open tasks, subscriptions, timers) that let everything else avoid blobs."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import TaskState
+
+from . import audit
+from .errors import Conflict, NotFound
+from .projection import Waits, find_task, read_waits
+from .schema import definitions, instances, subscriptions, tasks, timers
+from .serializer import SpecCache, dump_workflow, load_workflow
+
+MAX_VARIABLES_BYTES = 256_000
+
+
+@dataclass
+class Unit:
+    """One transaction's work: who acts, when, and the audit events it will append."""
+
+    conn: Connection
+    actor: str
+    now: datetime
+    events: list[audit.PendingEvent] = field(default_factory=list)
+
+    def record(self, kind: str, instance_id: str | None = None, task_id: str | None = None,
+               **details) -> None:
+        self.events.append(audit.PendingEvent(self.actor, kind, instance_id, task_id, details))
+
+    def finish(self) -> None:
+        audit.append(self.conn, self.events)
+        self.events = []
+
+
+@dataclass
+class Loaded:
+    row: object
+    workflow: BpmnWorkflow
+    new_subscriptions: list = field(default_factory=list)
+
+
+def load_specs(conn: Connection, cache: SpecCache, definition_id: int):
+    def loader():
+        compiled = conn.execute(select(definitions.c.compiled)
+                                .where(definitions.c.id == definition_id)).scalar_one()
+        return compiled if isinstance(compiled, dict) else json.loads(compiled)
+    return cache.get(definition_id, loader)
+
+
+def load(conn: Connection, cache: SpecCache, instance_id: str) -> Loaded:
+    row = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+    if row is None:
+        raise NotFound(f"流程实例不存在 (instance {instance_id} not found)")
+    specs = load_specs(conn, cache, row.definition_id)
+    return Loaded(row, load_workflow(row.blob, specs))
+
+
+def variables_of(wf: BpmnWorkflow) -> dict:
+    """The instance's variables as people see them: the data of its latest task."""
+    task = wf.last_task or wf.task_tree
+    data = dict(task.data) if task is not None else {}
+    data.update(wf.data or {})
+    text = json.dumps(data, ensure_ascii=False, default=str)
+    if len(text.encode()) > MAX_VARIABLES_BYTES:
+        return {"_truncated": True}
+    return json.loads(text)
+
+
+def insert_instance(unit: Unit, *, instance_id: str, definition, business_key: str | None,
+                    scope_key: str | None, state: str, wf: BpmnWorkflow,
+                    parent_id: str | None = None) -> None:
+    unit.conn.execute(insert(instances).values(
+        id=instance_id, definition_id=definition.id, process_key=definition.key,
+        version=definition.version, business_key=business_key, scope_key=scope_key,
+        state=state, lock_version=1, blob=dump_workflow(wf), variables=variables_of(wf),
+        started_by=unit.actor, started_at=unit.now, updated_at=unit.now, parent_id=parent_id,
+        ended_at=unit.now if state in ("completed", "cancelled") else None))
+
+
+def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> None:
+    ended = unit.now if state in ("completed", "cancelled") else None
+    result = unit.conn.execute(
+        update(instances)
+        .where(instances.c.id == row.id, instances.c.lock_version == row.lock_version)
+        .values(blob=dump_workflow(wf), variables=variables_of(wf), state=state,
+                lock_version=row.lock_version + 1, updated_at=unit.now, ended_at=ended))
+    if result.rowcount != 1:
+        raise Conflict("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
+
+
+def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: str | None,
+                    wf: BpmnWorkflow, role_of, finished: bool) -> Waits:
+    """Bring tasks, subscriptions and timers in line with the workflow. Returns what it waits
+    for; subscriptions that did not exist before are flagged for buffered-message delivery."""
+    conn = unit.conn
+    waits = Waits() if finished else read_waits(wf)
+    open_rows = {r.id: r for r in conn.execute(
+        select(tasks.c.id, tasks.c.due_at).where(tasks.c.instance_id == instance_id,
+                                                 tasks.c.state == "open"))}
+    current = {t.id: t for t in waits.tasks}
+    for task_id in set(open_rows) - set(current):
+        spiff_task = find_task(wf, task_id)
+        done = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
+        conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.state == "open")
+                     .values(state="completed" if done else "cancelled", ended_at=unit.now,
+                             ended_by=unit.actor if done else None))
+    new_rows = [dict(id=t.id, instance_id=instance_id, process_key=process_key,
+                     element_id=t.element_id, name=t.name, lane=t.lane, role=role_of(t.lane),
+                     form_key=t.form_key, scope_key=scope_key, state="open", due_at=t.due_at,
+                     created_at=unit.now) for tid, t in current.items() if tid not in open_rows]
+    if new_rows:
+        conn.execute(insert(tasks), new_rows)
+    for tid, t in current.items():
+        if tid in open_rows and _differs(open_rows[tid].due_at, t.due_at):
+            conn.execute(update(tasks).where(tasks.c.id == tid).values(due_at=t.due_at))
+
+    old_subs = {(r.task_id, r.message_name, r.match_key) for r in conn.execute(
+        select(subscriptions.c.task_id, subscriptions.c.message_name, subscriptions.c.match_key)
+        .where(subscriptions.c.instance_id == instance_id))}
+    new_subs = {(s.task_id, s.message_name, s.match_key): s for s in waits.subscriptions}
+    if old_subs != set(new_subs):
+        conn.execute(delete(subscriptions).where(subscriptions.c.instance_id == instance_id))
+        if new_subs:
+            conn.execute(insert(subscriptions), [dict(
+                instance_id=instance_id, task_id=s.task_id, element_id=s.element_id,
+                message_name=s.message_name, correlation=s.correlation, match_key=s.match_key,
+                created_at=unit.now) for s in new_subs.values()])
+    waits.fresh_subscriptions = [s for k, s in new_subs.items() if k not in old_subs]
+
+    old_timers = {(r.task_id, _naive(r.due_at)) for r in conn.execute(
+        select(timers.c.task_id, timers.c.due_at).where(timers.c.instance_id == instance_id))}
+    new_timers = {(t.task_id, _naive(t.due_at)): t for t in waits.timers}
+    if old_timers != set(new_timers):
+        conn.execute(delete(timers).where(timers.c.instance_id == instance_id))
+        if new_timers:
+            conn.execute(insert(timers), [dict(
+                instance_id=instance_id, task_id=t.task_id, element_id=t.element_id,
+                kind=t.kind, due_at=t.due_at) for t in new_timers.values()])
+    return waits
+
+
+def _naive(dt: datetime | None):
+    if dt is None:
+        return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=None, microsecond=0)
+
+
+def _differs(a: datetime | None, b: datetime | None) -> bool:
+    return _naive(a) != _naive(b)

@@ -1,0 +1,115 @@
+"""User-task commands: claim, release, save a draft, complete."""
+from __future__ import annotations
+
+import json
+
+from marshmallow import ValidationError
+from sqlalchemy import select, update
+from SpiffWorkflow.task import TaskState
+
+from . import runner
+from .errors import Conflict, Invalid, NotFound
+from .instances import load_handle
+from .projection import find_task
+from .schema import tasks
+from .store import Unit
+
+MAX_DATA_BYTES = 256_000
+
+
+def task_row(conn, task_id: str):
+    row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
+    if row is None:
+        raise NotFound(f"任务不存在 (task {task_id} not found)")
+    return row
+
+
+def _require_open(row) -> None:
+    if row.state != "open":
+        raise Conflict(f"任务已{_STATE_CN.get(row.state, row.state)}, 不能再办理 "
+                       f"(task is {row.state})")
+
+
+_STATE_CN = {"completed": "完成", "cancelled": "取消"}
+
+
+def claim(engine, unit: Unit, task_id: str, user: str) -> None:
+    row = task_row(unit.conn, task_id)
+    _require_open(row)
+    if row.assignee and row.assignee != user:
+        raise Conflict(f"任务已由 {row.assignee} 认领 (task claimed by {row.assignee})")
+    result = unit.conn.execute(update(tasks).where(
+        tasks.c.id == task_id, tasks.c.state == "open",
+        (tasks.c.assignee.is_(None)) | (tasks.c.assignee == user)).values(assignee=user))
+    if result.rowcount != 1:
+        raise Conflict("任务已被他人认领 (task claimed concurrently)")
+    unit.record("task.claimed", row.instance_id, task_id, element_id=row.element_id,
+                assignee=user)
+
+
+def unclaim(engine, unit: Unit, task_id: str, user: str, force: bool = False) -> None:
+    row = task_row(unit.conn, task_id)
+    _require_open(row)
+    if row.assignee is None:
+        raise Conflict("任务尚未被认领 (task is not claimed)")
+    if row.assignee != user and not force:
+        raise Conflict(f"任务由 {row.assignee} 认领, 只有认领人可以释放 (claimed by someone else)")
+    unit.conn.execute(update(tasks).where(tasks.c.id == task_id).values(assignee=None))
+    unit.record("task.unclaimed", row.instance_id, task_id, element_id=row.element_id,
+                previous_assignee=row.assignee)
+
+
+def validate(engine, conn, row, data, partial: bool = False) -> dict:
+    """Clean submitted data with the task's form; without a form, a plain JSON object."""
+    if not isinstance(data, dict):
+        raise Invalid("表单数据必须是对象 (data must be an object)",
+                      {"data": ["必须是对象 (must be an object)"]})
+    if len(json.dumps(data, ensure_ascii=False, default=str).encode()) > MAX_DATA_BYTES:
+        raise Invalid("表单数据过大 (data too large)", {"data": ["超过 256 KB (too large)"]})
+    form = engine.latest_form(conn, row.form_key)
+    if form is None:
+        bad = [k for k in data if not isinstance(k, str) or not k.isidentifier()
+               or k.startswith("_")]
+        if bad:
+            raise Invalid("字段名无效 (invalid field names)",
+                          {k: ["字段名必须是标识符 (must be an identifier)"] for k in bad[:20]})
+        return json.loads(json.dumps(data, ensure_ascii=False, default=str))
+    from forms.schema import validate_submission
+
+    try:
+        return validate_submission(form, data, partial=partial)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"data": exc.messages}
+        raise Invalid("表单校验未通过 (form validation failed)", messages) from exc
+
+
+def save_draft(engine, unit: Unit, task_id: str, data) -> dict:
+    row = task_row(unit.conn, task_id)
+    _require_open(row)
+    cleaned = validate(engine, unit.conn, row, data, partial=True)
+    unit.conn.execute(update(tasks).where(tasks.c.id == task_id).values(draft=cleaned))
+    return cleaned
+
+
+def complete(engine, unit: Unit, task_id: str, data) -> runner.Handle:
+    row = task_row(unit.conn, task_id)
+    _require_open(row)
+    cleaned = validate(engine, unit.conn, row, data)
+    handle = load_handle(engine, unit, row.instance_id)
+    task = find_task(handle.wf, task_id)
+    if task is None or not task.has_state(TaskState.READY):
+        raise Conflict("任务已不在办理状态 (task is no longer open)")
+    before = dict(task.data)
+    task.set_data(**cleaned)
+    changed = {k: {"from": before.get(k), "to": v} for k, v in cleaned.items()
+               if before.get(k) != v}
+    unit.record("task.completed", handle.id, task_id, element_id=row.element_id,
+                name=row.name, data=cleaned, changed=changed)
+    try:
+        task.run()
+    except Exception as exc:   # e.g. a failing post-script on the task itself
+        runner.open_incident(unit, handle, exc)
+    else:
+        runner.advance(engine, unit, handle)
+    runner.persist(engine, unit, handle)
+    return handle
