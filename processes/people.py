@@ -1,0 +1,82 @@
+"""Users of the platform: creation, password check, look-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.clock import utcnow
+from engine.errors import Conflict, Invalid
+
+from .schema import BUREAU_ROLES, ROLES, enterprises, users
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    district: str | None
+    enterprise_code: str | None
+
+    @property
+    def is_bureau(self) -> bool:
+        return self.role in BUREAU_ROLES
+
+
+def _principal(row) -> Principal:
+    return Principal(row.id, row.username, row.display_name, row.role, row.district,
+                     row.enterprise_code)
+
+
+def create_user(conn, username: str, role: str, password: str, district: str | None = None,
+                enterprise_code: str | None = None, display_name: str | None = None,
+                replace: bool = False) -> Principal:
+    errors = {}
+    if not username or len(username) > 100 or not username.replace("_", "").replace(
+            "-", "").replace(".", "").isalnum():
+        errors["username"] = ["用户名只能包含字母、数字、下划线、点和短横线 (invalid username)"]
+    if role not in ROLES:
+        errors["role"] = [f"角色必须是 {', '.join(ROLES)} 之一 (unknown role)"]
+    if not password or len(password) < 6:
+        errors["password"] = ["密码至少 6 位 (password too short)"]
+    if role in ("contractor", "supervisor") and not enterprise_code:
+        errors["enterprise"] = ["企业用户必须指定所属企业 (enterprise required)"]
+    if enterprise_code and conn.execute(select(enterprises.c.code).where(
+            enterprises.c.code == enterprise_code)).first() is None:
+        errors["enterprise"] = [f"企业 {enterprise_code} 不存在 (unknown enterprise)"]
+    if errors:
+        raise Invalid("用户信息无效 (invalid user)", errors)
+    values = dict(display_name=display_name or username, role=role, district=district or None,
+                  enterprise_code=enterprise_code or None, active=True,
+                  password_hash=generate_password_hash(password))
+    existing = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+    if existing is not None:
+        if not replace:
+            raise Conflict(f"用户 {username} 已存在 (user exists)")
+        conn.execute(update(users).where(users.c.id == existing.id).values(**values))
+    else:
+        conn.execute(insert(users).values(username=username, created_at=utcnow(), **values))
+    return get_user(conn, username)
+
+
+def get_user(conn, username: str) -> Principal | None:
+    row = conn.execute(select(users).where(users.c.username == username,
+                                           users.c.active.is_(True))).first()
+    return _principal(row) if row else None
+
+
+def get_user_by_id(conn, user_id: int) -> Principal | None:
+    row = conn.execute(select(users).where(users.c.id == user_id,
+                                           users.c.active.is_(True))).first()
+    return _principal(row) if row else None
+
+
+def authenticate(conn, username: str, password: str) -> Principal | None:
+    row = conn.execute(select(users).where(users.c.username == username,
+                                           users.c.active.is_(True))).first()
+    if row is None or not check_password_hash(row.password_hash, password or ""):
+        return None
+    return _principal(row)
