@@ -1,0 +1,1 @@
+"""HTTP layer: thin blueprints of schemas and calls into engine/ and processes/."""

@@ -1,0 +1,88 @@
+"""Deployed process, decision and form definitions."""
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import func, select
+
+from engine import deploy as deploying
+from engine.compiler import SourceFile
+from engine.schema import definitions
+
+from .auth import authenticated, current, roles
+from .ext import services
+from .schemas import (DefinitionDetailSchema, DefinitionQuery, DefinitionSchema,
+                      DeployResultSchema, VersionQuery)
+
+blp = Blueprint("definitions", __name__, url_prefix="/api/v1/definitions",
+                description="流程定义 (process definitions)")
+
+
+def as_dict(row) -> dict:
+    meta = row.meta or {}
+    return {"id": row.id, "kind": row.kind, "key": row.key, "name": row.name,
+            "version": row.version, "file_name": row.file_name, "deployed_at": row.deployed_at,
+            "deployed_by": row.deployed_by, "sha256": row.sha256, "lanes": meta.get("lanes", []),
+            "start_lane": meta.get("start_lane")}
+
+
+@blp.route("")
+class Definitions(MethodView):
+    @blp.arguments(DefinitionQuery, location="query")
+    @blp.response(200, DefinitionSchema(many=True))
+    @blp.paginate()
+    @authenticated
+    def get(self, query, pagination_parameters):
+        """已部署的流程定义 (latest version of each key; all_versions=true for every version)"""
+        stmt = select(definitions).where(definitions.c.kind == query["kind"])
+        if not query["all_versions"]:
+            latest = (select(definitions.c.key, func.max(definitions.c.version).label("v"))
+                      .where(definitions.c.kind == query["kind"])
+                      .group_by(definitions.c.key).subquery())
+            stmt = stmt.join(latest, (definitions.c.key == latest.c.key)
+                             & (definitions.c.version == latest.c.v))
+        with services().db.read() as conn:
+            total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+            rows = conn.execute(stmt.order_by(definitions.c.key, definitions.c.version.desc())
+                                .offset(pagination_parameters.first_item)
+                                .limit(pagination_parameters.page_size)).all()
+        pagination_parameters.item_count = total
+        return [as_dict(r) for r in rows]
+
+    @blp.response(201, DeployResultSchema)
+    @blp.alt_response(200, schema=DeployResultSchema, description="全部与已部署版本相同, 未产生新版本")
+    @blp.alt_response(422, description="per-file errors: {file: [{line, element_id, message}]}")
+    @roles("designer", "admin")
+    def post(self):
+        """部署 .bpmn / .dmn / 表单 .json 文件 (multipart field `files`; all or nothing)"""
+        uploads = request.files.getlist("files")
+        if not uploads:
+            abort(422, message="请在字段 files 中上传文件 (no files under field 'files')",
+                  errors={"files": ["必填 (required)"]})
+        files = [SourceFile(u.filename or "unnamed", u.read(deploying.MAX_FILE_BYTES + 1))
+                 for u in uploads]
+        engine = services()
+        with engine.unit(current().username) as unit:
+            result = deploying.deploy(unit, files)
+        created = any(d.created for d in result)
+        return {"deployed": [d.__dict__ for d in result]}, 201 if created else 200
+
+
+@blp.route("/<string:key>")
+class Definition(MethodView):
+    @blp.arguments(VersionQuery, location="query")
+    @blp.response(200, DefinitionDetailSchema)
+    @authenticated
+    def get(self, query, key):
+        """一个流程定义 (latest, or ?version=N), with its XML"""
+        engine = services()
+        with engine.db.read() as conn:
+            row = engine.definition(conn, key, query.get("version"), kind=query["kind"])
+            versions = [r.version for r in conn.execute(
+                select(definitions.c.version).where(definitions.c.kind == query["kind"],
+                                                    definitions.c.key == key)
+                .order_by(definitions.c.version))]
+        data = as_dict(row)
+        data.update(xml=row.source, versions=versions)
+        return data
