@@ -1,0 +1,72 @@
+"""A small client for the public API as a user would call it: sign in, then act."""
+from __future__ import annotations
+
+import io
+import os
+
+from processes.demo import DEMO_PASSWORD
+
+PROCESSES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine", "processes")
+
+
+class ApiClient:
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+        self._tokens: dict[str, str] = {}
+
+    def token(self, username: str, password: str = DEMO_PASSWORD) -> str:
+        if username not in self._tokens:
+            r = self.client.post("/api/v1/auth/token",
+                                 json={"username": username, "password": password})
+            assert r.status_code == 200, r.get_json()
+            self._tokens[username] = r.get_json()["token"]
+        return self._tokens[username]
+
+    def call(self, method: str, path: str, as_user: str | None = None, **kw):
+        headers = kw.pop("headers", {})
+        if as_user:
+            headers["Authorization"] = f"Bearer {self.token(as_user)}"
+        return self.client.open(path, method=method, headers=headers, **kw)
+
+    def get(self, path, as_user="admin", **kw):
+        return self.call("GET", path, as_user, **kw)
+
+    def post(self, path, as_user="admin", **kw):
+        return self.call("POST", path, as_user, **kw)
+
+    def deploy(self, *names: str, as_user: str = "designer", files=None):
+        """Deploy test diagrams by file name from tests/engine/processes (or given bytes)."""
+        payload = []
+        for name in names:
+            with open(os.path.join(PROCESSES, name), "rb") as fh:
+                payload.append((io.BytesIO(fh.read()), name))
+        for name, content in (files or {}).items():
+            payload.append((io.BytesIO(content), name))
+        return self.post("/api/v1/definitions", as_user=as_user, data={"files": payload},
+                         content_type="multipart/form-data")
+
+    def start(self, key, business_key=None, variables=None, as_user="admin", **kw):
+        body = {"process_key": key, "business_key": business_key,
+                "variables": variables or {}, **kw}
+        return self.post("/api/v1/instances", as_user=as_user, json=body)
+
+    def instance(self, instance_id, as_user="admin"):
+        r = self.get(f"/api/v1/instances/{instance_id}", as_user=as_user)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    def open_task(self, instance_id, element_id, as_user="admin"):
+        tasks = [t for t in self.instance(instance_id, as_user)["tasks"]
+                 if t["element_id"] == element_id]
+        assert tasks, f"no open task {element_id}"
+        return tasks[0]
+
+    def complete(self, task_id, data=None, as_user="admin"):
+        return self.post(f"/api/v1/tasks/{task_id}/complete", as_user=as_user,
+                         json={"data": data or {}})
+
+    def message(self, name, correlation=None, payload=None, message_id=None, as_user="gateway"):
+        return self.post("/api/v1/messages", as_user=as_user, json={
+            "name": name, "correlation": correlation or {}, "payload": payload,
+            "message_id": message_id})
