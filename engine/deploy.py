@@ -182,7 +182,7 @@ def _store(unit: Unit, kind: str, key: str, name: str, file_name: str, source: s
         kind=kind, key=key, version=version, name=name[:300], file_name=file_name[:300],
         sha256=run_hash, source=source, compiled=compiled, meta=meta, deployed_at=unit.now,
         deployed_by=unit.actor))
-    unit.record("definition.deployed", kind=kind, key=key, version=version, file=file_name,
+    unit.record("definition.deployed", definition_kind=kind, key=key, version=version, file=file_name,
                 sha256=run_hash)
     return Deployed(kind, key, name, version, True)
 

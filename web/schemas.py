@@ -166,6 +166,24 @@ class MessageSchema(Schema):
                                validate=validate.Length(1, 200))
 
 
+class MessageQuery(Schema):
+    status = fields.String(validate=validate.OneOf(["buffered", "correlated", "started", "expired"]))
+    name = fields.String()
+
+
+class MessageRecordSchema(Strict):
+    id = fields.Integer()
+    message_id = fields.String(allow_none=True)
+    name = fields.String()
+    correlation = fields.Dict()
+    payload = fields.Raw(allow_none=True)
+    status = fields.String()
+    result = fields.Dict()
+    sender = fields.String()
+    received_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+
+
 class MessageResultSchema(Strict):
     correlated = fields.List(fields.String())
     started = fields.List(fields.String())
