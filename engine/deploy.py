@@ -48,6 +48,12 @@ def kind_of(file_name: str) -> str | None:
 def deploy(unit: Unit, files: list[SourceFile]) -> list[Deployed]:
     errors = _check_upload(files)
     if errors:
+        # Report the model problems of the other files too: one round trip for the designer.
+        rest = [f for f in files if f.name not in errors and kind_of(f.name) in ("bpmn", "dmn")]
+        try:
+            compile_files(rest, []) if rest else None
+        except CompileError as exc:
+            errors.update(_problems(exc.problems))
         raise Invalid("部署失败: 文件无效 (deploy rejected)", errors)
     forms = [f for f in files if kind_of(f.name) == "form"]
     models = [f for f in files if kind_of(f.name) in ("bpmn", "dmn")]

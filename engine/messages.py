@@ -92,26 +92,27 @@ def correlate(engine, unit: Unit, name: str, correlation: dict, payload=None,
     return result
 
 
-def _matches(conn, name: str, correlation: dict) -> dict[str, list[str]]:
+def _matches(conn, name: str, correlation: dict) -> dict[str, list[tuple[str, str]]]:
     keys = message_keys(correlation)
-    rows = conn.execute(select(subscriptions.c.instance_id, subscriptions.c.task_id)
+    rows = conn.execute(select(subscriptions.c.instance_id, subscriptions.c.task_id,
+                               subscriptions.c.element_id)
                         .where(subscriptions.c.message_name == name,
                                subscriptions.c.match_key.in_(keys))
                         .order_by(subscriptions.c.id)).all()
     found: dict[str, list[str]] = {}
     for r in rows:
-        found.setdefault(r.instance_id, []).append(r.task_id)
+        found.setdefault(r.instance_id, []).append((r.task_id, r.element_id))
     return found
 
 
-def _deliver(engine, unit: Unit, instance_id: str, task_ids: list[str], name: str,
+def _deliver(engine, unit: Unit, instance_id: str, waiting: list[tuple[str, str]], name: str,
              correlation: dict, payload, message_id) -> bool:
     handle = instance_cmds.load_handle(engine, unit, instance_id)
     delivered = False
-    for task_id in task_ids:
+    for task_id, element in waiting:
         if runner.deliver(handle, task_id, name, payload, correlation):
             delivered = True
-            unit.record("message.correlated", handle.id, task_id, name=name,
+            unit.record("message.correlated", handle.id, task_id, name=name, element_id=element,
                         message_id=message_id, correlation=correlation, payload=payload)
     if delivered:
         runner.advance(engine, unit, handle)

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
                                                               TimeDateEventDefinition,
                                                               TimerEventDefinition)
+from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
@@ -46,6 +47,7 @@ class Timer:
     kind: str
     due_at: datetime
     attached_to: str | None = None     # element id of the task a boundary timer sits on
+    interrupting: bool = True
 
 
 @dataclass
@@ -100,19 +102,22 @@ def read_waits(wf: BpmnWorkflow) -> Waits:
     for task in wf.event_manager.tasks.values():
         if not task.has_state(TaskState.WAITING):
             continue
-        for ed in _definitions(task.task_spec.event_definition):
+        for ed, element in _definitions(task):
             if isinstance(ed, MessageEventDefinition):
-                waits.subscriptions.append(_subscription(wf, task, ed))
+                waits.subscriptions.append(_subscription(wf, task, ed, element))
             elif isinstance(ed, TimerEventDefinition):
                 due = _timer_due(task, ed)
                 if due is not None:
-                    waits.timers.append(Timer(str(task.id), element_id(task), _kind(ed), due,
-                                              _attached_to(task)))
-    boundary_due: dict[str, datetime] = {}
+                    waits.timers.append(Timer(
+                        str(task.id), element, _kind(ed), due, _attached_to(task),
+                        bool(getattr(task.task_spec, "cancel_activity", True))))
+    # A task's due date is its earliest interrupting boundary timer (a reminder is not one).
+    earliest: dict[bool, dict[str, datetime]] = {True: {}, False: {}}
     for t in waits.timers:
         if t.attached_to:
-            prev = boundary_due.get(t.attached_to)
-            boundary_due[t.attached_to] = min(prev, t.due_at) if prev else t.due_at
+            seen = earliest[t.interrupting]
+            seen[t.attached_to] = min(seen.get(t.attached_to, t.due_at), t.due_at)
+    boundary_due = {**earliest[False], **earliest[True]}
     for task in wf.get_tasks(state=TaskState.READY, manual=True):
         waits.tasks.append(OpenTask(
             id=str(task.id), element_id=element_id(task),
@@ -121,13 +126,20 @@ def read_waits(wf: BpmnWorkflow) -> Waits:
     return waits
 
 
-def _definitions(ed):
-    if isinstance(ed, MultipleEventDefinition):
-        return list(ed.event_definitions)
-    return [ed]
+def _definitions(task) -> list[tuple]:
+    """(event definition, element id) pairs a waiting task listens for. An event-based gateway
+    waits itself for its targets' events, in the order of its outgoing flows."""
+    ed = task.task_spec.event_definition
+    if not isinstance(ed, MultipleEventDefinition):
+        return [(ed, element_id(task))]
+    defs = list(ed.event_definitions)
+    outputs = task.task_spec.outputs
+    if isinstance(task.task_spec, EventBasedGateway) and len(outputs) == len(defs):
+        return [(d, o.bpmn_id or element_id(task)) for d, o in zip(defs, outputs)]
+    return [(d, element_id(task)) for d in defs]
 
 
-def _subscription(wf: BpmnWorkflow, task, ed: MessageEventDefinition) -> Subscription:
+def _subscription(wf: BpmnWorkflow, task, ed: MessageEventDefinition, element: str) -> Subscription:
     """Instance-side values: what spiff correlated so far (including processVariableCorrelation
     expressions it evaluates when the event starts waiting), else a variable of that name."""
     known = {}
@@ -141,7 +153,7 @@ def _subscription(wf: BpmnWorkflow, task, ed: MessageEventDefinition) -> Subscri
         value = known.get(name, task.data.get(name))
         props[name] = value if isinstance(value, (str, int, float)) else None
     ok = all(usable(v) for v in props.values())
-    return Subscription(str(task.id), element_id(task), ed.name, props,
+    return Subscription(str(task.id), element, ed.name, props,
                         match_key(props) if ok else None)
 
 

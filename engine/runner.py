@@ -35,6 +35,7 @@ class Handle:
     row: object = None            # instances row when loaded; None when new
     state: str = "running"
     touched_messages: list = field(default_factory=list)
+    new_incidents: list = field(default_factory=list)   # written once the instance row is
 
     @property
     def process_key(self) -> str:
@@ -83,7 +84,7 @@ def open_incident(unit: Unit, handle: Handle, exc: Exception) -> None:
     task = failed[0] if failed else None
     text = _describe(exc)
     handle.state = "error"
-    unit.conn.execute(insert(incidents).values(
+    handle.new_incidents.append(dict(
         instance_id=handle.id, task_id=str(task.id) if task else None,
         element_id=element_id(task) if task else None, kind=_kind(exc), message=text,
         created_at=unit.now))
@@ -130,6 +131,11 @@ def deliver(handle: Handle, task_id: str, name: str, payload, correlation: dict)
                 handle.wf.correlations.setdefault(key, {})[cp.name] = correlation[cp.name]
     task._set_internal_data(event_fired=True)
     task.task_spec._update(task)
+    if getattr(task.task_spec, "cancel_activity", True) is False and task.parent is not None:
+        # BPMN lets a non-interrupting boundary event fire again while its activity runs;
+        # spiff arms it once, so arm a fresh one beside the one that fired.
+        again = task.parent._add_child(task.task_spec, TaskState.FUTURE)
+        again.task_spec._update(again)
     return True
 
 
@@ -181,6 +187,9 @@ def persist(engine, unit: Unit, handle: Handle) -> None:
                               state=state, wf=handle.wf)
     else:
         store.save_instance(unit, handle.row, handle.wf, state)
+    if handle.new_incidents:
+        unit.conn.execute(insert(incidents), handle.new_incidents)
+        handle.new_incidents = []
     store.sync_projection(unit, handle.id, handle.process_key, handle.scope_key, handle.wf,
                           engine.role_of, finished=state in ("completed", "cancelled"))
     previous = handle.row.state if handle.row is not None else None

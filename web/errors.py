@@ -50,7 +50,7 @@ def register(app: Flask) -> None:
         if not request.path.startswith("/api"):
             return exc
         data = getattr(exc, "data", None) or {}
-        errors = flatten(data.get("messages", {})) if data else {}
+        errors = flatten(data.get("messages") or data.get("errors") or {}) if data else {}
         message = data.get("message") or MESSAGES_CN.get(exc.code, exc.name)
         if exc.code == 422 and errors:
             message = "提交的数据有误 (validation failed)"

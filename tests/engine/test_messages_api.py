@@ -37,15 +37,20 @@ def test_interrupting_boundary_reaches_only_the_matching_instance(api):
     assert api.instance(b)["state"] == "running" and elements(api, b) == ["reply"]
 
 
-def test_non_interrupting_boundary_keeps_the_task_open(api):
+def test_non_interrupting_boundary_keeps_the_task_open_and_fires_again(api):
     iid = start_notice(api, P1)
     for n in (1, 2):
         r = api.message("remind", {"project_code": P1}, {"text": f"第{n}次提醒"})
         assert r.get_json()["correlated"] == [iid]
-    inst = api.instance(iid)
-    assert elements(api, iid) == ["reply"]
-    assert inst["variables"]["reminder_count"] == 2
-    assert inst["variables"]["reminder"] == {"text": "第2次提醒"}
+        assert elements(api, iid) == ["reply"]
+        waiting = {w["element_id"] for w in api.instance(iid)["waiting"]}
+        assert waiting == {"withdrawn", "reminded"}      # armed again for the next reminder
+    history = api.get(f"/api/v1/instances/{iid}/history").get_json()
+    reached = [e["details"]["element_id"] for e in history if e["kind"] == "message.correlated"]
+    assert reached == ["reminded", "reminded"]
+    # The reply still works and then the instance waits for the confirmation.
+    api.complete(api.open_task(iid, "reply")["id"])
+    assert [w["element_id"] for w in api.instance(iid)["waiting"]] == ["confirmed"]
 
 
 def test_catch_event_needs_every_property_then_receive_task(api):

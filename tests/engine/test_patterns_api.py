@@ -125,9 +125,11 @@ def test_failing_service_is_an_incident_and_retry_completes_it(api, engine):
     assert "incident.opened" in kinds and "incident.retried" in kinds
 
 
-def test_dmn_without_a_matching_rule_is_an_incident(api, engine):
+def test_dmn_without_a_matching_rule_leaves_its_output_unset(api, engine):
     engine.services.register("test.notify", lambda ctx, points: "ok")
     api.deploy("scoring.dmn")
     iid = run(api, "rules_and_services.bpmn", "rules_and_services", severity="未知")
     inst = api.instance(iid)
-    assert inst["state"] == "error" and inst["incidents"][0]["element_id"] == "score"
+    assert "points" not in inst["variables"]
+    assert inst["state"] == "error" and inst["incidents"][0]["element_id"] == "notify"
+    assert "points" in inst["incidents"][0]["message"]
