@@ -50,6 +50,8 @@ def create_app(config: dict | None = None) -> Flask:
     database = Database(app.config.get("DATABASE_URL"))
     engine = Engine(db=database, settings=EngineSettings(**app.config.get("ENGINE", {})),
                     role_of=access.role_of_lane, scope_of=access.scope_of)
+    from processes import operations
+    operations.register(engine.services)
     app.extensions["jianguan.engine"] = engine
 
     _register_api(app)

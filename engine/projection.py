@@ -29,6 +29,7 @@ class OpenTask:
     lane: str | None
     form_key: str | None
     due_at: datetime | None = None
+    assignee: str | None = None        # preset by the diagram (property `assignee`)
 
 
 @dataclass
@@ -92,6 +93,16 @@ def element_id(task) -> str:
     return task.task_spec.bpmn_id or task.task_spec.name
 
 
+def preset_assignee(task) -> str | None:
+    """The spiff property `assignee` names a task-data path (e.g. `expert.username`) whose value
+    is the one user who may work the task, as in a multi-instance task per drawn expert."""
+    path = ((task.task_spec.extensions or {}).get("properties") or {}).get("assignee")
+    value = task.data
+    for part in (path or "").split(".") if path else []:
+        value = value.get(part) if isinstance(value, dict) else None
+    return str(value)[:100] if path and isinstance(value, (str, int)) and str(value) else None
+
+
 def form_key(task) -> str | None:
     props = (task.task_spec.extensions or {}).get("properties") or {}
     return props.get("formKey") or props.get("form") or element_id(task)
@@ -122,7 +133,8 @@ def read_waits(wf: BpmnWorkflow) -> Waits:
         waits.tasks.append(OpenTask(
             id=str(task.id), element_id=element_id(task),
             name=task.task_spec.bpmn_name or element_id(task), lane=task.task_spec.lane,
-            form_key=form_key(task), due_at=boundary_due.get(element_id(task))))
+            form_key=form_key(task), due_at=boundary_due.get(element_id(task)),
+            assignee=preset_assignee(task)))
     return waits
 
 

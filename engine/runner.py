@@ -16,7 +16,8 @@ from SpiffWorkflow.task import TaskState
 from . import store
 from .projection import element_id, find_task, message_keys, read_waits
 from .schema import incidents, messages
-from .services import ServiceContext
+from .errors import Invalid
+from .services import ServiceContext, ServiceRefusal
 from .store import Unit
 
 MAX_ROUNDS = 20
@@ -75,8 +76,21 @@ def _steps(engine, unit: Unit, handle: Handle) -> bool:
         handle.wf.do_engine_steps()
         return True
     except Exception as exc:  # designer code, services, spiff: all become incidents
+        refusal = _refusal(exc)
+        if refusal is not None:
+            raise Invalid(str(refusal), {"_process": [str(refusal)]}) from exc
         open_incident(unit, handle, exc)
         return False
+
+
+def _refusal(exc: BaseException) -> ServiceRefusal | None:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ServiceRefusal):
+            return exc
+        exc = getattr(exc, "exception", None) or exc.__cause__
+        seen += 1
+    return None
 
 
 def open_incident(unit: Unit, handle: Handle, exc: Exception) -> None:

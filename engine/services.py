@@ -30,6 +30,11 @@ class ServiceFailure(Exception):
     """An operation refused or failed; the message becomes the incident text."""
 
 
+class ServiceRefusal(ServiceFailure):
+    """The operation says no to the request itself (a crane filed too late): the step is not
+    taken, the caller gets a 422 with the reason, and the instance stays as it was."""
+
+
 class ServiceRegistry:
     def __init__(self) -> None:
         self._ops: dict[str, ServiceCall] = {}

@@ -113,7 +113,7 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
     new_rows = [dict(id=t.id, instance_id=instance_id, process_key=process_key,
                      element_id=t.element_id, name=t.name, lane=t.lane, role=role_of(t.lane),
                      form_key=t.form_key, scope_key=scope_key, state="open", due_at=t.due_at,
-                     created_at=unit.now) for tid, t in current.items() if tid not in open_rows]
+                     assignee=t.assignee, created_at=unit.now) for tid, t in current.items() if tid not in open_rows]
     if new_rows:
         conn.execute(insert(tasks), new_rows)
     for tid, t in current.items():

@@ -2,10 +2,15 @@
 role (passwords in the README). Loading twice changes nothing."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import insert, select
+from werkzeug.security import generate_password_hash
+
+from engine.clock import utcnow
 
 from .people import create_user, get_user
-from .schema import enterprises, projects
+from .schema import cranes, devices, enterprises, experts, projects
 
 DISTRICTS = ("禅城区", "南海区", "顺德区", "高明区", "三水区")
 DEMO_PASSWORD = "jianguan123"
@@ -75,6 +80,90 @@ USERS = [
 ]
 
 
+SPECIALTIES = {"深基坑": 10, "模板支撑": 7, "起重吊装": 7, "脚手架": 6, "钢结构": 6}
+EXPERT_EMPLOYERS = (
+    ("EXP-SCUT", "华南理工大学土木与交通学院"), ("EXP-GDADRI", "广东省建筑设计研究院有限公司"),
+    ("EXP-FSDI", "佛山市建筑设计院股份有限公司"), ("EXP-GZU", "广州大学土木工程学院"),
+    ("EXP-GDJK", "广东省建筑科学研究院集团股份有限公司"))
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = ("建国", "志强", "海涛", "伟", "晓东", "国华", "文斌", "振宇", "立新", "明")
+TITLES = ("正高级工程师", "高级工程师", "教授级高级工程师", "教授")
+
+
+def _experts() -> list[tuple]:
+    """Deterministic expert library; the first two of each specialty work for project parties
+    (contractor CON001, supervisor SUP001), so the conflict rule has someone to exclude."""
+    rows, n = [], 0
+    for specialty, size in SPECIALTIES.items():
+        for i in range(size):
+            if i == 0:
+                employer = ("91440600CON001", "广东建工集团有限公司")
+            elif i == 1:
+                employer = ("91440600SUP001", "广东华南建设监理有限公司")
+            else:
+                employer = EXPERT_EMPLOYERS[n % len(EXPERT_EMPLOYERS)]
+            name = SURNAMES[n % len(SURNAMES)] + GIVEN[n % len(GIVEN)]
+            rows.append((f"expert{n + 1:02d}", name, employer[0], employer[1],
+                         TITLES[n % len(TITLES)], specialty))
+            n += 1
+    return rows
+
+
+# Devices per project: dust and video everywhere, pit and crane black boxes where work needs them.
+CRANES = (("QZ-CC001-01", "FS-CC-2026-001", "QTZ125(TC6015)", 60.0),
+          ("QZ-NH002-01", "FS-NH-2026-002", "QTZ80(TC5610)", 50.0),
+          ("QZ-SD001-01", "FS-SD-2026-001", "QTZ160(TC6517)", 80.0))
+PIT_PROJECTS = ("FS-CC-2026-002", "FS-NH-2026-001", "FS-SD-2026-003")
+
+
+@lru_cache(maxsize=1)
+def _demo_hash() -> str:
+    return generate_password_hash(DEMO_PASSWORD)
+
+
+def load_sites(conn, now) -> dict:
+    counts = {"experts": 0, "devices": 0, "cranes": 0}
+    have = {r.code for r in conn.execute(select(enterprises.c.code))}
+    for code, name in EXPERT_EMPLOYERS:
+        if code not in have:
+            conn.execute(insert(enterprises).values(code=code, name=name, kind="expert_employer",
+                                                    score=0))
+    known = set(conn.execute(select(experts.c.username)).scalars())
+    for username, name, employer_code, employer, title, specialty in _experts():
+        if username in known:
+            continue
+        if get_user(conn, username) is None:
+            create_user(conn, username, "expert", DEMO_PASSWORD, None, employer_code,
+                        f"{name}(专家)", password_hash=_demo_hash())
+        conn.execute(insert(experts).values(username=username, name=name,
+                                            employer_code=employer_code, employer=employer,
+                                            title=title, specialty=specialty, active=True))
+        counts["experts"] += 1
+    have_cranes = set(conn.execute(select(cranes.c.id)).scalars())
+    have_devices = set(conn.execute(select(devices.c.id)).scalars())
+    wanted = []
+    for code, *_ in PROJECTS:
+        short = code.replace("FS-", "").replace("-2026-", "")
+        wanted.append((f"DUST-{short}", code, "dust", "扬尘监测仪", None))
+        wanted.append((f"VIDEO-{short}", code, "video", "视频监控", None))
+        if code in PIT_PROJECTS:
+            wanted.append((f"PIT-{short}", code, "pit", "深基坑监测站", None))
+    for crane_id, code, model, capacity in CRANES:
+        if crane_id not in have_cranes:
+            conn.execute(insert(cranes).values(
+                id=crane_id, project_code=code, model=model, owner_code="91440600INS001",
+                installer_code="91440600INS001", capacity_kn=capacity, state="planned"))
+            counts["cranes"] += 1
+        wanted.append((f"BOX-{crane_id}", code, "crane", f"塔吊黑匣子 {model}", crane_id))
+    for device_id, code, kind, name, crane_id in wanted:
+        if device_id not in have_devices:
+            conn.execute(insert(devices).values(
+                id=device_id, project_code=code, device_type=kind, name=name, crane_id=crane_id,
+                state="online", last_seen_at=now, latest={}))
+            counts["devices"] += 1
+    return counts
+
+
 def load_reference(conn) -> dict:
     """Enterprises, projects and users; existing rows are left as they are."""
     counts = {"enterprises": 0, "projects": 0, "users": 0}
@@ -93,8 +182,10 @@ def load_reference(conn) -> dict:
             counts["projects"] += 1
     for username, role, display, district, enterprise in USERS:
         if get_user(conn, username) is None:
-            create_user(conn, username, role, DEMO_PASSWORD, district, enterprise, display)
+            create_user(conn, username, role, DEMO_PASSWORD, district, enterprise, display,
+                        password_hash=_demo_hash())
             counts["users"] += 1
+    counts.update(load_sites(conn, utcnow()))
     return counts
 
 

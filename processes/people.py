@@ -33,7 +33,9 @@ def _principal(row) -> Principal:
 
 def create_user(conn, username: str, role: str, password: str, district: str | None = None,
                 enterprise_code: str | None = None, display_name: str | None = None,
-                replace: bool = False) -> Principal:
+                replace: bool = False, password_hash: str | None = None) -> Principal:
+    """Validated insert (or replace); `password_hash` lets bulk loaders hash a shared password
+    once."""
     errors = {}
     if not username or len(username) > 100 or not username.replace("_", "").replace(
             "-", "").replace(".", "").isalnum():
@@ -51,7 +53,7 @@ def create_user(conn, username: str, role: str, password: str, district: str | N
         raise Invalid("用户信息无效 (invalid user)", errors)
     values = dict(display_name=display_name or username, role=role, district=district or None,
                   enterprise_code=enterprise_code or None, active=True,
-                  password_hash=generate_password_hash(password))
+                  password_hash=password_hash or generate_password_hash(password))
     existing = conn.execute(select(users.c.id).where(users.c.username == username)).first()
     if existing is not None:
         if not replace:

@@ -46,3 +46,76 @@ projects = Table(
     Column("progress", String(200)),
     Column("extra", JSON, nullable=False, default=dict),
 )
+
+devices = Table(
+    "devices", metadata,
+    Column("id", String(80), primary_key=True),            # device id as in the MQTT topic
+    Column("project_code", String(50), nullable=False, index=True),
+    Column("device_type", String(10), nullable=False),     # dust pit crane video
+    Column("name", String(200), nullable=False),
+    Column("crane_id", String(80)),                        # the crane a black box sits on
+    Column("state", String(20), nullable=False, default="online"),
+    Column("last_seen_at", DateTime(timezone=True)),
+    Column("latest", JSON, nullable=False, default=dict),
+)
+
+cranes = Table(
+    "cranes", metadata,
+    Column("id", String(80), primary_key=True),            # 设备编号
+    Column("project_code", String(50), nullable=False, index=True),
+    Column("model", String(100), nullable=False),
+    Column("owner_code", String(50)),                      # 产权单位
+    Column("installer_code", String(50)),                  # 安装单位
+    Column("filing_no", String(50)),                       # 产权备案编号
+    Column("capacity_kn", Float),
+    Column("state", String(20), nullable=False, default="planned"),
+)
+
+experts = Table(
+    "experts", metadata,
+    Column("username", String(100), primary_key=True),     # the expert's user account
+    Column("name", String(100), nullable=False),
+    Column("employer_code", String(50)),
+    Column("employer", String(200), nullable=False),
+    Column("title", String(50), nullable=False),
+    Column("specialty", String(50), nullable=False, index=True),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+expert_draws = Table(
+    "expert_draws", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("instance_id", String(36), nullable=False, index=True),
+    Column("project_code", String(50)),
+    Column("specialty", String(50), nullable=False),
+    Column("seed", String(64), nullable=False),
+    Column("candidates", JSON, nullable=False),             # eligible usernames, in order
+    Column("excluded", JSON, nullable=False),               # usernames refused and why
+    Column("chosen", JSON, nullable=False),
+    Column("drawn_at", DateTime(timezone=True), nullable=False),
+)
+
+score_events = Table(
+    "score_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("enterprise_code", String(50), nullable=False, index=True),
+    Column("project_code", String(50), index=True),
+    Column("instance_id", String(36)),
+    Column("item", String(300), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+documents = Table(
+    "documents", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("instance_id", String(36), nullable=False, index=True),
+    Column("kind", String(50), nullable=False),
+    Column("number", String(60), nullable=False, unique=True),   # per kind and year
+    Column("title", String(200), nullable=False),
+    Column("status", String(20), nullable=False),         # requested generated failed
+    Column("sha256", String(64)),
+    Column("replaces", String(36)),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

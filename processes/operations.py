@@ -1,0 +1,173 @@
+"""The domain's service operations, called by name from BPMN service tasks
+(`spiffworkflow:serviceTaskOperator id="..."`). Each runs in the step's transaction."""
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import func, insert, select, update
+
+from engine.schema import instances
+from engine.services import ServiceContext, ServiceFailure, ServiceRefusal, ServiceRegistry
+
+from .schema import cranes, devices, documents, enterprises, expert_draws, experts, projects, \
+    score_events
+
+MIN_EXPERTS = 5
+CRANE_FILING_DAYS = 3          # notice: filed at least 3 days before the crane enters the site
+BLACK_BOX_FRESH = timedelta(minutes=30)
+DOCUMENT_KINDS = {
+    "supervision_plan": ("JDJH", "监督工作计划"), "briefing_record": ("JDJD", "监督交底记录"),
+    "inspection_record": ("JDJC", "监督检查记录"), "rectification_notice": ("ZGTZ", "整改通知书"),
+    "stop_work_order": ("TGTZ", "局部停工整改通知书"), "resume_notice": ("FGTZ", "复工通知书"),
+    "talk_notice": ("YTTZ", "约谈通知书"), "talk_record": ("YTJL", "约谈记录"),
+    "crane_install_receipt": ("QZAZ", "起重机械安装告知回执"),
+    "crane_registration": ("QZDJ", "起重机械使用登记证明"),
+    "expert_review_report": ("ZJLZ", "专家论证报告"), "safety_assessment": ("AQPD", "安全评定结果告知书"),
+    "supervision_report": ("JDBG", "工程质量安全监督报告"),
+}
+
+
+def _project(ctx: ServiceContext):
+    code = ctx.business_key or ctx.data.get("project_code")
+    row = ctx.conn.execute(select(projects).where(projects.c.code == code)).first() if code else None
+    if row is None:
+        raise ServiceFailure(f"流程未关联有效的工程项目 (no project for '{code}')")
+    return row
+
+
+def request_document(ctx: ServiceContext, kind: str, title: str | None = None) -> dict:
+    """Number a gate's document and record the request (the PDF is rendered from it)."""
+    if kind not in DOCUMENT_KINDS:
+        raise ServiceFailure(f"未知的文书种类 '{kind}' (unknown document kind)")
+    prefix, label = DOCUMENT_KINDS[kind]
+    year = ctx.now.year
+    count = ctx.conn.execute(select(func.count()).select_from(documents).where(
+        documents.c.kind == kind, documents.c.number.like(f"{prefix}-{year}-%"))).scalar_one()
+    number = f"{prefix}-{year}-{count + 1:05d}"
+    doc_id = str(uuid.uuid4())
+    ctx.conn.execute(insert(documents).values(
+        id=doc_id, instance_id=ctx.instance_id, kind=kind, number=number,
+        title=title or label, status="requested", data={"element_id": ctx.element_id},
+        created_at=ctx.now))
+    return {"id": doc_id, "number": number, "kind": kind, "title": title or label}
+
+
+def check_crane_entry(ctx: ServiceContext, planned_entry_date: str) -> dict:
+    """Refuses a filing made less than three days before the crane enters the site."""
+    try:
+        entry = date.fromisoformat(str(planned_entry_date)[:10])
+    except ValueError:
+        raise ServiceRefusal("计划进场日期无效 (planned_entry_date must be YYYY-MM-DD)") from None
+    today = ctx.now.astimezone().date() if ctx.now.tzinfo else ctx.now.date()
+    days = (entry - today).days
+    if days < CRANE_FILING_DAYS:
+        raise ServiceRefusal(f"起重机械应在进场前至少 {CRANE_FILING_DAYS} 天备案, 距计划进场仅 "
+                             f"{days} 天 (filed {days} days before entry)")
+    return {"days_before_entry": days}
+
+
+def black_box_status(ctx: ServiceContext, crane_id: str) -> dict:
+    """Whether the crane's black box has reported recently: no data, no entry."""
+    box = ctx.conn.execute(select(devices).where(devices.c.crane_id == crane_id,
+                                                 devices.c.device_type == "crane")).first()
+    if box is None or box.last_seen_at is None:
+        return {"online": False, "reason": "黑匣子未接入平台 (no black box data)"}
+    seen = box.last_seen_at if box.last_seen_at.tzinfo else box.last_seen_at.replace(
+        tzinfo=ctx.now.tzinfo)
+    online = ctx.now - seen <= BLACK_BOX_FRESH and box.state != "offline"
+    return {"online": online, "device_id": box.id, "last_seen_at": seen.isoformat(),
+            "reason": None if online else "黑匣子数据中断 (black box silent)"}
+
+
+def set_crane_state(ctx: ServiceContext, crane_id: str, state: str) -> str:
+    changed = ctx.conn.execute(update(cranes).where(cranes.c.id == crane_id).values(state=state))
+    if changed.rowcount == 0:
+        raise ServiceFailure(f"起重机械 {crane_id} 未登记 (unknown crane)")
+    return state
+
+
+def draw_experts(ctx: ServiceContext, specialty: str, count: int = MIN_EXPERTS,
+                 exclude: list | None = None) -> list[dict]:
+    """Random draw from the expert library: specialty matches, nobody employed by a party to
+    the project, nobody drawn before for this review. Seed and candidates are kept for audit."""
+    project = _project(ctx)
+    count = max(int(count), 1)
+    parties = {c for c in (project.builder_code, project.contractor_code,
+                           project.supervisor_code) if c}
+    before = {str(u) for u in (exclude or [])}
+    rows = ctx.conn.execute(select(experts).where(experts.c.specialty == specialty,
+                                                  experts.c.active.is_(True))
+                            .order_by(experts.c.username)).all()
+    excluded = {r.username: "参建单位人员 (employed by a project party)"
+                for r in rows if r.employer_code in parties}
+    excluded.update({u: "已抽取过 (drawn before)" for u in before})
+    candidates = [r for r in rows if r.username not in excluded]
+    if len(candidates) < count:
+        raise ServiceFailure(f"专业 '{specialty}' 可抽取专家不足 {count} 人 "
+                             f"(only {len(candidates)} eligible experts)")
+    seed = secrets.token_hex(16)
+    chosen = random.Random(seed).sample(candidates, count)
+    picked = [{"username": r.username, "name": r.name, "employer": r.employer,
+               "title": r.title, "specialty": r.specialty} for r in chosen]
+    ctx.conn.execute(insert(expert_draws).values(
+        instance_id=ctx.instance_id, project_code=project.code, specialty=specialty, seed=seed,
+        candidates=[r.username for r in candidates], excluded=excluded,
+        chosen=[p["username"] for p in picked], drawn_at=ctx.now))
+    return picked
+
+
+def record_score(ctx: ServiceContext, item: str, points: int, party: str = "contractor") -> dict:
+    """Violation points against a project party; the enterprise total is what the talk rules read."""
+    project = _project(ctx)
+    code = {"contractor": project.contractor_code, "supervisor": project.supervisor_code,
+            "builder": project.builder_code}.get(party)
+    if not code:
+        raise ServiceFailure(f"未知的记分对象 '{party}' (unknown party)")
+    points = int(points or 0)
+    ctx.conn.execute(insert(score_events).values(
+        enterprise_code=code, project_code=project.code, instance_id=ctx.instance_id,
+        item=str(item)[:300], points=points, at=ctx.now))
+    ctx.conn.execute(update(enterprises).where(enterprises.c.code == code)
+                     .values(score=enterprises.c.score + points))
+    total = ctx.conn.execute(select(enterprises.c.score).where(enterprises.c.code == code)).scalar()
+    return {"enterprise_code": code, "points": points, "total": total or 0}
+
+
+def closing_precheck(ctx: ServiceContext) -> dict:
+    """竣前检查: rectifications closed, cranes dismantled, expert reviews concluded."""
+    project = _project(ctx)
+    open_items = []
+    running = ctx.conn.execute(select(instances.c.process_key, func.count()).where(
+        instances.c.scope_key == project.code, instances.c.state.in_(("running", "error")),
+        instances.c.process_key.in_(("rectification", "expert_review", "warning_talk")))
+        .group_by(instances.c.process_key)).all()
+    labels = {"rectification": "整改未闭合", "expert_review": "专家论证未完成",
+              "warning_talk": "约谈未结束"}
+    open_items += [f"{labels[key]} {n} 项" for key, n in running]
+    standing = ctx.conn.execute(select(cranes.c.id).where(
+        cranes.c.project_code == project.code,
+        cranes.c.state.notin_(("dismantled", "planned", "refused")))).scalars().all()
+    open_items += [f"起重机械 {c} 未拆卸注销" for c in standing]
+    return {"ok": not open_items, "open_items": open_items}
+
+
+def safety_grade(ctx: ServiceContext, total: float, zero_sections: int = 0) -> str:
+    """JGJ 59: 优良 ≥80 with no zero-score section, 合格 70–79, otherwise 不合格."""
+    total, zero_sections = float(total), int(zero_sections)
+    if zero_sections > 0 or total < 70:
+        return "不合格"
+    return "优良" if total >= 80 else "合格"
+
+
+def register(registry: ServiceRegistry) -> None:
+    for name, fn in {
+        "document.request": request_document, "crane.check_entry": check_crane_entry,
+        "crane.black_box": black_box_status, "crane.set_state": set_crane_state,
+        "expert.draw": draw_experts, "score.record": record_score,
+        "closing.precheck": closing_precheck, "closing.grade": safety_grade,
+    }.items():
+        registry.register(name, fn)
+
