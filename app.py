@@ -63,10 +63,10 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from flask_smorest import Api
 
-    from web import auth, definitions, errors, instances, messages, projects, tasks
+    from web import auth, definitions, errors, instances, messages, projects, records, tasks
 
     api = Api(app)
-    for module in (auth, definitions, instances, tasks, messages, projects):
+    for module in (auth, definitions, instances, tasks, messages, projects, records):
         api.register_blueprint(module.blp)
     errors.register(app)
 

@@ -201,3 +201,32 @@ class ProjectSchema(Strict):
     supervisor_code = fields.String(allow_none=True)
     status = fields.String()
     progress = fields.String(allow_none=True)
+
+
+class ScoreSchema(Strict):
+    enterprise_code = fields.String()
+    enterprise_name = fields.String()
+    points = fields.Integer()
+    events = fields.Integer()
+
+
+class DocumentSchema(Strict):
+    id = fields.String()
+    instance_id = fields.String()
+    kind = fields.String()
+    number = fields.String()
+    title = fields.String()
+    status = fields.String()
+    sha256 = fields.String(allow_none=True)
+    replaces = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ExpertDrawSchema(Strict):
+    id = fields.Integer()
+    specialty = fields.String()
+    seed = fields.String()
+    candidates = fields.List(fields.String())
+    excluded = fields.Dict()
+    chosen = fields.List(fields.String())
+    drawn_at = fields.DateTime()
