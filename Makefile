@@ -98,7 +98,7 @@ run: venv system assets
 	@echo "==> flask load-demo"
 	$(FLASK) load-demo
 	@echo "==> serving on http://127.0.0.1:$(PORT)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(FLASK) serve --host 127.0.0.1 --port $(PORT)
 
 test: venv system assets services
 	TZ=UTC $(PY) -m pytest -q $(PYTEST_ARGS)

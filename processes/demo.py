@@ -190,7 +190,12 @@ def load_reference(conn) -> dict:
 
 
 def load(engine, echo=print) -> dict:
+    """Reference data, then the bundled processes (bpmn/, forms/)."""
+    from .bundled import deploy_bundled
+
     with engine.unit("system:demo") as unit:
         counts = load_reference(unit.conn)
         unit.record("demo.loaded", **counts)
+    deployed = deploy_bundled(engine, actor="system:demo")
+    counts["definitions"] = len(deployed)
     return counts

@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app app setup | create-user | load-demo | verify-audit`."""
+"""Operator commands: `flask --app app setup | create-user | load-demo | serve | verify-audit`."""
 from __future__ import annotations
 
 import sys
@@ -54,6 +54,23 @@ def register(app: Flask) -> None:
 
         summary = load(engine, echo=click.echo)
         click.echo(f"演示数据已载入 (demo loaded): {summary}")
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1")
+    @click.option("--port", default=5000, type=int)
+    @click.option("--timer-interval", default=5.0, type=float, help="seconds between timer passes")
+    def serve(host: str, port: int, timer_interval: float):
+        """The embedded default: web server plus the in-process timer scheduler."""
+        from werkzeug.serving import run_simple
+
+        from integrations.scheduler import TimerThread
+
+        timers = TimerThread(engine, timer_interval).start()
+        click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
+        try:
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        finally:
+            timers.stop()
 
     @app.cli.command("verify-audit")
     def verify_audit():
