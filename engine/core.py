@@ -45,6 +45,7 @@ class Engine:
         install_spiff_clock()
         logging.getLogger("spiff").setLevel(logging.WARNING)
         self._environment = None
+        self._definitions: dict = {}
 
     # -- wiring -----------------------------------------------------------------------------
     @property
@@ -80,7 +81,13 @@ class Engine:
         return row
 
     def definition_by_id(self, conn, definition_id: int):
-        return conn.execute(select(definitions).where(definitions.c.id == definition_id)).first()
+        """Definition rows never change once written: cached by id."""
+        row = self._definitions.get(definition_id)
+        if row is None:
+            row = conn.execute(select(definitions).where(definitions.c.id == definition_id)).first()
+            if row is not None and len(self._definitions) < 10_000:
+                self._definitions[definition_id] = row
+        return row
 
     def latest_form(self, conn, form_key: str | None) -> dict | None:
         if not form_key:
