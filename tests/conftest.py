@@ -12,7 +12,7 @@ from engine.clock import clock
 
 PG_URL = os.environ.get("JIANGUAN_TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_SCHEMA = "jianguan_test"
+PG_SCHEMA = f"jianguan_test_{os.getpid()}"     # one per test session: runs may overlap
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -48,7 +48,11 @@ def pg_schema():
     db = Database(pg_url())
     upgrade(db)
     db.dispose()
-    return pg_url()
+    yield pg_url()
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    admin.dispose()
 
 
 def _truncate_pg(url: str) -> None:
