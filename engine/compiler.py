@@ -1,14 +1,18 @@
 """From uploaded BPMN and DMN files to runnable specs: safe parsing, our lint, then
 SpiffWorkflow's spiff parser. Every problem comes back as a `Problem` naming file, line and
-element; nothing else escapes for bad input."""
+element; no other exception escapes for bad input."""
 from __future__ import annotations
 
+import copy
+from collections import deque
 from dataclasses import dataclass, field
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from .lint import BPMN, SPIFF, Problem, lint_bpmn, lint_dmn, local
+from .lint import BPMN, SPIFF, Problem, is_executable, lint_bpmn, local
+from .lint_dmn import lint_dmn
 from .xmlsafe import XmlError, parse
 
 __all__ = ["SourceFile", "Problem", "CompileError", "CompiledProcess", "CompiledBundle",
@@ -49,58 +53,165 @@ class CompiledBundle:
     decisions: dict[str, SourceFile]
 
 
+class _Parser(SpiffBpmnParser):
+    """Data stores have no implementation here: lint refuses them in executable processes, and
+    documentation-only processes may show them without breaking the whole file."""
+
+    def _add_data_stores(self, bpmn):
+        return None
+
+
 @dataclass
 class _Parsed:
     source: SourceFile
     root: object
-    kind: str           # bpmn | dmn
-    ids: set[str]
+    kind: str                 # bpmn | dmn
+    processes: dict           # id -> <process> element
+    decisions: dict           # id -> <decision> element
+
+    @property
+    def ids(self) -> set[str]:
+        return set(self.processes) | set(self.decisions)
 
 
-def _kind(root) -> str:
-    return "bpmn" if root.tag == f"{{{BPMN}}}definitions" else "dmn"
-
-
-def _ids(root, kind: str) -> set[str]:
-    if kind == "bpmn":
-        return {p.get("id") for p in root.iter(f"{{{BPMN}}}process") if p.get("id")}
-    ns = etree.QName(root).namespace
-    return {d.get("id") for d in root.iter(f"{{{ns}}}decision") if d.get("id")}
+def _read(f: SourceFile, root) -> _Parsed:
+    is_dmn = root.tag != f"{{{BPMN}}}definitions" and (
+        f.name.lower().endswith(".dmn") or "dmn" in (etree.QName(root).namespace or "").lower())
+    if not is_dmn:
+        procs = {p.get("id"): p for p in root.iter(f"{{{BPMN}}}process") if p.get("id")}
+        return _Parsed(f, root, "bpmn", procs, {})
+    decisions = {d.get("id"): d for d in root if local(d) == "decision" and d.get("id")}
+    return _Parsed(f, root, "dmn", {}, decisions)
 
 
 def declared_ids(f: SourceFile) -> set[str]:
     """Process and decision ids a file declares (empty when it does not parse)."""
     try:
-        root = parse(f.content, f.name)
+        return _read(f, parse(f.content, f.name)).ids
     except XmlError:
         return set()
-    return _ids(root, _kind(root))
 
 
-def _parse_all(files: list[SourceFile], problems: list[Problem]) -> list[_Parsed]:
-    parsed = []
+def compile_files(files: list[SourceFile], library: list[SourceFile]) -> CompiledBundle:
+    problems: list[Problem] = []
+    uploaded = _parse_uploaded(files, problems)
+    if problems:
+        raise CompileError(problems)
+    extra = _library(library, uploaded)
+    everything = uploaded + extra
+    _check_references(uploaded, everything, problems)
+    if problems:
+        raise CompileError(problems)
+    roots = {p.source.name: p.root for p in everything}
+    parser = _Parser()
+    for p in everything:
+        try:
+            if p.kind == "bpmn":
+                parser.add_bpmn_xml(p.root, filename=p.source.name)
+            elif p.decisions:
+                parser.add_dmn_xml(p.root, filename=p.source.name)
+        except Exception as exc:   # spiff raises TypeError, KeyError ... on bad input
+            problems.append(_problem(exc, roots, p.source.name))
+    if problems:
+        raise CompileError(problems)
+    bundle = CompiledBundle({}, {})
+    for p in uploaded:
+        for decision_id in sorted(p.decisions):
+            try:
+                parser.dmn_parsers[decision_id].parse()
+                bundle.decisions[decision_id] = p.source
+            except Exception as exc:
+                problems.append(_problem(exc, roots, p.source.name))
+        for key, process in p.processes.items():
+            try:
+                bundle.processes[key] = _compile_process(parser, p, process)
+            except Exception as exc:
+                problems.append(_problem(exc, roots, p.source.name, process))
+    if problems:
+        raise CompileError(problems)
+    return bundle
+
+
+def _parse_uploaded(files: list[SourceFile], problems: list[Problem]) -> list[_Parsed]:
+    parsed: list[_Parsed] = []
     for f in files:
         try:
             root = parse(f.content, f.name)
         except XmlError as exc:
             problems.append(Problem(exc.file, exc.line, None, exc.message))
             continue
-        kind = _kind(root)
-        lint = lint_bpmn if kind == "bpmn" and not f.name.lower().endswith(".dmn") else lint_dmn
-        problems.extend(lint(root, f.name))
-        parsed.append(_Parsed(f, root, "bpmn" if lint is lint_bpmn else "dmn", _ids(root, kind)))
+        p = _read(f, root)
+        problems.extend(lint_bpmn(root, f.name) if p.kind == "bpmn" else lint_dmn(root, f.name))
+        parsed.append(p)
     seen: dict[str, str] = {}
     for p in parsed:
-        for i in sorted(p.ids):
-            if i in seen:
-                problems.append(Problem(p.source.name, None, i,
-                                        f"id '{i}' 已在 {seen[i]} 中定义 (declared twice)"))
-            seen[i] = p.source.name
+        for i, el in sorted({**p.processes, **p.decisions}.items()):
+            if i in seen and seen[i] != p.source.name:
+                problems.append(Problem(p.source.name, el.sourceline, i,
+                                        f"id '{i}' 已在 {seen[i]} 中定义 (declared in two files)"))
+            seen.setdefault(i, p.source.name)
     return parsed
 
 
-def _line_of(roots: dict[str, object], file_name: str, element_id: str | None) -> int | None:
-    root = roots.get(file_name)
+def _library(library: list[SourceFile], uploaded: list[_Parsed]) -> list[_Parsed]:
+    """Deployed files that resolve calls and decisions; what is uploaded now wins, so the
+    processes and decisions it redeclares are cut out of (a copy of) the older file."""
+    names = {p.source.name for p in uploaded}
+    taken = set().union(*(p.ids for p in uploaded))
+    extra = []
+    for f in library:
+        if f.name in names:
+            continue
+        try:
+            p = _read(f, parse(f.content, f.name))
+        except XmlError:
+            continue          # deployed before: cannot happen unless the store was edited
+        clash = p.ids & taken
+        if clash == p.ids and p.ids:
+            continue
+        if clash:
+            p = _without(p, clash)
+        extra.append(p)
+        taken |= p.ids
+    return extra
+
+
+def _without(p: _Parsed, ids: set[str]) -> _Parsed:
+    root = copy.deepcopy(p.root)
+    for el in list(root.iter(f"{{{BPMN}}}process")) + [d for d in root if local(d) == "decision"]:
+        if el.get("id") in ids:
+            el.getparent().remove(el)
+    return _read(p.source, root)
+
+
+def _check_references(uploaded: list[_Parsed], everything: list[_Parsed], problems) -> None:
+    """Calls and decisions must exist: spiff's own messages name neither file nor line."""
+    processes = {i: proc for p in everything for i, proc in p.processes.items()}
+    decisions = {i for p in everything for i in p.decisions}
+    for p in uploaded:
+        for process in p.processes.values():
+            if not is_executable(process):
+                continue
+            for call in process.iter(f"{{{BPMN}}}callActivity"):
+                called = call.get("calledElement")
+                if called and called not in processes:
+                    problems.append(Problem(p.source.name, call.sourceline, call.get("id"),
+                                            f"调用的流程 '{called}' 不存在, 请一并上传或先部署 "
+                                            "(calledElement not found)"))
+                elif called and not is_executable(processes[called]):
+                    problems.append(Problem(p.source.name, call.sourceline, call.get("id"),
+                                            f"调用的流程 '{called}' 不可执行 "
+                                            "(called process is not executable)"))
+            for el in process.iter(f"{{{SPIFF}}}calledDecisionId"):
+                ref = (el.text or "").strip()
+                if ref and ref not in decisions:
+                    task = next((a for a in el.iterancestors() if a.get("id")), el)
+                    problems.append(Problem(p.source.name, task.sourceline, task.get("id"),
+                                            f"引用的决策 '{ref}' 不存在, 请一并上传 DMN 或先部署 "
+                                            "(decision not found)"))
+
+
+def _line_of(root, element_id: str | None) -> int | None:
     if root is None or not element_id:
         return None
     for el in root.iter():
@@ -109,104 +220,92 @@ def _line_of(roots: dict[str, object], file_name: str, element_id: str | None) -
     return None
 
 
-def _problem(exc: Exception, roots: dict, default_file: str) -> Problem:
+def _problem(exc: Exception, roots: dict, default_file: str, near=None) -> Problem:
     file_name = getattr(exc, "file_name", "") or default_file
+    if file_name not in roots:
+        file_name = default_file
     element_id = getattr(exc, "id", None) or None
-    line = _line_of(roots, file_name, element_id)
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    line = _line_of(roots.get(file_name), element_id)
+    if line is None and near is not None:
+        line, element_id = near.sourceline, element_id or near.get("id")
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, RecursionError) or "RecursionError" in detail:
+        return Problem(file_name, line, element_id, "流程的连续步骤太多, 无法解析, 请拆分为子流程 "
+                                                    "(cannot parse: too many steps in a row)")
+    if type(exc).__name__ != "ValidationException":
+        detail = f"{type(exc).__name__}: {detail}"
     return Problem(file_name, line, element_id, f"无法解析 (cannot parse): {detail}")
-
-
-def compile_files(files: list[SourceFile], library: list[SourceFile]) -> CompiledBundle:
-    problems: list[Problem] = []
-    uploaded = _parse_all(files, problems)
-    if problems:
-        raise CompileError(problems)
-    taken = set().union(*(p.ids for p in uploaded)) if uploaded else set()
-    names = {f.name for f in files}
-    extra = []
-    for f in library:
-        if f.name in names:
-            continue
-        ids = declared_ids(f)
-        if ids & taken:
-            continue      # the uploaded file replaces this one
-        try:
-            root = parse(f.content, f.name)
-        except XmlError:
-            continue
-        extra.append(_Parsed(f, root, "dmn" if f.name.lower().endswith(".dmn") else "bpmn", ids))
-        taken |= ids
-    roots = {p.source.name: p.root for p in uploaded + extra}
-    parser = SpiffBpmnParser()
-    for p in uploaded + extra:
-        try:
-            if p.kind == "bpmn":
-                parser.add_bpmn_xml(p.root, filename=p.source.name)
-            else:
-                parser.add_dmn_xml(p.root, filename=p.source.name)
-        except Exception as exc:   # spiff raises TypeError, KeyError ... on bad input
-            problems.append(_problem(exc, roots, p.source.name))
-    if problems:
-        raise CompileError(problems)
-    bundle = CompiledBundle({}, {})
-    for p in uploaded:
-        if p.kind == "dmn":
-            _compile_decisions(parser, p, bundle, problems, roots)
-            continue
-        for process in p.root.iter(f"{{{BPMN}}}process"):
-            try:
-                bundle.processes[process.get("id")] = _compile_process(parser, p, process)
-            except Exception as exc:
-                problems.append(_problem(exc, roots, p.source.name))
-    if problems:
-        raise CompileError(problems)
-    return bundle
-
-
-def _compile_decisions(parser, p: _Parsed, bundle: CompiledBundle, problems, roots) -> None:
-    for decision_id in sorted(p.ids):
-        try:
-            dmn = parser.dmn_parsers.get(decision_id)
-            if dmn is None:
-                raise ValueError(f"decision {decision_id} not found")
-            dmn.parse()
-            bundle.decisions[decision_id] = p.source
-        except Exception as exc:
-            problems.append(_problem(exc, roots, p.source.name))
 
 
 def _compile_process(parser, p: _Parsed, process) -> CompiledProcess:
     key = process.get("id")
-    spec = parser.get_spec(key)
-    subprocess_specs = parser.get_subprocess_specs(key)
+    name = process.get("name") or _participant_name(p.root, key) or key
+    if is_executable(process):
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    else:    # documentation: kept for viewing, never started (instances refuse it)
+        spec, subprocess_specs = BpmnProcessSpec(name=key, description=name,
+                                                 filename=p.source.name), {}
     calls = {el.get("calledElement") for el in process.iter(f"{{{BPMN}}}callActivity")
              if el.get("calledElement")}
     decisions = {(el.text or "").strip() for el in process.iter(f"{{{SPIFF}}}calledDecisionId")}
     lanes, start_lane = _lanes(process)
     return CompiledProcess(
-        key=key, name=process.get("name") or key, file=p.source.name,
-        xml=p.source.content.decode("utf-8-sig"), spec=spec, subprocess_specs=subprocess_specs,
-        called_processes=calls, decisions={d for d in decisions if d},
-        start_messages=_start_messages(p.root, process), start_lane=start_lane, lanes=lanes,
-        executable=process.get("isExecutable", "true").lower() != "false")
+        key=key, name=name, file=p.source.name, xml=_text(p.source.content), spec=spec,
+        subprocess_specs=subprocess_specs, called_processes=calls,
+        decisions={d for d in decisions if d}, start_messages=_start_messages(p.root, process),
+        start_lane=start_lane, lanes=lanes, executable=is_executable(process))
+
+
+def _text(content: bytes) -> str:
+    for bom, encoding in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if content.startswith(bom):
+            return content.decode(encoding)
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:      # declared in another encoding: lxml knows which
+        tree = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True,
+                                                         load_dtd=False))
+        return etree.tostring(tree, encoding="unicode")
+
+
+def _participant_name(root, process_id: str) -> str | None:
+    for participant in root.iter(f"{{{BPMN}}}participant"):
+        if participant.get("processRef") == process_id and participant.get("name"):
+            return participant.get("name")
+    return None
 
 
 def _lanes(process) -> tuple[list[str], str | None]:
+    """Lane names of the top level, and the lane that starts the process: the start event's
+    lane, else the lane of the first user task reached from a start event."""
     lanes, owner = [], {}
-    for lane in process.iter(f"{{{BPMN}}}lane"):
-        name = lane.get("name") or lane.get("id")
-        if name not in lanes:
-            lanes.append(name)
-        for ref in lane.iter(f"{{{BPMN}}}flowNodeRef"):
-            owner.setdefault((ref.text or "").strip(), name)
-    starts = [c.get("id") for c in process if local(c) == "startEvent"]
+    for lane_set in process.findall(f"{{{BPMN}}}laneSet"):
+        for lane in lane_set.iter(f"{{{BPMN}}}lane"):
+            name = lane.get("name") or lane.get("id")
+            if name not in lanes:
+                lanes.append(name)
+            for ref in lane.findall(f"{{{BPMN}}}flowNodeRef"):
+                owner[(ref.text or "").strip()] = name   # nested lanes: the innermost wins
+    nodes = {c.get("id"): c for c in process if isinstance(c.tag, str) and c.get("id")}
+    starts = [i for i, c in nodes.items() if local(c) == "startEvent"]
     start_lane = next((owner[s] for s in starts if s in owner), None)
-    if start_lane is None:
-        first = next((t.get("id") for t in process.iter(f"{{{BPMN}}}userTask")
-                      if t.get("id") in owner), None)
-        start_lane = owner.get(first) if first else None
-    return lanes, start_lane
+    if start_lane is not None:
+        return lanes, start_lane
+    targets: dict[str, list[str]] = {}
+    for flow in process.findall(f"{{{BPMN}}}sequenceFlow"):
+        targets.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    queue, seen = deque(starts), set(starts)
+    while queue:
+        node_id = queue.popleft()
+        node = nodes.get(node_id)
+        if node is not None and local(node) == "userTask" and node_id in owner:
+            return lanes, owner[node_id]
+        for nxt in targets.get(node_id, []):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return lanes, None
 
 
 def _start_messages(root, process) -> list[str]:
@@ -215,8 +314,8 @@ def _start_messages(root, process) -> list[str]:
     for start in process:
         if local(start) != "startEvent":
             continue
-        for definition in start.iter(f"{{{BPMN}}}messageEventDefinition"):
+        for definition in start.findall(f"{{{BPMN}}}messageEventDefinition"):
             ref = definition.get("messageRef")
-            if ref in names:
+            if ref in names and names[ref] not in found:
                 found.append(names[ref])
     return found

@@ -21,13 +21,16 @@ import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
 from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import (guarded_iter_unpack_sequence, guarded_unpack_sequence,
                                      safer_getattr_raise)
 from RestrictedPython.PrintCollector import PrintCollector
+
+if TYPE_CHECKING:
+    from .sandbox_worker import _Worker
 
 MAX_SOURCE = 20_000
 MAX_RANGE = 1_000_000

@@ -1,0 +1,96 @@
+"""Deploy-time checks of DMN decision tables: one decision with one table per file, a hit
+policy SpiffWorkflow evaluates correctly, and cells that are Python it can run (not FEEL)."""
+from __future__ import annotations
+
+import ast
+
+from lxml import etree
+
+from .lint import HIT_POLICIES, Problem, _Lint, local
+
+def lint_dmn(root, file_name: str) -> list[Problem]:
+    lint = _Lint(root, file_name)
+    ns = etree.QName(root).namespace or ""
+    if local(root) != "definitions" or "dmn" not in ns.lower():
+        lint.add(root, "根元素必须是 DMN definitions (not a DMN document)")
+        return lint.problems
+    decisions = [d for d in root if local(d) == "decision"]
+    if len(decisions) != 1:
+        lint.add(root, f"每个 DMN 文件必须正好有一个决策, 这里有 {len(decisions)} 个 "
+                       "(exactly one decision per DMN file)")
+    for decision in decisions:
+        if not decision.get("id"):
+            lint.add(decision, "决策缺少 id (missing id)", "")
+        tables = [t for t in decision if local(t) == "decisionTable"]
+        if len(tables) != 1:
+            lint.add(decision, "决策必须正好包含一个决策表 (decision must hold one decisionTable)")
+        for table in tables:
+            _table(lint, ns, table)
+    return sorted(lint.problems, key=lambda p: p.line or 0)
+
+
+def _table(lint: _Lint, ns: str, table) -> None:
+    q = lambda name: f"{{{ns}}}{name}"      # noqa: E731
+    policy = (table.get("hitPolicy") or "UNIQUE").upper()
+    if policy not in HIT_POLICIES or (policy == "COLLECT" and table.get("aggregation")):
+        lint.add(table, f"不支持的命中策略 {policy} {table.get('aggregation') or ''}".rstrip()
+                 + " (hit policy not supported; use UNIQUE, FIRST, ANY or COLLECT without "
+                   "aggregation)")
+    for el in [table, *table.iter(q("input"), q("output"), q("rule"), q("inputEntry"),
+                                  q("outputEntry"))]:
+        if not el.get("id"):
+            lint.add(el, f"元素 {local(el)} 缺少 id (missing id)", "")
+    inputs, outputs = table.findall(q("input")), table.findall(q("output"))
+    for inp in inputs:
+        text = inp.findtext(f"{q('inputExpression')}/{q('text')}")
+        if not (text or "").strip():
+            lint.add(inp, "输入列没有输入表达式 (input without inputExpression)")
+        else:
+            lint.code(inp, text, "eval", "输入表达式有误 (input expression)")
+    for rule in table.findall(q("rule")):
+        ins, outs = rule.findall(q("inputEntry")), rule.findall(q("outputEntry"))
+        if len(ins) != len(inputs) or len(outs) != len(outputs):
+            lint.add(rule, f"规则的单元格数目与列数不符 (rule has {len(ins)}/{len(outs)} cells, "
+                           f"table has {len(inputs)}/{len(outputs)} columns)")
+        for entry in ins + outs:
+            if entry.find(q("text")) is None:
+                lint.add(entry, f"单元格缺少 text 元素 ({local(entry)} without text)", "")
+        for entry in ins:
+            _input_entry(lint, entry, entry.findtext(q("text")))
+        for entry in outs:
+            lint.code(entry, entry.findtext(q("text")), "eval", "输出单元格有误 (output entry)")
+
+
+def _input_entry(lint: _Lint, el, text: str | None) -> None:
+    """What spiff's DMN engine makes of a cell: '-' or empty (any), '?' replaced by the input
+    value, an expression compared with ==, or an operator tail such as '>= 4'."""
+    text = (text or "").strip()
+    if not text or text == "-":
+        return
+    if "?" in text:
+        candidate = _placeholders(text)
+    else:
+        candidate = None
+        for attempt in (f"dmninputexpr == ({text})", f"dmninputexpr {text}"):
+            try:
+                ast.parse(attempt, mode="eval")
+                candidate = attempt
+                break
+            except (SyntaxError, ValueError, MemoryError, RecursionError):
+                continue
+        if candidate is None:
+            lint.add(el, f"输入单元格无法解析 (input entry does not parse): {text!r}; "
+                         "单元格是 Python 表达式, 不是 FEEL")
+            return
+    lint.code(el, candidate, "eval", "输入单元格有误 (input entry)")
+
+
+def _placeholders(text: str) -> str:
+    """spiff's re.sub(r'(\\?)(?=(?:[^\'"]|[\'"][^\'"]*[\'"])*$)', 'dmninputexpr', cell): a '?'
+    followed by an even number of quote characters. Spiff's regex is quadratic; this is not."""
+    parts, quotes = [], 0
+    for ch in reversed(text):
+        if ch in "'\"":
+            quotes += 1
+        parts.append("dmninputexpr" if ch == "?" and quotes % 2 == 0 else ch)
+    return "".join(reversed(parts))
