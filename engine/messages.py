@@ -8,6 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.task import TaskState
 
 from . import instances as instance_cmds
 from . import runner
@@ -126,6 +130,17 @@ def _start_keys(conn, name: str) -> list[str]:
         .order_by(start_messages.c.process_key))]
 
 
+def _only_start_by(wf, name: str) -> None:
+    """A process may have a none start and message starts side by side; started by a message,
+    the others must not run first (spiff would take the none start and cancel the rest)."""
+    for task in wf.get_tasks():
+        if isinstance(task.task_spec, StartEvent) and not task.has_state(TaskState.FINISHED_MASK):
+            ed = task.task_spec.event_definition
+            defs = ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]
+            if not any(isinstance(d, MessageEventDefinition) and d.name == name for d in defs):
+                task.cancel()
+
+
 def _start(engine, unit: Unit, process_key: str, name: str, correlation: dict, payload,
            message_id):
     definition = engine.definition(unit.conn, process_key)
@@ -133,6 +148,7 @@ def _start(engine, unit: Unit, process_key: str, name: str, correlation: dict, p
     business_key = correlation.get("business_key")
     handle = instance_cmds.new_handle(engine, unit, definition,
                                       str(business_key) if business_key else None, variables)
+    _only_start_by(handle.wf, name)
     if not runner._steps(engine, unit, handle):
         runner.persist(engine, unit, handle)
         return handle

@@ -127,3 +127,16 @@ def test_messages_need_the_gateway_or_admin_role(api):
     assert r.status_code == 403
     r = api.post("/api/v1/messages", as_user="gateway", json={"name": "x", "correlation": "P1"})
     assert r.status_code == 422 and "correlation" in r.get_json()["errors"]
+
+
+def test_a_process_with_a_none_start_and_a_message_start_starts_either_way(api):
+    assert api.deploy("two_starts.bpmn").status_code == 201
+    by_hand = api.start("two_starts", P1, {"project_code": P1}).get_json()
+    assert [t["element_id"] for t in api.instance(by_hand["id"])["tasks"]] == ["handle"]
+    body = api.message("alarm", {"project_code": P1}, {"pm10": 230}).get_json()
+    assert len(body["started"]) == 1
+    inst = api.instance(body["started"][0])
+    assert inst["variables"]["alarm"] == {"pm10": 230}
+    assert [t["element_id"] for t in inst["tasks"]] == ["handle"]
+    history = api.get(f"/api/v1/instances/{inst['id']}/history").get_json()
+    assert history[0]["details"]["message"] == "alarm"
