@@ -91,8 +91,11 @@ def test_load_demo_deploys_the_bundled_processes(sqlite_app):
     c = sqlite_app.test_client()
     token = c.post("/api/v1/auth/token",
                    json={"username": "inspector_cc", "password": DEMO_PASSWORD}).get_json()["token"]
-    projects = c.get("/api/v1/projects", headers={"Authorization": f"Bearer {token}"}).get_json()
+    headers = {"Authorization": f"Bearer {token}"}
+    projects = c.get("/api/v1/projects", headers=headers).get_json()
     assert projects and {p["district"] for p in projects} == {"禅城区"}
+    keys = {d["key"] for d in c.get("/api/v1/definitions?page_size=100", headers=headers).get_json()}
+    assert {"inspection", "rectification", "warning_talk"} <= keys
 
 
 def test_openapi_lists_every_endpoint(sqlite_app):
