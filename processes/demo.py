@@ -196,6 +196,9 @@ def load(engine, echo=print) -> dict:
     with engine.unit("system:demo") as unit:
         counts = load_reference(unit.conn)
         unit.record("demo.loaded", **counts)
+    from .demo_flight import start_examples
+
     deployed = deploy_bundled(engine, actor="system:demo")
     counts["definitions"] = len(deployed)
+    counts["instances"] = start_examples(engine)
     return counts

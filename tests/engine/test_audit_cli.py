@@ -96,6 +96,12 @@ def test_load_demo_deploys_the_bundled_processes(sqlite_app):
     assert projects and {p["district"] for p in projects} == {"禅城区"}
     keys = {d["key"] for d in c.get("/api/v1/definitions?page_size=100", headers=headers).get_json()}
     assert {"inspection", "rectification", "warning_talk"} <= keys
+    inbox = c.get("/api/v1/tasks", headers=headers).get_json()
+    assert {t["process_key"] for t in inbox} >= {"inspection", "rectification"}
+    con = c.post("/api/v1/auth/token",
+                 json={"username": "contractor_gdjg", "password": DEMO_PASSWORD}).get_json()["token"]
+    replies = c.get("/api/v1/tasks", headers={"Authorization": f"Bearer {con}"}).get_json()
+    assert [t["element_id"] for t in replies] == ["rect_reply"]
 
 
 def test_openapi_lists_every_endpoint(sqlite_app):
