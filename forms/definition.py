@@ -1,4 +1,8 @@
-"""Loading and checking a form-js form definition (the JSON the form-js editor writes)."""
+"""Loading and checking a form-js form definition (the JSON the form-js editor writes).
+
+The form's `id` is the formKey a BPMN user task names. Problems are collected, not raised one by
+one, so a designer sees every mistake of a file at once.
+"""
 from __future__ import annotations
 
 import json
@@ -6,20 +10,27 @@ import re
 from dataclasses import dataclass
 
 MAX_FORM_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 64
+MAX_NESTING = 10            # groups / dynamic lists inside each other
 MAX_COMPONENTS = 500
+MAX_PATTERN = 500
 FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
-KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
-INPUT_TYPES = {"textfield", "textarea", "number", "checkbox", "checklist", "radio", "select",
-               "taglist", "datetime", "filepicker", "dynamiclist"}
-STATIC_TYPES = {"text", "html", "image", "spacer", "separator", "iframe", "table", "button",
-                "expression", "group", "default"}
+KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}(\.[A-Za-z][A-Za-z0-9_]{0,63}){0,7}$")
+
+# Components whose value lands in the submitted data under their `key`.
+KEYED_TYPES = {"textfield", "textarea", "number", "checkbox", "checklist", "radio", "select",
+               "taglist", "datetime", "filepicker", "expression"}
+CONTAINER_TYPES = {"group", "dynamiclist"}
+STATIC_TYPES = {"text", "html", "image", "spacer", "separator", "iframe", "table", "button"}
+KNOWN_TYPES = KEYED_TYPES | CONTAINER_TYPES | STATIC_TYPES
 CHOICE_TYPES = {"checklist", "radio", "select", "taglist"}
+DATETIME_SUBTYPES = {"date", "time", "datetime"}
 
 
 @dataclass
 class FormProblem:
-    path: str
-    message: str
+    path: str        # JSON path into the form, e.g. "components[3].type"
+    message: str     # Chinese, English in parentheses
 
 
 class FormDefinitionError(Exception):
@@ -30,118 +41,261 @@ class FormDefinitionError(Exception):
 
 def load_form(content: bytes | str, file_name: str = "") -> dict:
     """The parsed form, or FormDefinitionError listing every problem with its JSON path."""
-    raw = content.encode() if isinstance(content, str) else content
+    raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
     if len(raw) > MAX_FORM_BYTES:
         raise FormDefinitionError([FormProblem("$", "表单定义超过 1 MB (form too large)")])
     try:
         form = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise FormDefinitionError([FormProblem("$", f"不是有效的 JSON (not valid JSON): {exc}")]) from None
-    problems: list[FormProblem] = []
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        detail = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise FormDefinitionError(
+            [FormProblem("$", f"不是有效的 JSON (not valid JSON), {detail}")]) from None
+    if _depth(form) > MAX_JSON_DEPTH:
+        raise FormDefinitionError([FormProblem("$", f"嵌套过深 (nested deeper than {MAX_JSON_DEPTH})")])
     if not isinstance(form, dict):
-        raise FormDefinitionError([FormProblem("$", "表单定义必须是对象 (must be a JSON object)")])
-    if not isinstance(form.get("id"), str) or not FORM_ID.match(form["id"]):
-        problems.append(FormProblem("id", "表单 id 缺失或无效 (id missing or invalid)"))
+        raise FormDefinitionError([FormProblem("$", "表单定义必须是 JSON 对象 (must be a JSON object)")])
+    problems: list[FormProblem] = []
+    form_id = form.get("id")
+    if not isinstance(form_id, str) or not form_id:
+        problems.append(FormProblem("id", "缺少表单 id (id is missing)"))
+    elif not FORM_ID.match(form_id):
+        problems.append(FormProblem(
+            "id", f"表单 id 无效 '{form_id[:100]}' (id must be letters, digits, _ . -)"))
     if "name" in form and not isinstance(form["name"], str):
-        problems.append(FormProblem("name", "名称必须是文本 (name must be text)"))
+        problems.append(FormProblem("name", "名称必须是文本 (name must be a string)"))
     components = form.get("components")
     if not isinstance(components, list):
         problems.append(FormProblem("components", "components 必须是数组 (must be a list)"))
     else:
-        counter = [0]
-        _check_components(components, "components", problems, set(), counter)
+        checker = _Checker(problems)
+        checker.components(components, "components", "", checker.keys, 0)
+        checker.conflicts(checker.keys)
     if problems:
         raise FormDefinitionError(problems)
     return form
 
 
-def _check_components(components: list, path: str, problems: list, keys: set,
-                      counter: list) -> None:
-    for i, comp in enumerate(components):
-        here = f"{path}[{i}]"
-        counter[0] += 1
-        if counter[0] > MAX_COMPONENTS:
-            problems.append(FormProblem(here, f"字段过多 (more than {MAX_COMPONENTS} components)"))
+def _depth(value) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+class _Checker:
+    def __init__(self, problems: list[FormProblem]):
+        self.problems = problems
+        self.keys: dict[str, str] = {}      # full key -> JSON path, one scope (form or row)
+        self.ids: set[str] = set()
+        self.count = 0
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(FormProblem(path, message))
+
+    def components(self, components: list, path: str, prefix: str, keys: dict,
+                   depth: int) -> None:
+        if depth > MAX_NESTING:
+            self.add(path, f"分组嵌套过深 (more than {MAX_NESTING} nested groups)")
             return
-        if not isinstance(comp, dict):
-            problems.append(FormProblem(here, "字段必须是对象 (component must be an object)"))
-            continue
-        kind = comp.get("type")
-        if kind not in INPUT_TYPES | STATIC_TYPES:
-            problems.append(FormProblem(f"{here}.type", f"表单字段类型未知 '{kind}' (unknown field type)"))
-            continue
-        if kind in INPUT_TYPES:
-            key = comp.get("path") if kind == "dynamiclist" else comp.get("key")
-            if not isinstance(key, str) or not KEY.match(key):
-                problems.append(FormProblem(f"{here}.key", f"字段 key 无效 '{key}' (key must be an identifier)"))
-            elif key in keys:
-                problems.append(FormProblem(f"{here}.key", f"字段 key 重复 '{key}' (duplicate key)"))
-            else:
-                keys.add(key)
-            _check_validate(comp, here, problems)
-            if kind in CHOICE_TYPES:
-                _check_values(comp, here, problems)
-        if kind in ("group", "dynamiclist"):
-            inner = comp.get("components", [])
-            if not isinstance(inner, list):
-                problems.append(FormProblem(f"{here}.components", "必须是数组 (must be a list)"))
-            else:
-                prefix = comp.get("path") if kind == "group" else None
-                inner_keys: set = set() if kind == "dynamiclist" else keys
-                before = set(inner_keys)
-                _check_components(inner, f"{here}.components", problems, inner_keys, counter)
-                if prefix and kind == "group":
-                    keys |= {f"{prefix}.{k}" for k in inner_keys - before}
+        for i, comp in enumerate(components):
+            here = f"{path}[{i}]"
+            self.count += 1
+            if self.count > MAX_COMPONENTS:
+                self.add(here, f"字段过多 (more than {MAX_COMPONENTS} components)")
+                return
+            if not isinstance(comp, dict):
+                self.add(here, "字段必须是对象 (component must be an object)")
+                continue
+            kind = comp.get("type")
+            if kind not in KNOWN_TYPES:
+                shown = kind if isinstance(kind, str) else json.dumps(kind)
+                self.add(f"{here}.type", f"表单字段类型未知 '{shown[:50]}' (unknown field type)")
+                continue
+            self.common(comp, here)
+            if kind in KEYED_TYPES:
+                self.key(comp.get("key"), f"{here}.key", prefix, keys)
+                self.validate(comp, here)
+                if kind in CHOICE_TYPES:
+                    self.values(comp, here)
+                if kind == "datetime" and comp.get("subtype", "date") not in DATETIME_SUBTYPES:
+                    self.add(f"{here}.subtype",
+                             "日期字段 subtype 必须是 date、time 或 datetime (bad subtype)")
+                if kind == "number" and "decimalDigits" in comp and not _is_int(
+                        comp["decimalDigits"], 0):
+                    self.add(f"{here}.decimalDigits", "小数位数必须是非负整数 (must be an integer >= 0)")
+            elif kind in CONTAINER_TYPES:
+                self.container(comp, here, prefix, keys, depth)
 
-
-def _check_validate(comp: dict, here: str, problems: list) -> None:
-    rules = comp.get("validate", {})
-    if not isinstance(rules, dict):
-        problems.append(FormProblem(f"{here}.validate", "必须是对象 (must be an object)"))
-        return
-    checks = {"required": bool, "min": (int, float), "max": (int, float), "minLength": int,
-              "maxLength": int, "pattern": str}
-    for name, kind in checks.items():
-        if name in rules and rules[name] is not None and (
-                not isinstance(rules[name], kind) or (kind is int and isinstance(rules[name], bool))):
-            problems.append(FormProblem(f"{here}.validate.{name}", f"类型错误 ({name} has the wrong type)"))
-    pattern = rules.get("pattern")
-    if isinstance(pattern, str):
-        if len(pattern) > 500:
-            problems.append(FormProblem(f"{here}.validate.pattern", "正则过长 (pattern too long)"))
+    def container(self, comp: dict, here: str, prefix: str, keys: dict, depth: int) -> None:
+        inner = comp.get("components", [])
+        group_path = comp.get("path")
+        if comp["type"] == "dynamiclist":
+            # The list is one value (a list of row objects) under its path; keys inside a row
+            # are relative to the row, so they get a scope of their own.
+            self.key(group_path, f"{here}.path", prefix, keys)
+            self.validate(comp, here)
+            inner_prefix, inner_keys = "", {}
         else:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                problems.append(FormProblem(f"{here}.validate.pattern", f"正则无效 (bad pattern): {exc}"))
+            if group_path not in (None, ""):
+                if not isinstance(group_path, str) or not KEY.match(group_path):
+                    self.add(f"{here}.path", f"分组 path 无效 '{group_path}' (path must be an identifier)")
+                    group_path = None
+            inner_prefix = f"{prefix}{group_path}." if group_path else prefix
+            inner_keys = keys
+        if not isinstance(inner, list):
+            self.add(f"{here}.components", "components 必须是数组 (must be a list)")
+            return
+        self.components(inner, f"{here}.components", inner_prefix, inner_keys, depth + 1)
+        if inner_keys is not keys:
+            self.conflicts(inner_keys)
+
+    def common(self, comp: dict, here: str) -> None:
+        comp_id = comp.get("id")
+        if comp_id is not None:
+            if not isinstance(comp_id, str):
+                self.add(f"{here}.id", "字段 id 必须是文本 (id must be a string)")
+            elif comp_id in self.ids:
+                self.add(f"{here}.id", f"字段 id 重复 '{comp_id[:100]}' (duplicate component id)")
+            else:
+                self.ids.add(comp_id)
+        props = comp.get("properties")
+        if props is not None and not (isinstance(props, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in props.items())):
+            self.add(f"{here}.properties", "properties 必须是文本键值对 (must map strings to strings)")
+        conditional = comp.get("conditional")
+        if conditional is not None and not (
+                isinstance(conditional, dict) and isinstance(conditional.get("hide", ""), str)):
+            self.add(f"{here}.conditional", "conditional.hide 必须是表达式文本 (must be a string)")
+
+    def key(self, key, here: str, prefix: str, keys: dict) -> None:
+        if not isinstance(key, str) or not KEY.match(key):
+            shown = key if isinstance(key, str) else json.dumps(key)
+            self.add(here, f"字段 key 无效 '{shown[:100]}' (key must be an identifier, a.b allowed)")
+            return
+        full = prefix + key
+        if full in keys:
+            self.add(here, f"字段 key 重复 '{full}' (duplicate key, also at {keys[full]})")
+        else:
+            keys[full] = here
+
+    def conflicts(self, keys: dict) -> None:
+        # "a" and "a.b" cannot both hold a value: a would be a text and an object at once.
+        for full, here in keys.items():
+            parts = full.split(".")
+            for n in range(1, len(parts)):
+                parent = ".".join(parts[:n])
+                if parent in keys:
+                    self.add(here, f"字段 key '{full}' 与 '{parent}' 冲突 (key nested under another field)")
+                    break
+
+    def validate(self, comp: dict, here: str) -> None:
+        rules = comp.get("validate")
+        if rules is None:
+            return
+        if not isinstance(rules, dict):
+            self.add(f"{here}.validate", "validate 必须是对象 (must be an object)")
+            return
+        at = f"{here}.validate"
+        if "required" in rules and not isinstance(rules["required"], bool):
+            self.add(f"{at}.required", "required 必须是 true/false (must be a boolean)")
+        for name in ("min", "max"):
+            if rules.get(name) is not None and not _is_number(rules[name]):
+                self.add(f"{at}.{name}", f"{name} 必须是数字 (must be a number)")
+        for name in ("minLength", "maxLength"):
+            if rules.get(name) is not None and not _is_int(rules[name], 0):
+                self.add(f"{at}.{name}", f"{name} 必须是非负整数 (must be an integer >= 0)")
+        for low, high in (("min", "max"), ("minLength", "maxLength")):
+            lo, hi = rules.get(low), rules.get(high)
+            if _is_number(lo) and _is_number(hi) and lo > hi:
+                self.add(f"{at}.{low}", f"{low} 大于 {high} ({low} is greater than {high})")
+        pattern = rules.get("pattern")
+        if pattern is not None and pattern != "":
+            if not isinstance(pattern, str):
+                self.add(f"{at}.pattern", "pattern 必须是文本 (must be a string)")
+            elif len(pattern) > MAX_PATTERN:
+                self.add(f"{at}.pattern", f"正则过长 (pattern longer than {MAX_PATTERN})")
+            else:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    self.add(f"{at}.pattern", f"正则表达式无效 (bad pattern): {exc}")
+        kind = rules.get("validationType")
+        if kind not in (None, "", "email", "phone", "custom"):
+            self.add(f"{at}.validationType", "validationType 只能是 email、phone 或 custom (unknown)")
+
+    def values(self, comp: dict, here: str) -> None:
+        if comp.get("valuesKey") or comp.get("valuesExpression"):
+            for name in ("valuesKey", "valuesExpression"):
+                if comp.get(name) and not isinstance(comp[name], str):
+                    self.add(f"{here}.{name}", f"{name} 必须是文本 (must be a string)")
+            return
+        values = comp.get("values")
+        if not isinstance(values, list) or not values:
+            self.add(f"{here}.values", "缺少选项: 需要 values 或 valuesKey (no options given)")
+            return
+        for i, item in enumerate(values):
+            if not (isinstance(item, dict) and "value" in item and "label" in item
+                    and isinstance(item["value"], (str, int, float, bool))):
+                self.add(f"{here}.values[{i}]",
+                         "选项必须是 {label, value} 且 value 为文本或数字 (option must be {label, value})")
 
 
-def _check_values(comp: dict, here: str, problems: list) -> None:
-    if comp.get("valuesKey") or comp.get("valuesExpression"):
-        return
-    values = comp.get("values")
-    if not isinstance(values, list) or not values or not all(
-            isinstance(v, dict) and "value" in v for v in values):
-        problems.append(FormProblem(f"{here}.values",
-                                    "选项必须是 {label, value} 列表 (values must list {label, value})"))
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def form_fields(form: dict) -> list[dict]:
-    """Input fields with their full key ("group.key"); a dynamic list is one field of rows."""
+    """Input components with their full key ("group_path.key"), in form order.
+
+    A dynamic list is one field: its key is its path (with group prefix), its value a list of
+    rows, and its row components stay under "components". Expression fields are left out: their
+    value is computed in the browser, never taken from the submitter.
+    """
     out: list[dict] = []
 
-    def walk(components: list, prefix: str) -> None:
+    def walk(components, prefix: str) -> None:
+        if not isinstance(components, list):
+            return
         for comp in components:
             if not isinstance(comp, dict):
                 continue
             kind = comp.get("type")
             if kind == "group":
-                inner = f"{prefix}{comp['path']}." if comp.get("path") else prefix
-                walk(comp.get("components", []), inner)
-            elif kind == "dynamiclist":
-                out.append({**comp, "key": prefix + comp.get("path", "")})
-            elif kind in INPUT_TYPES and comp.get("key"):
+                path = comp.get("path")
+                walk(comp.get("components"), f"{prefix}{path}." if path else prefix)
+            elif kind == "dynamiclist" and isinstance(comp.get("path"), str):
+                out.append({**comp, "key": prefix + comp["path"]})
+            elif kind in KEYED_TYPES and kind != "expression" and isinstance(comp.get("key"), str):
                 out.append({**comp, "key": prefix + comp["key"]})
 
-    walk(form.get("components", []), "")
+    walk(form.get("components"), "")
+    return out
+
+
+def computed_keys(form: dict) -> list[str]:
+    """Full keys of expression fields (computed in the browser; dropped from submissions)."""
+    out: list[str] = []
+
+    def walk(components, prefix: str) -> None:
+        for comp in components if isinstance(components, list) else []:
+            if not isinstance(comp, dict):
+                continue
+            if comp.get("type") == "group":
+                path = comp.get("path")
+                walk(comp.get("components"), f"{prefix}{path}." if path else prefix)
+            elif comp.get("type") == "expression" and isinstance(comp.get("key"), str):
+                out.append(prefix + comp["key"])
+
+    walk(form.get("components"), "")
     return out

@@ -1,151 +1,383 @@
-"""Validating submitted task data with a marshmallow schema built from the task's form."""
+"""Validating submitted task data with a marshmallow schema built from the task's form.
+
+What the server does with the fields form-js treats specially:
+- `readonly: true` and expression fields: form-js's own submit() sends their values, so they are
+  dropped silently (never stored); rejecting them would fail every submission from the viewer.
+- `disabled: true`: form-js never submits these, so a value for one comes from some other
+  client and is rejected ("只读字段不可提交 (read-only field)").
+- `conditional.hide`: the FEEL condition runs only in the browser, which leaves hidden fields
+  out of the data; the server cannot tell whether the field was hidden, so it is never required.
+- Like form-js, an empty value ("", [], null, false for a checkbox) of an optional field passes
+  without the other checks; for a required field it is "必填项 (required)". A required dynamic
+  list only has to be sent: zero rows is allowed.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
-import math
+import re
 from collections import OrderedDict
 from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
 from threading import Lock
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
-from .definition import form_fields
+from .definition import computed_keys, form_fields
 
 MAX_TEXT = 10_000
 MAX_ROWS = 200
+MAX_FILES = 50
+CACHE_SIZE = 128
 REQUIRED = "必填项 (required)"
+READ_ONLY = "只读字段不可提交 (read-only field)"
+NOT_CHOICE = "不是有效的选项 (not one of the allowed values)"
+NOT_NUMBER = "不是有效的数字 (not a valid number)"
+NOT_OBJECT = "数据必须是对象 (must be an object)"
+ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,24}$")
+DATE_FORMATS = {
+    "date": (re.compile(r"^\d{4}-\d{2}-\d{2}$"), date.fromisoformat,
+             "不是有效的日期 (not a valid date, expected YYYY-MM-DD)"),
+    "time": (re.compile(r"^\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?$"), time.fromisoformat,
+             "不是有效的时间 (not a valid time, expected HH:MM)"),
+    "datetime": (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"),
+                 datetime.fromisoformat,
+                 "不是有效的日期时间 (not a valid datetime, expected YYYY-MM-DDTHH:MM)"),
+}
+
 _cache: OrderedDict = OrderedDict()
 _cache_lock = Lock()
 
 
 class _FormSchema(Schema):
+    """Base of every generated schema; subclasses set _drop and _fill."""
+    _drop: frozenset = frozenset()      # submitted but ignored (readonly, computed)
+    _fill: frozenset = frozenset()      # nested groups holding required fields
+
     class Meta:
         unknown = RAISE
+        register = False                # generated classes stay out of marshmallow's registry
 
-    error_messages = {"unknown": "未知字段 (unknown field)",
-                      "type": "数据必须是对象 (must be an object)"}
+    error_messages = {"unknown": "未知字段 (unknown field)", "type": NOT_OBJECT}
+
+    @pre_load
+    def _prepare(self, data, **kwargs):
+        if not isinstance(data, dict) or not (self._drop or self._fill):
+            return data
+        data = {k: v for k, v in data.items() if k not in self._drop}
+        for name in self._fill:     # so a missing group reports its own required fields
+            data.setdefault(name, {})
+        return data
 
 
-def _messages(kind: str) -> dict:
-    invalid = {"number": "不是有效的数字 (not a valid number)",
-               "checkbox": "必须是是/否 (must be true or false)",
-               "list": "必须是列表 (must be a list)"}.get(kind, "必须是文本 (must be text)")
-    return {"required": REQUIRED, "null": REQUIRED, "invalid": invalid}
+class _Rejected(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        raise ValidationError(READ_ONLY)
 
 
-def _parses(parse, what: str, english: str):
-    def check(value: str) -> None:
-        try:
-            parse(value)
-        except (TypeError, ValueError):
-            raise ValidationError(f"不是有效的{what} (not a valid {english})") from None
+class _Number(fields.Float):
+    """A JSON number (or numeric string); ints stay ints, `integer` refuses fractions."""
+
+    def __init__(self, integer: bool = False, as_string: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.integer, self.keep_string = integer, as_string
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value == "":
+            return None                 # an emptied input box: "required" or nothing
+        if isinstance(value, str) and len(value) > 100:
+            raise ValidationError(NOT_NUMBER)
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if self.integer and not number.is_integer():
+            raise ValidationError("必须是整数 (must be a whole number)")
+        if self.keep_string:
+            return value.strip() if isinstance(value, str) else _plain(value)
+        if isinstance(value, int):
+            return value
+        return int(number) if self.integer else number
+
+
+def _plain(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _chain(checks: list, required: bool, empty):
+    """One validator: empty values are "required" or fine; otherwise the first failing check."""
+    def run(value) -> None:
+        if empty(value):
+            if required:
+                raise ValidationError(REQUIRED)
+            return
+        for check in checks:
+            check(value)
+    return run
+
+
+def _length(lo: int | None, hi: int):
+    if lo:
+        message = f"长度需在 {lo} 到 {hi} 之间 (length must be between {lo} and {hi})"
+    else:
+        message = f"长度不能超过 {hi} (length must be at most {hi})"
+
+    def check(value) -> None:
+        if len(value) > hi or (lo and len(value) < lo):
+            raise ValidationError(message)
     return check
 
 
-def _finite(value: float) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError("不是有效的数字 (not a valid number)")
+def _pattern(pattern: str):
+    regex = re.compile(pattern)
+
+    def check(value: str) -> None:
+        if not regex.fullmatch(value):
+            raise ValidationError("格式不正确 (does not match the required pattern)")
+    return check
 
 
-def _field(comp: dict, required: bool) -> fields.Field:
+def _regex(regex: re.Pattern, message: str):
+    def check(value: str) -> None:
+        if not regex.match(value):
+            raise ValidationError(message)
+    return check
+
+
+def _range(lo, hi):
+    if lo is not None and hi is not None:
+        message = f"数值需在 {lo} 到 {hi} 之间 (must be between {lo} and {hi})"
+    elif lo is not None:
+        message = f"数值不能小于 {lo} (must be at least {lo})"
+    else:
+        message = f"数值不能大于 {hi} (must be at most {hi})"
+
+    def check(value) -> None:
+        number = float(value)
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            raise ValidationError(message)
+    return check
+
+
+def _decimals(digits: int):
+    def check(value) -> None:
+        try:
+            exponent = Decimal(str(value)).normalize().as_tuple().exponent
+        except InvalidOperation:
+            raise ValidationError(NOT_NUMBER) from None
+        if isinstance(exponent, int) and -exponent > digits:
+            raise ValidationError(f"最多 {digits} 位小数 (at most {digits} decimal places)")
+    return check
+
+
+def _datetime(subtype: str):
+    regex, parse, message = DATE_FORMATS.get(subtype, DATE_FORMATS["date"])
+
+    def check(value: str) -> None:
+        try:
+            if not regex.match(value):
+                raise ValueError(value)
+            parse(value)
+        except ValueError:
+            raise ValidationError(message) from None
+    return check
+
+
+def _one_of(allowed: list):
+    # Exact type as well as value: the designer's option 1 is not the submitted true or "1".
+    def check(value) -> None:
+        if not any(type(value) is type(a) and value == a for a in allowed):
+            raise ValidationError(NOT_CHOICE)
+    return check
+
+
+def _scalar(value) -> None:
+    if not isinstance(value, (str, int, float)) or (isinstance(value, str) and len(value) > MAX_TEXT):
+        raise ValidationError(NOT_CHOICE)
+
+
+def _attachment(value) -> None:
+    if not isinstance(value, str) or not ATTACHMENT_ID.match(value):
+        raise ValidationError("不是有效的附件 (not a valid attachment id)")
+
+
+def _count(hi: int, what: str, english: str):
+    def check(value: list) -> None:
+        if len(value) > hi:
+            raise ValidationError(f"最多 {hi} {what} (at most {hi} {english})")
+    return check
+
+
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, (str, list)) and len(value) == 0)
+
+
+def _empty_checkbox(value) -> bool:
+    return value is None or value is False      # form-js: a required checkbox must be ticked
+
+
+# form-js has no "required" for a dynamic list; here it means "send the list", and zero rows is
+# an answer (an inspection with no findings).
+_EMPTY = {"checkbox": _empty_checkbox, "dynamiclist": lambda value: value is None}
+
+
+def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
     kind = comp["type"]
-    rules = comp.get("validate") or {}
-    opts = {"required": required, "allow_none": not required, "error_messages": _messages(kind)}
+    rules = comp.get("validate") if isinstance(comp.get("validate"), dict) else {}
     checks: list = []
+    messages = {"required": REQUIRED, "null": REQUIRED, "invalid": "必须是文本 (must be text)"}
     if kind in ("textfield", "textarea"):
-        lo, hi = rules.get("minLength"), rules.get("maxLength") or MAX_TEXT
-        checks.append(validate.Length(min=lo, max=hi, error=(
-            f"长度需在 {lo or 0} 到 {hi} 之间 (length must be between {lo or 0} and {hi})")))
+        field_cls, kwargs = fields.String, {}
+        checks.append(_length(rules.get("minLength"), rules.get("maxLength") or MAX_TEXT))
         if rules.get("pattern"):
-            checks.append(validate.Regexp(f"(?:{rules['pattern']})\\Z", error=(
-                "格式不正确 (does not match the required pattern)")))
-        return fields.String(validate=checks, **opts)
-    if kind == "number":
-        lo, hi = rules.get("min"), rules.get("max")
-        checks.append(_finite)
-        if lo is not None or hi is not None:
-            checks.append(validate.Range(min=lo, max=hi, error=(
-                f"数值需在 {lo if lo is not None else '-∞'} 到 {hi if hi is not None else '∞'} 之间 "
-                "(out of range)")))
-        cls = fields.Integer if comp.get("decimalDigits") == 0 else fields.Float
-        return cls(validate=checks, **opts)
-    if kind == "checkbox":
-        return fields.Boolean(**opts)
-    if kind == "datetime":
-        subtype = comp.get("subtype", "date")
-        parse, what, english = {"date": (date.fromisoformat, "日期", "date"),
-                                "time": (time.fromisoformat, "时间", "time")}.get(
-            subtype, (datetime.fromisoformat, "日期时间", "datetime"))
-        return fields.String(validate=[validate.Length(max=40), _parses(parse, what, english)],
-                             **opts)
-    if kind in ("radio", "select", "checklist", "taglist"):
-        static = [v["value"] for v in comp.get("values") or [] if isinstance(v, dict)]
-        one_of = validate.OneOf(static, error="不是有效的选项 (not one of the allowed values)") \
-            if static else validate.Length(max=MAX_TEXT)
+            checks.append(_pattern(rules["pattern"]))
+        if rules.get("validationType") == "email":
+            checks.append(_regex(EMAIL, "不是有效的邮箱地址 (not a valid email address)"))
+        elif rules.get("validationType") == "phone":
+            checks.append(_regex(PHONE, "不是有效的电话号码 (not a valid phone number)"))
+    elif kind == "number":
+        digits = comp.get("decimalDigits")
+        field_cls = _Number
+        kwargs = {"integer": digits == 0, "as_string": bool(comp.get("serializeToString"))}
+        messages.update(invalid=NOT_NUMBER, special=NOT_NUMBER, too_large=NOT_NUMBER)
+        if isinstance(digits, int) and digits > 0:
+            checks.append(_decimals(digits))
+        if rules.get("min") is not None or rules.get("max") is not None:
+            checks.append(_range(rules.get("min"), rules.get("max")))
+    elif kind == "checkbox":
+        field_cls, kwargs = fields.Boolean, {"truthy": {True}, "falsy": {False}}
+        messages["invalid"] = "必须是 true 或 false (must be a boolean)"
+    elif kind == "datetime":
+        field_cls, kwargs = fields.String, {}
+        checks.append(_datetime(comp.get("subtype", "date")))
+    elif kind in ("radio", "select", "checklist", "taglist"):
+        static = [v["value"] for v in comp.get("values") or [] if isinstance(v, dict) and "value" in v]
+        dynamic = comp.get("valuesKey") or comp.get("valuesExpression")
+        item = _one_of(static) if static and not dynamic else _scalar
         if kind in ("radio", "select"):
-            return fields.Raw(validate=one_of, **opts)
-        return fields.List(fields.Raw(validate=one_of), validate=validate.Length(max=MAX_ROWS),
-                           **opts)
-    if kind == "filepicker":
+            field_cls, kwargs = fields.Raw, {}
+            checks.append(item)
+        else:
+            field_cls = fields.List
+            kwargs = {"cls_or_instance": fields.Raw(validate=item, error_messages={"null": NOT_CHOICE})}
+            messages["invalid"] = "必须是列表 (must be a list)"
+            checks.append(_count(MAX_ROWS, "项", "items"))
+    elif kind == "filepicker":
+        messages["invalid"] = "不是有效的附件 (not a valid attachment id)"
         if comp.get("multiple"):
-            return fields.List(fields.String(validate=validate.Length(1, 100)),
-                               validate=validate.Length(max=50), **opts)
-        return fields.String(validate=validate.Length(1, 100), **opts)
-    if kind == "dynamiclist":
-        row = _schema_class(form_fields({"components": comp.get("components", [])}), False)
-        return fields.List(fields.Nested(row), validate=validate.Length(max=MAX_ROWS, error=(
-            f"最多 {MAX_ROWS} 行 (at most {MAX_ROWS} rows)")), **opts)
-    return fields.Raw(**opts)
+            field_cls = fields.List
+            kwargs = {"cls_or_instance": fields.Raw(validate=_attachment,
+                                                    error_messages={"null": messages["invalid"]})}
+            messages["invalid"] = "必须是附件列表 (must be a list of attachment ids)"
+            checks.append(_count(MAX_FILES, "个附件", "files"))
+        else:
+            field_cls, kwargs = fields.String, {}
+            checks.append(_attachment)
+    elif kind == "dynamiclist":
+        row = _schema_class(form_fields({"components": comp.get("components")}),
+                            computed_keys({"components": comp.get("components")}), partial)
+        field_cls = fields.List
+        kwargs = {"cls_or_instance": fields.Nested(row, error_messages={
+            "type": "每一行必须是对象 (each row must be an object)",
+            "null": "每一行必须是对象 (each row must be an object)"})}
+        messages["invalid"] = "必须是列表 (must be a list)"
+        checks.append(_count(MAX_ROWS, "行", "rows"))
+    else:
+        field_cls, kwargs = fields.Raw, {}
+    return field_cls(required=required, allow_none=not required, error_messages=messages,
+                     validate=_chain(checks, required, _EMPTY.get(kind, _empty)), **kwargs)
 
 
 def _required(comp: dict) -> bool:
     # A field the form can hide cannot be required by the server: its FEEL condition is
-    # evaluated only in the browser.
-    return bool((comp.get("validate") or {}).get("required")) and not comp.get("conditional")
+    # evaluated only in the browser (form-js leaves hidden fields out of the submission).
+    rules = comp.get("validate") if isinstance(comp.get("validate"), dict) else {}
+    hideable = isinstance(comp.get("conditional"), dict) and bool(comp["conditional"].get("hide"))
+    return rules.get("required") is True and not hideable
 
 
-def _schema_class(field_list: list[dict], partial: bool) -> type[Schema]:
+def _schema_class(field_list: list[dict], computed: list[str], partial: bool) -> type[Schema]:
     tree: dict = {}
     for comp in field_list:
-        if comp.get("disabled") or comp.get("readonly") is True:
-            continue       # shown, never submitted
         parts = comp["key"].split(".")
         node = tree
         for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if "type" in child and isinstance(child.get("type"), str):
+                break                   # "a" is a field and "a.b" too: load_form refuses it
+            node = child
+        else:
+            node[parts[-1]] = comp
+    for key in computed:
+        parts = key.split(".")
+        node = tree
+        for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = comp
+            if isinstance(node.get("type"), str):
+                break
+        else:
+            node.setdefault(parts[-1], {"type": "expression"})
 
-    def build(node: dict) -> type[Schema]:
-        declared = {}
+    def build(node: dict) -> tuple[type[Schema], bool]:
+        declared: dict = {}
+        drop, fill, any_required = set(), set(), False
         for name, value in node.items():
-            if "type" in value and isinstance(value.get("type"), str):
-                declared[name] = _field(value, _required(value) and not partial)
+            kind = value.get("type") if isinstance(value.get("type"), str) else None
+            if kind is None:                                # a nested group path
+                inner, inner_required = build(value)
+                declared[name] = fields.Nested(inner, required=False, error_messages={
+                    "type": NOT_OBJECT, "null": NOT_OBJECT})
+                if inner_required:
+                    fill.add(name)
+                    any_required = True
+            elif kind == "expression" or value.get("readonly") is True:
+                drop.add(name)
+            elif value.get("disabled") is True:
+                declared[name] = _Rejected(allow_none=True)
             else:
-                declared[name] = fields.Nested(build(value), required=False)
-        return _FormSchema.from_dict(declared)
+                required = _required(value) and not partial
+                declared[name] = _field(value, required, partial)
+                any_required = any_required or required
+        attrs = {**declared, "_drop": frozenset(drop), "_fill": frozenset(fill)}
+        return type("FormSchema", (_FormSchema,), attrs), any_required
 
-    return build(tree)
+    return build(tree)[0]
 
 
 def build_schema(form: dict, partial: bool = False) -> Schema:
-    digest = hashlib.sha256(json.dumps(form, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    key = (digest, partial)
+    """A schema instance for the form's submissions; partial=True for drafts (nothing required)."""
+    digest = hashlib.sha256(json.dumps(form, sort_keys=True, ensure_ascii=False,
+                                       default=str).encode()).hexdigest()
+    key = (form.get("id"), digest, partial)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    schema = _schema_class(form_fields(form), partial)()
+    schema = _schema_class(form_fields(form), computed_keys(form), partial)()
     with _cache_lock:
         _cache[key] = schema
-        while len(_cache) > 256:
+        while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return schema
 
 
 def validate_submission(form: dict, data: dict, partial: bool = False) -> dict:
-    """Cleaned, JSON-ready data; marshmallow.ValidationError keyed by field otherwise."""
+    """Cleaned, JSON-ready data; marshmallow.ValidationError with messages keyed by field.
+
+    Keys with dots come back nested ({"a": {"b": ...}}), dynamic-list row errors are keyed by
+    the row index as a string ("0", "1", ...).
+    """
     if not isinstance(data, dict):
-        raise ValidationError({"data": ["数据必须是对象 (must be an object)"]})
-    cleaned = build_schema(form, partial).load(data)
-    return json.loads(json.dumps(cleaned, ensure_ascii=False, default=str))
+        raise ValidationError({"data": [NOT_OBJECT]})
+    try:
+        cleaned = build_schema(form, partial).load(data)
+    except ValidationError as exc:
+        raise ValidationError(_string_keys(exc.messages)) from None
+    return json.loads(json.dumps(cleaned, ensure_ascii=False))
+
+
+def _string_keys(messages):
+    if isinstance(messages, dict):
+        return {str(k): _string_keys(v) for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [_string_keys(m) for m in messages]
+    return messages
