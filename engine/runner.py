@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
 from . import store
-from .projection import element_id, find_task, message_keys, read_waits
+from .projection import Waits, element_id, find_task, message_keys, read_waits
 from .schema import incidents, messages
 from .errors import Invalid
 from .services import ServiceContext, ServiceRefusal
@@ -37,6 +37,7 @@ class Handle:
     state: str = "running"
     touched_messages: list = field(default_factory=list)
     new_incidents: list = field(default_factory=list)   # written once the instance row is
+    previous: object = None       # projection as stored (store.projected), or None: read it
 
     @property
     def process_key(self) -> str:
@@ -205,7 +206,8 @@ def persist(engine, unit: Unit, handle: Handle) -> None:
         unit.conn.execute(insert(incidents), handle.new_incidents)
         handle.new_incidents = []
     store.sync_projection(unit, handle.id, handle.process_key, handle.scope_key, handle.wf,
-                          engine.role_of, finished=state in ("completed", "cancelled"))
+                          engine.role_of, finished=state in ("completed", "cancelled"),
+                          previous=Waits() if handle.row is None else handle.previous)
     previous = handle.row.state if handle.row is not None else None
     if state == "completed" and previous != "completed":
         unit.record("instance.completed", handle.id)

@@ -94,15 +94,27 @@ def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> None:
         raise Conflict("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
 
 
+def projected(wf: BpmnWorkflow, state: str) -> Waits:
+    """What the projection tables hold for a stored workflow in this state (the projection is
+    always written from the same function, so it can be recomputed instead of read back)."""
+    return Waits() if state in ("completed", "cancelled") else read_waits(wf)
+
+
 def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: str | None,
-                    wf: BpmnWorkflow, role_of, finished: bool) -> Waits:
-    """Bring tasks, subscriptions and timers in line with the workflow. Returns what it waits
-    for; subscriptions that did not exist before are flagged for buffered-message delivery."""
+                    wf: BpmnWorkflow, role_of, finished: bool,
+                    previous: Waits | None = None) -> Waits:
+    """Bring tasks, subscriptions and timers in line with the workflow. `previous` is what the
+    tables hold (from `projected` at load, or empty for a new instance): given, nothing is read
+    back. Returns what it waits for; subscriptions that did not exist before are flagged for
+    buffered-message delivery."""
     conn = unit.conn
     waits = Waits() if finished else read_waits(wf)
-    open_rows = {r.id: r for r in conn.execute(
-        select(tasks.c.id, tasks.c.due_at).where(tasks.c.instance_id == instance_id,
-                                                 tasks.c.state == "open"))}
+    if previous is not None:
+        open_rows = {t.id: t for t in previous.tasks}
+    else:
+        open_rows = {r.id: r for r in conn.execute(
+            select(tasks.c.id, tasks.c.due_at).where(tasks.c.instance_id == instance_id,
+                                                     tasks.c.state == "open"))}
     current = {t.id: t for t in waits.tasks}
     for task_id in set(open_rows) - set(current):
         spiff_task = find_task(wf, task_id)
@@ -113,16 +125,18 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
     new_rows = [dict(id=t.id, instance_id=instance_id, process_key=process_key,
                      element_id=t.element_id, name=t.name, lane=t.lane, role=role_of(t.lane),
                      form_key=t.form_key, scope_key=scope_key, state="open", due_at=t.due_at,
-                     assignee=t.assignee, created_at=unit.now) for tid, t in current.items() if tid not in open_rows]
+                     assignee=t.assignee, created_at=unit.now)
+                for tid, t in current.items() if tid not in open_rows]
     if new_rows:
         conn.execute(insert(tasks), new_rows)
     for tid, t in current.items():
         if tid in open_rows and _differs(open_rows[tid].due_at, t.due_at):
             conn.execute(update(tasks).where(tasks.c.id == tid).values(due_at=t.due_at))
 
-    old_subs = {(r.task_id, r.message_name, r.match_key) for r in conn.execute(
-        select(subscriptions.c.task_id, subscriptions.c.message_name, subscriptions.c.match_key)
-        .where(subscriptions.c.instance_id == instance_id))}
+    old_subs = {(r.task_id, r.message_name, r.match_key) for r in (
+        previous.subscriptions if previous is not None else conn.execute(
+            select(subscriptions.c.task_id, subscriptions.c.message_name,
+                   subscriptions.c.match_key).where(subscriptions.c.instance_id == instance_id)))}
     new_subs = {(s.task_id, s.message_name, s.match_key): s for s in waits.subscriptions}
     if old_subs != set(new_subs):
         conn.execute(delete(subscriptions).where(subscriptions.c.instance_id == instance_id))
@@ -133,8 +147,9 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
                 created_at=unit.now) for s in new_subs.values()])
     waits.fresh_subscriptions = [s for k, s in new_subs.items() if k not in old_subs]
 
-    old_timers = {(r.task_id, _naive(r.due_at)) for r in conn.execute(
-        select(timers.c.task_id, timers.c.due_at).where(timers.c.instance_id == instance_id))}
+    old_timers = {(r.task_id, _naive(r.due_at)) for r in (
+        previous.timers if previous is not None else conn.execute(
+            select(timers.c.task_id, timers.c.due_at).where(timers.c.instance_id == instance_id)))}
     new_timers = {(t.task_id, _naive(t.due_at)): t for t in waits.timers}
     if old_timers != set(new_timers):
         conn.execute(delete(timers).where(timers.c.instance_id == instance_id))
