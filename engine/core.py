@@ -2,6 +2,7 @@
 every command runs in. Commands live in instances.py, tasks.py, messages.py and timers.py."""
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,8 +98,18 @@ class Engine:
             .order_by(definitions.c.version.desc()).limit(1)).first()
         if row is None:
             return None
-        import json
         return json.loads(row.source)
+
+    def form_by_id(self, conn, definition_id: int) -> dict | None:
+        """A form version's parsed definition (versions never change: cached)."""
+        key = ("form", definition_id)
+        if key not in self._definitions:
+            row = conn.execute(select(definitions.c.source).where(
+                definitions.c.id == definition_id)).first()
+            if row is None:
+                return None
+            self._definitions[key] = json.loads(row.source)
+        return self._definitions[key]
 
     def definition_count(self, conn) -> int:
         return conn.execute(select(func.count()).select_from(definitions)).scalar_one()

@@ -11,14 +11,18 @@ from . import runner
 from .errors import Conflict, Invalid, NotFound
 from .instances import load_handle
 from .projection import find_task
-from .schema import tasks
+from .schema import definitions, tasks
 from .store import Unit
 
 MAX_DATA_BYTES = 256_000
 
 
 def task_row(conn, task_id: str):
-    row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
+    """The task's projection row, with the id of its form's latest version (`form_id`)."""
+    form_id = (select(definitions.c.id)
+               .where(definitions.c.kind == "form", definitions.c.key == tasks.c.form_key)
+               .order_by(definitions.c.version.desc()).limit(1).scalar_subquery())
+    row = conn.execute(select(tasks, form_id.label("form_id")).where(tasks.c.id == task_id)).first()
     if row is None:
         raise NotFound(f"任务不存在 (task {task_id} not found)")
     return row
@@ -66,7 +70,7 @@ def validate(engine, conn, row, data, partial: bool = False) -> dict:
                       {"data": ["必须是对象 (must be an object)"]})
     if len(json.dumps(data, ensure_ascii=False, default=str).encode()) > MAX_DATA_BYTES:
         raise Invalid("表单数据过大 (data too large)", {"data": ["超过 256 KB (too large)"]})
-    form = engine.latest_form(conn, row.form_key)
+    form = engine.form_by_id(conn, row.form_id) if row.form_id else None
     if form is None:
         bad = [k for k in data if not isinstance(k, str) or not k.isidentifier()
                or k.startswith("_")]
