@@ -63,10 +63,12 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from flask_smorest import Api
 
-    from web import auth, definitions, errors, instances, messages, projects, records, tasks
+    from web import (attachments, auth, definitions, errors, instances, messages, projects,
+                     records, tasks)
 
     api = Api(app)
-    for module in (auth, definitions, instances, tasks, messages, projects, records):
+    for module in (auth, definitions, instances, tasks, attachments, messages, projects,
+                   records):
         api.register_blueprint(module.blp)
     errors.register(app)
 

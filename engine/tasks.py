@@ -11,6 +11,7 @@ from . import runner
 from .errors import Conflict, Invalid, NotFound
 from .instances import load_handle
 from .projection import find_task
+from . import attachments as attachment_store
 from .schema import definitions, tasks
 from .store import Unit
 
@@ -81,10 +82,45 @@ def validate(engine, conn, row, data, partial: bool = False) -> dict:
     from forms.schema import validate_submission
 
     try:
-        return validate_submission(form, data, partial=partial)
+        cleaned = validate_submission(form, data, partial=partial)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"data": exc.messages}
         raise Invalid("表单校验未通过 (form validation failed)", messages) from exc
+    errors = {}
+    for key, ids in attachment_refs(form, cleaned).items():
+        problem = attachment_store.check_references(conn, row, ids)
+        if problem:
+            errors[key] = problem["attachments"]
+    if errors:
+        raise Invalid("附件无效 (invalid attachments)", errors)
+    return cleaned
+
+
+def attachment_refs(form: dict, cleaned: dict) -> dict[str, list[str]]:
+    """Attachment ids the data refers to, by file field (file fields in dynamic lists too)."""
+    from forms.definition import form_fields
+
+    def at(data, dotted: str):
+        for part in dotted.split("."):
+            data = data.get(part) if isinstance(data, dict) else None
+        return data
+
+    def ids(value) -> list[str]:
+        values = value if isinstance(value, list) else [value]
+        return [v for v in values if isinstance(v, str) and v]
+
+    found: dict[str, list[str]] = {}
+    for field in form_fields(form):
+        if field.get("type") == "filepicker":
+            found[field["key"]] = ids(at(cleaned, field["key"]))
+        elif field.get("type") == "dynamiclist":
+            inner = [c for c in form_fields({"components": field.get("components", [])})
+                     if c.get("type") == "filepicker"]
+            rows = at(cleaned, field["key"]) or []
+            for c in inner:
+                found[f"{field['key']}.{c['key']}"] = [
+                    i for r in rows if isinstance(r, dict) for i in ids(at(r, c["key"]))]
+    return {k: v for k, v in found.items() if v}
 
 
 def save_draft(engine, unit: Unit, task_id: str, data) -> dict:
@@ -103,6 +139,10 @@ def complete(engine, unit: Unit, task_id: str, data) -> runner.Handle:
     task = find_task(handle.wf, task_id)
     if task is None or not task.has_state(TaskState.READY):
         raise Conflict("任务已不在办理状态 (task is no longer open)")
+    form = engine.form_by_id(unit.conn, row.form_id) if row.form_id else None
+    if form is not None:
+        attachment_store.mark_used(unit.conn, [i for ids in attachment_refs(form, cleaned).values()
+                                               for i in ids])
     before = dict(task.data)
     task.set_data(**cleaned)
     changed = {k: {"from": before.get(k), "to": v} for k, v in cleaned.items()

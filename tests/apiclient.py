@@ -1,11 +1,17 @@
 """A small client for the public API as a user would call it: sign in, then act."""
 from __future__ import annotations
 
+import base64
 import io
 import os
+import re
 
 from processes.demo import DEMO_PASSWORD
 
+PLACEHOLDER = re.compile(r"^file-[\w.-]+$")
+# a real 1x1 PNG
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 PROCESSES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine", "processes")
 
 
@@ -63,8 +69,26 @@ class ApiClient:
         return tasks[0]
 
     def complete(self, task_id, data=None, as_user="admin"):
+        """Placeholders like "file-plan" in the data are uploaded first, as a user would before
+        submitting the form, and replaced by the attachment ids the server returns."""
+        data = self._upload_placeholders(task_id, data or {}, as_user)
         return self.post(f"/api/v1/tasks/{task_id}/complete", as_user=as_user,
-                         json={"data": data or {}})
+                         json={"data": data})
+
+    def upload(self, task_id, name: str, content: bytes = None, as_user="admin"):
+        return self.post(f"/api/v1/tasks/{task_id}/attachments", as_user=as_user,
+                         data={"file": (io.BytesIO(TINY_PNG if content is None else content), name)},
+                         content_type="multipart/form-data")
+
+    def _upload_placeholders(self, task_id, value, as_user):
+        if isinstance(value, dict):
+            return {k: self._upload_placeholders(task_id, v, as_user) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._upload_placeholders(task_id, v, as_user) for v in value]
+        if isinstance(value, str) and PLACEHOLDER.match(value):
+            r = self.upload(task_id, f"{value}.png", as_user=as_user)
+            return r.get_json()["id"] if r.status_code == 201 else value
+        return value
 
     def message(self, name, correlation=None, payload=None, message_id=None, as_user="gateway"):
         return self.post("/api/v1/messages", as_user=as_user, json={

@@ -230,3 +230,15 @@ class ExpertDrawSchema(Strict):
     excluded = fields.Dict()
     chosen = fields.List(fields.String())
     drawn_at = fields.DateTime()
+
+
+class AttachmentSchema(Strict):
+    id = fields.String()
+    file_name = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    task_id = fields.String()
+    field = fields.String(allow_none=True)
+    uploaded_by = fields.String()
+    uploaded_at = fields.DateTime()
