@@ -12,9 +12,10 @@ from engine.schema import instances, subscriptions, tasks, timers
 
 
 def instance_summary(row) -> dict:
-    return {k: getattr(row, k) for k in (
-        "id", "process_key", "version", "business_key", "scope_key", "state", "started_by",
-        "started_at", "updated_at", "ended_at")}
+    data = {k: getattr(row, k) for k in (
+        "id", "process_key", "version", "business_key", "scope_key", "state", "started_by")}
+    data.update({k: _aware(getattr(row, k)) for k in ("started_at", "updated_at", "ended_at")})
+    return data
 
 
 def _aware(dt):
@@ -27,7 +28,7 @@ def task_summary(row, business_key: str | None = None) -> dict:
     return {"id": row.id, "instance_id": row.instance_id, "process_key": row.process_key,
             "element_id": row.element_id, "name": row.name, "lane": row.lane, "role": row.role,
             "state": row.state, "assignee": row.assignee, "business_key": business_key,
-            "scope_key": row.scope_key, "due_at": due, "created_at": row.created_at,
+            "scope_key": row.scope_key, "due_at": due, "created_at": _aware(row.created_at),
             "overdue": bool(due and row.state == "open" and due < utcnow()),
             "form_key": row.form_key}
 
