@@ -22,7 +22,7 @@ from .serializer import dump_specs
 from .store import Unit
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_FILES = 50
+MAX_FILES = 100
 DEFAULT_MESSAGE_VARIABLE = "message"
 KINDS = {".bpmn": "bpmn", ".dmn": "dmn", ".json": "form"}
 

@@ -27,6 +27,11 @@ def examples() -> list[tuple]:
                 "deadline": _in_days(3)})]),
         ("rectification", "FS-CC-2026-002", "inspector_cc", {}, []),
         ("inspection", "FS-CC-2026-003", "inspector_cc", {}, []),
+        ("supervision_briefing", "FS-GM-2026-002", "inspector_gm", {}, []),
+        ("crane_filing", "FS-SD-2026-001", "contractor_zj3",
+         {"crane_id": "QZ-SD001-01", "planned_entry_date": _in_days(10)}, []),
+        ("expert_review", "FS-NH-2026-001", "contractor_zj3", {}, []),
+        ("closing", "FS-SS-2026-001", "contractor_fs1", {}, []),
         ("warning_talk", "FS-NH-2026-001", "inspector_nh", {}, [
             ("talk_propose", "inspector_nh", {
                 "talk_reason": "整改复查不合格", "talk_summoned": "项目负责人 王工",
