@@ -63,19 +63,21 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from flask_smorest import Api
 
-    from web import (attachments, auth, definitions, errors, instances, messages, projects,
-                     records, tasks)
+    from web import (attachments, auth, definitions, documents, errors, instances, messages,
+                     projects, records, tasks)
 
     api = Api(app)
     for module in (auth, definitions, instances, tasks, attachments, messages, projects,
-                   records):
+                   records, documents):
         api.register_blueprint(module.blp)
+    app.register_blueprint(documents.pages)      # the public verification page, not API
     errors.register(app)
 
     @app.before_request
     def _require_token():
         # 401 comes before any other check, on every API call but the login itself
-        if request.path.startswith("/api/v1/") and request.path != "/api/v1/auth/token":
+        if (request.path.startswith("/api/v1/") and request.path != "/api/v1/auth/token"
+                and not request.path.startswith("/api/v1/verify/")):
             auth.current()
 
     @app.get("/healthz")

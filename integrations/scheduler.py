@@ -1,5 +1,6 @@
-"""The embedded default's scheduler: one daemon thread firing due timers, so that `make run`
-keeps every deadline with no worker or broker installed."""
+"""The embedded default's scheduler: one daemon thread firing due timers (and running other
+background passes such as document rendering), so that `make run` keeps every deadline with no
+worker or broker installed."""
 from __future__ import annotations
 
 import logging
@@ -11,9 +12,10 @@ log = logging.getLogger(__name__)
 
 
 class TimerThread:
-    def __init__(self, engine, interval: float = 5.0):
+    def __init__(self, engine, interval: float = 5.0, jobs: tuple = ()):
         self.engine = engine
         self.interval = interval
+        self.jobs = jobs          # further background passes, e.g. rendering requested documents
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jianguan-timers", daemon=True)
 
@@ -34,6 +36,11 @@ class TimerThread:
             return 0
         if fired:
             log.info("fired %d timers", fired)
+        for job in self.jobs:
+            try:
+                job(self.engine)
+            except Exception:
+                log.exception("background job %s failed", getattr(job, "__name__", job))
         return fired
 
     def _loop(self) -> None:

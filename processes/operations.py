@@ -50,7 +50,8 @@ def request_document(ctx: ServiceContext, kind: str, title: str | None = None) -
     doc_id = str(uuid.uuid4())
     ctx.conn.execute(insert(documents).values(
         id=doc_id, instance_id=ctx.instance_id, kind=kind, number=number,
-        title=title or label, status="requested", data={"element_id": ctx.element_id},
+        title=title or label, status="requested",
+        data={"element_id": ctx.element_id, "variables": dict(ctx.data)},
         created_at=ctx.now))
     return {"id": doc_id, "number": number, "kind": kind, "title": title or label}
 

@@ -1,7 +1,8 @@
 """Domain tables, on the engine's metadata so that one Alembic history covers everything."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, String, Table
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer,
+                        LargeBinary, String, Table)
 
 from engine.schema import metadata
 
@@ -117,5 +118,14 @@ documents = Table(
     Column("sha256", String(64)),
     Column("replaces", String(36)),
     Column("data", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("verify_code", String(16), unique=True),      # printed on the PDF
+)
+
+document_files = Table(
+    "document_files", metadata,
+    Column("document_id", String(36), ForeignKey("documents.id"), primary_key=True),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

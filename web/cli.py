@@ -64,8 +64,9 @@ def register(app: Flask) -> None:
         from werkzeug.serving import run_simple
 
         from integrations.scheduler import TimerThread
+        from processes.documents import generate_pending
 
-        timers = TimerThread(engine, timer_interval).start()
+        timers = TimerThread(engine, timer_interval, jobs=(generate_pending,)).start()
         click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
         try:
             run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -17,3 +17,15 @@ def test_a_scheduler_pass_fires_a_due_boundary_timer(api, engine):
     assert scheduler.tick() == 2          # the reminder and the deadline
     assert [t["element_id"] for t in api.instance(iid)["tasks"]] == ["escalate"]
     assert scheduler.tick() == 0
+
+
+def test_background_jobs_run_each_pass_and_a_failing_one_does_not_stop_the_others(engine):
+    seen = []
+
+    def broken(_engine):
+        raise RuntimeError("渲染服务不可用")
+
+    scheduler = TimerThread(engine, jobs=(broken, lambda e: seen.append(e)))
+    scheduler.tick()
+    scheduler.tick()
+    assert seen == [engine, engine]

@@ -1,0 +1,88 @@
+"""A tiny process whose only step requests a document of the kind given at start, and the
+poppler tools that read the PDF as a person would."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+
+from sqlalchemy import select
+
+from processes.documents import generate_pending
+from processes.schema import projects
+
+DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
+  <bpmn:process id="doc_gate" name="出具文书" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="doc"/>
+    <bpmn:serviceTask id="doc" name="出具文书"><bpmn:extensionElements>
+      <spiffworkflow:serviceTaskOperator id="document.request" resultVariable="document">
+        <spiffworkflow:parameters><spiffworkflow:parameter id="kind" type="str" value="kind"/></spiffworkflow:parameters>
+      </spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="doc" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+PROJECT = "FS-CC-2026-001"
+
+
+def deploy(api) -> None:
+    r = api.deploy(files={"doc_gate.bpmn": DIAGRAM.encode()})
+    assert r.status_code == 201, r.get_json()
+
+
+def request_document(api, kind: str, facts: dict, project: str = PROJECT) -> tuple[str, dict]:
+    """Start the gate; returns the instance id and its document row as the API lists it."""
+    r = api.start("doc_gate", project, {"project_code": project, "kind": kind, **facts})
+    assert r.status_code == 201, r.get_json()
+    instance_id = r.get_json()["id"]
+    listed = api.get(f"/api/v1/instances/{instance_id}/documents").get_json()
+    assert [d["kind"] for d in listed] == [kind]
+    return instance_id, listed[0]
+
+
+def issue(api, engine, kind: str, facts: dict, project: str = PROJECT) -> tuple[str, dict]:
+    instance_id, _ = request_document(api, kind, facts, project)
+    assert generate_pending(engine) == 1
+    listed = api.get(f"/api/v1/instances/{instance_id}/documents").get_json()
+    assert listed[0]["status"] == "generated"
+    return instance_id, listed[0]
+
+
+def _poppler(tool: str, data: bytes, *args: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "doc.pdf")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return subprocess.run([tool, *args, path, "-"] if tool == "pdftotext" else
+                              [tool, *args, path], check=True, capture_output=True,
+                              text=True).stdout
+
+
+def pdf_text(data: bytes) -> str:
+    """The text as extracted, with the layout's line breaks and spaces removed."""
+    return "".join(_poppler("pdftotext", data).split())
+
+
+def pdf_fonts(data: bytes) -> list[dict]:
+    lines = _poppler("pdffonts", data).splitlines()[2:]
+    fonts = []
+    for line in lines:
+        parts = line.split()
+        # name, type (may be several words), encoding, emb, sub, uni, object, id
+        fonts.append({"name": parts[0], "type": " ".join(parts[1:-6]), "embedded": parts[-5]})
+    return fonts
+
+
+def printed_code(text: str) -> str:
+    match = re.search(r"文书验证码：([A-Z2-7]{10})", text)
+    assert match, "no verification code printed"
+    return match.group(1)
+
+
+def project_name(engine, code: str = PROJECT) -> str:
+    with engine.db.read() as conn:
+        return conn.execute(select(projects.c.name).where(projects.c.code == code)).scalar_one()

@@ -1,0 +1,125 @@
+"""Issued documents: the PDF for those who may see its instance, corrections by inspectors,
+and the public verification of a code printed on paper."""
+from __future__ import annotations
+
+from flask import Blueprint as PageBlueprint
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from integrations import pdf
+from processes import documents as docs
+from processes.schema import documents
+
+from .auth import authenticated, current, roles
+from .ext import services
+from .instances import readable
+from .schemas import DocumentSchema
+
+blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="文书 (documents)")
+pages = PageBlueprint("document_pages", __name__)
+
+
+class CorrectSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+    changes = fields.Dict(keys=fields.String(validate=validate.Length(1, 100)),
+                          load_default=dict)
+
+
+class VerifySchema(Schema):
+    valid = fields.Boolean()
+    code = fields.String()
+    number = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    issued_at = fields.DateTime(allow_none=True)
+    authority = fields.String(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+    superseded_by = fields.String(allow_none=True)
+    message = fields.String()
+
+
+def _document(conn, document_id: str):
+    row = conn.execute(select(documents).where(documents.c.id == document_id)).first()
+    if row is None:
+        abort(404, message=f"文书不存在 (document {document_id} not found)")
+    readable(conn, row.instance_id)
+    return row
+
+
+@blp.route("/documents/<string:document_id>")
+class DocumentFile(MethodView):
+    @blp.doc(responses={"200": {"description": "PDF", "content": {"application/pdf": {}}}})
+    @authenticated
+    def get(self, document_id):
+        """文书 PDF (the issued file, to those who may see the instance)"""
+        with services().db.read() as conn:
+            row = _document(conn, document_id)
+            data = docs.pdf_of(conn, row.id) if row.status == "generated" else None
+        if data is None:
+            state = {"requested": "正在生成", "failed": "生成失败, 等待重试"}.get(row.status,
+                                                                               row.status)
+            abort(409, message=f"文书 {row.number} 尚未出具: {state} (status {row.status})")
+        response = Response(data, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{row.number}.pdf"'
+        response.headers["ETag"] = f'"{row.sha256}"'
+        response.headers["X-Content-SHA256"] = row.sha256
+        response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+        return response
+
+
+@blp.route("/documents/<string:document_id>/correct")
+class DocumentCorrection(MethodView):
+    @blp.arguments(CorrectSchema)
+    @blp.response(201, DocumentSchema)
+    @roles("admin", "inspector")
+    def post(self, body, document_id):
+        """更正文书 (a new document replacing an issued one; the original never changes)"""
+        engine = services()
+        with engine.unit(current().username) as unit:
+            _document(unit.conn, document_id)
+            try:
+                created = docs.correct(unit, document_id, body["changes"], body["reason"])
+            except docs.NotCorrectable as exc:
+                abort(409, message=str(exc))
+            row = unit.conn.execute(select(documents)
+                                    .where(documents.c.id == created["id"])).first()
+        return dict(row._mapping)
+
+
+def verification(code: str) -> dict:
+    with services().db.read() as conn:
+        row = docs.find_by_code(conn, code)
+        if row is None or row.status != "generated":
+            return {"valid": False, "code": code,
+                    "message": "未找到与该验证码对应的文书, 请注意防伪 (unknown code)"}
+        successor = docs.successor_of(conn, row.id)
+    result = {"valid": True, "code": row.verify_code, "number": row.number, "title": row.title,
+              "issued_at": row.created_at, "authority": docs.settings()["authority"],
+              "sha256": row.sha256, "superseded_by": successor.number if successor else None,
+              "message": "该文书真实有效 (genuine document)"}
+    if successor:
+        result["message"] = (f"该文书真实, 但已被第 {successor.number} 号文书更正替代 "
+                             "(genuine, superseded)")
+    return result
+
+
+@blp.route("/verify/<string:code>")
+class Verify(MethodView):
+    @blp.response(200, VerifySchema)
+    def get(self, code):
+        """验证文书 (public: whether a printed code belongs to a genuine document)"""
+        result = verification(code)
+        if not result["valid"]:
+            abort(404, message=result["message"])
+        return result
+
+
+@pages.get("/verify/<string:code>")
+def verify_page(code: str):
+    """The page the QR code opens: public, in Chinese, no login."""
+    result = verification(code)
+    html = pdf.render_page("verify.html", {"r": result, "issued_on": pdf.chinese_date(
+        result.get("issued_at"))})
+    return Response(html, status=200 if result["valid"] else 404, mimetype="text/html")
