@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from .clock import utcnow
@@ -51,12 +51,16 @@ class PendingEvent:
     details: dict | None = None
 
 
+_HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+_MOVE_HEAD = (update(audit_head).where(audit_head.c.id == 1)
+              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+
+
 def append(conn: Connection, events: list[PendingEvent]) -> None:
     """Chain and insert events inside the caller's transaction (call it last: it holds a lock)."""
     if not events:
         return
-    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
-                        .where(audit_head.c.id == 1).with_for_update()).first()
+    head = conn.execute(_HEAD).first()
     if head is None:
         conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
         seq, prev = 0, GENESIS
@@ -73,7 +77,7 @@ def append(conn: Connection, events: list[PendingEvent]) -> None:
                      "prev_hash": prev, "hash": digest})
         prev = digest
     conn.execute(insert(audit_events), rows)
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
@@ -53,8 +53,18 @@ def load_specs(conn: Connection, cache: SpecCache, definition_id: int):
     return cache.get(definition_id, loader)
 
 
+# Built once: these run on every step, and building a statement costs more than running it.
+_LOAD = select(instances).where(instances.c.id == bindparam("instance_id"))
+_SAVE = (update(instances)
+         .where(instances.c.id == bindparam("instance_id"),
+                instances.c.lock_version == bindparam("expected_version"))
+         .values(blob=bindparam("blob"), variables=bindparam("variables"),
+                 state=bindparam("state"), lock_version=bindparam("new_version"),
+                 updated_at=bindparam("now"), ended_at=bindparam("ended")))
+
+
 def load(conn: Connection, cache: SpecCache, instance_id: str) -> Loaded:
-    row = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+    row = conn.execute(_LOAD, {"instance_id": instance_id}).first()
     if row is None:
         raise NotFound(f"流程实例不存在 (instance {instance_id} not found)")
     specs = load_specs(conn, cache, row.definition_id)
@@ -85,11 +95,10 @@ def insert_instance(unit: Unit, *, instance_id: str, definition, business_key: s
 
 def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> None:
     ended = unit.now if state in ("completed", "cancelled") else None
-    result = unit.conn.execute(
-        update(instances)
-        .where(instances.c.id == row.id, instances.c.lock_version == row.lock_version)
-        .values(blob=dump_workflow(wf), variables=variables_of(wf), state=state,
-                lock_version=row.lock_version + 1, updated_at=unit.now, ended_at=ended))
+    result = unit.conn.execute(_SAVE, {
+        "instance_id": row.id, "expected_version": row.lock_version, "blob": dump_workflow(wf),
+        "variables": variables_of(wf), "state": state, "new_version": row.lock_version + 1,
+        "now": unit.now, "ended": ended})
     if result.rowcount != 1:
         raise Conflict("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
 

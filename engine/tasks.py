@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from SpiffWorkflow.task import TaskState
 
 from . import runner
@@ -18,12 +18,15 @@ from .store import Unit
 MAX_DATA_BYTES = 256_000
 
 
+_FORM_ID = (select(definitions.c.id)
+            .where(definitions.c.kind == "form", definitions.c.key == tasks.c.form_key)
+            .order_by(definitions.c.version.desc()).limit(1).scalar_subquery())
+_TASK_ROW = select(tasks, _FORM_ID.label("form_id")).where(tasks.c.id == bindparam("task_id"))
+
+
 def task_row(conn, task_id: str):
     """The task's projection row, with the id of its form's latest version (`form_id`)."""
-    form_id = (select(definitions.c.id)
-               .where(definitions.c.kind == "form", definitions.c.key == tasks.c.form_key)
-               .order_by(definitions.c.version.desc()).limit(1).scalar_subquery())
-    row = conn.execute(select(tasks, form_id.label("form_id")).where(tasks.c.id == task_id)).first()
+    row = conn.execute(_TASK_ROW, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(f"任务不存在 (task {task_id} not found)")
     return row
