@@ -63,6 +63,9 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_api(app: Flask) -> None:
     from flask_smorest import Api
 
+    from web.localize import localize
+    localize()
+
     from web import (attachments, auth, definitions, documents, errors, instances, messages,
                      projects, records, tasks)
 

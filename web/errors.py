@@ -51,6 +51,8 @@ def register(app: Flask) -> None:
             return exc
         data = getattr(exc, "data", None) or {}
         errors = flatten(data.get("messages") or data.get("errors") or {}) if data else {}
+        if errors.get("json") == ["Invalid JSON body."]:
+            errors = {"json": ["请求体不是有效的 JSON (invalid JSON body)"]}
         message = data.get("message") or MESSAGES_CN.get(exc.code, exc.name)
         if exc.code == 422 and errors:
             message = "提交的数据有误 (validation failed)"
