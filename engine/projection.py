@@ -180,6 +180,8 @@ def _kind(ed) -> str:
 def _timer_due(task, ed) -> datetime | None:
     value = task._get_internal_data("event_value")
     if isinstance(value, dict):
+        if value.get("cycles") == 0:
+            return None       # a finished cycle: spiff keeps it waiting, but it fires no more
         value = value.get("next")
     if not value:
         return None

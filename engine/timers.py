@@ -37,16 +37,25 @@ def fire_instance(engine, instance_id: str, actor: str = "system:timer") -> list
         handle = load_handle(engine, unit, instance_id)
         if handle.state != "running":
             return []
+        before = {t.task_id: _event_value(find_task(handle.wf, t.task_id)) for t in due}
         handle.wf.refresh_timers()
         fired = []
         for t in due:
             task = find_task(handle.wf, t.task_id)
-            if task is not None and not task.has_state(TaskState.WAITING):
+            # a cycle timer keeps waiting after it fires, with its next due time
+            if task is not None and (not task.has_state(TaskState.WAITING)
+                                     or _event_value(task) != before[t.task_id]):
                 fired.append(t.element_id)
                 unit.record("timer.fired", handle.id, t.task_id, element_id=t.element_id)
         runner.advance(engine, unit, handle)
         runner.persist(engine, unit, handle)
         return fired
+
+
+def _event_value(task):
+    """A copy: spiff updates a cycle timer's value in place when it fires."""
+    value = None if task is None else task._get_internal_data("event_value")
+    return dict(value) if isinstance(value, dict) else value
 
 
 def fire_due(engine, limit: int = 100) -> int:

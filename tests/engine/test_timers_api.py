@@ -67,3 +67,15 @@ def test_event_based_gateway_timer_from_a_variable_wins(api, engine):
     inst = api.instance(iid)
     assert inst["state"] == "completed" and inst["waiting"] == []
     assert api.message("reply", {}).get_json()["correlated"] == []
+
+
+def test_a_non_interrupting_cycle_timer_fires_each_period_and_stops_after_its_count(api, engine):
+    assert api.deploy("cycle.bpmn").status_code == 201
+    iid = api.start("cycle", P1, {"project_code": P1}).get_json()["id"]
+    for n in (1, 2, 3):
+        clock.advance(timedelta(days=30, minutes=1))
+        assert fire_due(engine) == 1
+        assert sorted(t["element_id"] for t in api.instance(iid)["tasks"]) == ["rec"] * n + ["wait"]
+    clock.advance(timedelta(days=30, minutes=1))
+    assert fire_due(engine) == 0                       # R3: three times, then no more
+    assert [w["type"] for w in api.instance(iid)["waiting"]] == []
