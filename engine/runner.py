@@ -52,10 +52,15 @@ def attach_scripts(engine, handle: Handle, unit: Unit) -> None:
     """A fresh script engine per step: its service context points at this transaction."""
     scripts = engine.new_scripts()
 
+    def start(process_key: str, business_key: str | None, variables: dict) -> str:
+        from .instances import start as start_instance
+
+        return start_instance(engine, unit, process_key, business_key, variables).id
+
     def context(task) -> ServiceContext:
         return ServiceContext(instance_id=handle.id, process_key=handle.process_key,
                               business_key=handle.business_key, element_id=element_id(task),
-                              data=dict(task.data), now=unit.now, conn=unit.conn)
+                              data=dict(task.data), now=unit.now, conn=unit.conn, start=start)
     scripts.context_factory = context
     handle.wf.script_engine = scripts
 

@@ -24,10 +24,22 @@ class ServiceContext:
     data: dict
     now: Any
     conn: Any = None          # the step's database connection (same transaction)
+    start: Any = None         # start(process_key, business_key, variables) -> instance id
 
 
 class ServiceFailure(Exception):
     """An operation refused or failed; the message becomes the incident text."""
+
+
+def start_process(ctx: ServiceContext, process_key: str, business_key: str | None = None,
+                  variables: dict | None = None) -> str:
+    """Built in: start another process in the same transaction (one instance per period of a
+    repeating duty instead of a loop that grows one instance for ever)."""
+    if ctx.start is None:
+        raise ServiceFailure("此处不能启动流程 (no process start available)")
+    if variables is not None and not isinstance(variables, dict):
+        raise ServiceFailure("variables 必须是对象 (variables must be an object)")
+    return ctx.start(str(process_key), business_key, variables or {})
 
 
 class ServiceRefusal(ServiceFailure):
@@ -37,7 +49,7 @@ class ServiceRefusal(ServiceFailure):
 
 class ServiceRegistry:
     def __init__(self) -> None:
-        self._ops: dict[str, ServiceCall] = {}
+        self._ops: dict[str, ServiceCall] = {"process.start": start_process}
 
     def register(self, name: str, fn: ServiceCall) -> None:
         self._ops[name] = fn

@@ -9,7 +9,10 @@ from engine.clock import clock
 from engine.timers import fire_due
 from tests.processes.test_warning_talk import P1, deploy, document_kinds, finish, open_elements
 
-FORMS = ("briefing_plan", "briefing_approve", "briefing_hold", "briefing_confirm", "briefing_urge")
+FORMS = ("briefing_plan", "briefing_approve", "briefing_hold", "briefing_confirm", "briefing_urge",
+         "briefing_end")
+INSPECTION_FORMS = ("inspection_prepare", "inspection_record", "inspection_sign",
+                    "inspection_refusal")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)            # 10:00 in Foshan
 PLAN = {"plan_frequency": "weekly", "key_risks": "深基坑支护、塔吊安装、高处作业",
         "dangerous_works": "基坑开挖(6.5米); 塔式起重机安装", "inspectors": "张监督, 王监督",
@@ -44,8 +47,29 @@ def test_happy_path_issues_plan_and_record(api, engine):
     assert open_elements(api, iid) == ["confirm_contractor", "confirm_supervisor"]
     finish(api, iid, "confirm_contractor", "contractor_gdjg", CONFIRM)
     finish(api, iid, "confirm_supervisor", "supervisor_hn", {**CONFIRM, "confirmed_by": "总监 陈工"})
-    assert api.instance(iid)["state"] == "completed"
+    assert open_elements(api, iid) == ["supervising"]
     assert document_kinds(engine, iid) == ["briefing_record", "supervision_plan"]
+
+
+def test_the_plan_frequency_starts_one_inspection_per_period(api, engine):
+    deploy(api, bpmn=["inspection", "rectification", "warning_talk"],
+           dmn=["violation_scoring", "talk_triggers"], forms=INSPECTION_FORMS)
+    iid = start(api)
+    to_meeting(api, engine, iid)
+    finish(api, iid, "confirm_contractor", "contractor_gdjg", CONFIRM)
+    finish(api, iid, "confirm_supervisor", "supervisor_hn", CONFIRM)
+    for week in (1, 2):
+        clock.advance(timedelta(days=7, minutes=1))
+        assert fire_due(engine) == 1
+        started = api.get(f"/api/v1/instances?process_key=inspection&business_key={P1}").get_json()
+        assert len(started) == week
+        inbox = api.get("/api/v1/tasks?process_key=inspection", as_user="inspector_cc").get_json()
+        assert len([t for t in inbox if t["element_id"] == "insp_prepare"]) == week
+    assert open_elements(api, iid) == ["supervising"]     # the briefing itself does not grow
+    finish(api, iid, "supervising", "inspector_cc", {"supervision_end_reason": "已申请终止监督"})
+    assert api.instance(iid)["state"] == "completed"
+    clock.advance(timedelta(days=8))
+    assert fire_due(engine) == 0
 
 
 def test_a_team_of_one_and_a_refused_plan_go_back(api, engine):
@@ -68,7 +92,7 @@ def test_silence_for_three_days_is_urged(api, engine):
     finish(api, iid, "urge_contractor", "inspector_cc", {"urge_note": "已电话催告项目负责人"})
     assert open_elements(api, iid) == ["confirm_contractor"]
     finish(api, iid, "confirm_contractor", "contractor_gdjg", CONFIRM)
-    assert api.instance(iid)["state"] == "completed"
+    assert open_elements(api, iid) == ["supervising"]
 
 
 def test_roles_outside_the_lanes_are_refused(api, engine):
