@@ -76,6 +76,7 @@ USERS = [
     ("supervisor_hn", "supervisor", "华南监理总监", None, "91440600SUP001"),
     ("supervisor_fs", "supervisor", "佛山监理总监", None, "91440600SUP002"),
     ("supervisor_hd", "supervisor", "宏达监理总监", None, "91440600SUP003"),
+    ("builder_fscj", "contractor", "佛山城投项目负责人(建设单位)", None, "91440600BLD001"),
     ("gateway", "gateway", "物联网网关", None, None),
 ]
 

@@ -44,7 +44,8 @@ def to_meeting(api, engine, iid):
 def test_happy_path_issues_plan_and_record(api, engine):
     iid = start(api)
     to_meeting(api, engine, iid)
-    assert open_elements(api, iid) == ["confirm_contractor", "confirm_supervisor"]
+    assert open_elements(api, iid) == ["confirm_builder", "confirm_contractor", "confirm_supervisor"]
+    finish(api, iid, "confirm_builder", "builder_fscj", {**CONFIRM, "confirmed_by": "建设单位 周工"})
     finish(api, iid, "confirm_contractor", "contractor_gdjg", CONFIRM)
     finish(api, iid, "confirm_supervisor", "supervisor_hn", {**CONFIRM, "confirmed_by": "总监 陈工"})
     assert open_elements(api, iid) == ["supervising"]
@@ -56,6 +57,7 @@ def test_the_plan_frequency_starts_one_inspection_per_period(api, engine):
            dmn=["violation_scoring", "talk_triggers"], forms=INSPECTION_FORMS)
     iid = start(api)
     to_meeting(api, engine, iid)
+    finish(api, iid, "confirm_builder", "builder_fscj", CONFIRM)
     finish(api, iid, "confirm_contractor", "contractor_gdjg", CONFIRM)
     finish(api, iid, "confirm_supervisor", "supervisor_hn", CONFIRM)
     for week in (1, 2):
@@ -86,6 +88,7 @@ def test_silence_for_three_days_is_urged(api, engine):
     iid = start(api)
     to_meeting(api, engine, iid)
     finish(api, iid, "confirm_supervisor", "supervisor_hn", CONFIRM)
+    finish(api, iid, "confirm_builder", "builder_fscj", CONFIRM)
     clock.advance(timedelta(days=3, minutes=1))
     assert fire_due(engine) == 1
     assert open_elements(api, iid) == ["urge_contractor"]
