@@ -138,20 +138,25 @@ def record_score(ctx: ServiceContext, item: str, points: int, party: str = "cont
 
 
 def closing_precheck(ctx: ServiceContext) -> dict:
-    """竣前检查: rectifications closed, cranes dismantled, expert reviews concluded."""
+    """竣前检查: rectifications closed, cranes dismantled, dangerous works reviewed and accepted,
+    deep-pit monitoring ended."""
     project = _project(ctx)
     open_items = []
     running = ctx.conn.execute(select(instances.c.process_key, func.count()).where(
         instances.c.scope_key == project.code, instances.c.state.in_(("running", "error")),
         instances.c.process_key.in_(("rectification", "expert_review", "warning_talk")))
         .group_by(instances.c.process_key)).all()
-    labels = {"rectification": "整改未闭合", "expert_review": "专家论证未完成",
+    labels = {"rectification": "整改未闭合", "expert_review": "危大工程论证或验收未完成",
               "warning_talk": "约谈未结束"}
     open_items += [f"{labels[key]} {n} 项" for key, n in running]
     standing = ctx.conn.execute(select(cranes.c.id).where(
         cranes.c.project_code == project.code,
         cranes.c.state.notin_(("dismantled", "planned", "refused")))).scalars().all()
     open_items += [f"起重机械 {c} 未拆卸注销" for c in standing]
+    monitoring = ctx.conn.execute(select(devices.c.id).where(
+        devices.c.project_code == project.code, devices.c.device_type == "pit",
+        devices.c.state.notin_(("ended", "removed")))).scalars().all()
+    open_items += [f"深基坑监测 {d} 未结束" for d in monitoring]
     return {"ok": not open_items, "open_items": open_items}
 
 

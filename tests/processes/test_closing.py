@@ -4,9 +4,9 @@ the supervision report."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
-from processes.schema import cranes
+from processes.schema import cranes, devices
 from tests.processes.test_warning_talk import P1, deploy, document_kinds, finish, open_elements
 
 FORMS = ("closing_self", "closing_rating", "closing_pending", "closing_report")
@@ -78,3 +78,17 @@ def test_roles_outside_the_lanes_are_refused(api):
     bad = api.complete(rating["id"], {"rating_total": 120, "rating_zero_sections": 0,
                                       "rating_opinion": "超出范围"}, as_user="inspector_cc")
     assert bad.status_code == 422 and "rating_total" in bad.get_json()["errors"]
+
+
+def test_deep_pit_monitoring_must_have_ended(api, engine):
+    with engine.db.write() as conn:
+        conn.execute(insert(devices).values(id="PIT-TEST-1", project_code=P1, device_type="pit",
+                                            name="深基坑监测站", state="online", latest={}))
+    iid = start(api)
+    rate(api, iid, 86)
+    items = api.instance(iid)["variables"]["precheck_result"]["open_items"]
+    assert items == ["深基坑监测 PIT-TEST-1 未结束"]
+    with engine.db.write() as conn:
+        conn.execute(update(devices).where(devices.c.id == "PIT-TEST-1").values(state="ended"))
+    finish(api, iid, "close_pending", "inspector_cc", {"pending_note": "监测单位已出具监测总结"})
+    assert open_elements(api, iid) == ["close_report"]

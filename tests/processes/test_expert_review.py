@@ -12,7 +12,7 @@ from tests.processes.test_warning_talk import P1, deploy, document_kinds, finish
 
 REVIEW_FORMS = ("review_scheme", "review_monitoring", "review_supervisor_check",
                 "review_expert_confirm", "review_meeting", "review_conclusion", "review_revise",
-                "review_revision_confirm")
+                "review_revision_confirm", "review_acceptance", "review_acceptance_fix")
 LIBRARY = {row[0]: row for row in _experts()}      # username -> (.., employer_code, .., specialty)
 PARTIES = {"91440600CON001", "91440600SUP001"}      # contractor and supervisor of FS-CC-2026-001
 SCHEME = {"works_name": "1#地下室基坑支护及土方开挖 (开挖深度 8.5 m)", "category": "深基坑",
@@ -71,6 +71,14 @@ def to_conclusion(api, iid, scheme=SCHEME):
     finish(api, iid, "meeting", "contractor_gdjg", MEETING)
 
 
+ACCEPTED = {"acceptance_result": "合格", "acceptance_date": "2026-12-28",
+            "acceptance_signers": "项目技术负责人 李工; 总监 王工", "acceptance_record": ["file-acceptance"]}
+
+
+def accept(api, iid, result="合格"):
+    finish(api, iid, "acceptance", "supervisor_hn", {**ACCEPTED, "acceptance_result": result})
+
+
 def conclude(api, iid, result):
     finish(api, iid, "conclusion", "contractor_gdjg", {
         "conclusion_result": result, "expert_opinions": "专家组意见见报告",
@@ -90,6 +98,8 @@ def test_pass_draws_five_eligible_experts_and_issues_the_report(api, engine):
     assert open_elements(api, iid) == ["meeting"]
     finish(api, iid, "meeting", "contractor_gdjg", MEETING)
     conclude(api, iid, "通过")
+    assert open_elements(api, iid) == ["acceptance"]
+    accept(api, iid)
     inst = api.instance(iid)
     assert inst["state"] == "completed" and "end" in inst["completed_elements"]
     assert sorted(a["username"] for a in inst["variables"]["confirmed"]) == sorted(names)
@@ -192,6 +202,7 @@ def test_pass_after_revision_needs_the_supervisor_confirmation(api, engine):
     assert document_kinds(engine, iid) == []
     finish(api, iid, "revision_confirm", "supervisor_hn",
            {"revision_confirmed": True, "revision_opinion": "已修改到位"})
+    accept(api, iid)
     inst = api.instance(iid)
     assert inst["state"] == "completed" and "end" in inst["completed_elements"]
     assert document_kinds(engine, iid) == ["expert_review_report"]
@@ -210,6 +221,7 @@ def test_failed_review_is_revised_and_reviewed_again_by_new_draw(api, engine):
     confirm_all(api, iid)
     finish(api, iid, "meeting", "contractor_gdjg", MEETING)
     conclude(api, iid, "通过")
+    accept(api, iid)
     inst = api.instance(iid)
     assert inst["state"] == "completed"
     assert len(inst["variables"]["confirmed"]) == 5
@@ -225,3 +237,17 @@ def test_roles_outside_the_lanes_are_refused(api):
     iid = start(api, scheme=FORMWORK)
     task = api.open_task(iid, "supervisor_check")
     assert api.complete(task["id"], CHECK_OK, as_user="contractor_gdjg").status_code == 403
+
+
+def test_failed_acceptance_is_fixed_and_accepted_again(api, engine):
+    iid = start(api)
+    to_conclusion(api, iid)
+    conclude(api, iid, "通过")
+    accept(api, iid, "不合格")
+    assert open_elements(api, iid) == ["acceptance_fix"]
+    finish(api, iid, "acceptance_fix", "contractor_gdjg", {"acceptance_fix_note": "补设监测点"})
+    assert open_elements(api, iid) == ["acceptance"]
+    assert api.complete(api.open_task(iid, "acceptance")["id"], ACCEPTED,
+                        as_user="contractor_gdjg").status_code == 403
+    accept(api, iid)
+    assert api.instance(iid)["state"] == "completed"
