@@ -137,6 +137,17 @@ def record_score(ctx: ServiceContext, item: str, points: int, party: str = "cont
     return {"enterprise_code": code, "points": points, "total": total or 0}
 
 
+def score_total(ctx: ServiceContext, party: str = "contractor") -> int:
+    """A project party's violation points so far (what the warning-talk rules read)."""
+    project = _project(ctx)
+    code = {"contractor": project.contractor_code, "supervisor": project.supervisor_code,
+            "builder": project.builder_code}.get(party)
+    if not code:
+        raise ServiceFailure(f"未知的记分对象 '{party}' (unknown party)")
+    return int(ctx.conn.execute(select(func.coalesce(func.sum(score_events.c.points), 0))
+                                .where(score_events.c.enterprise_code == code)).scalar_one())
+
+
 def closing_precheck(ctx: ServiceContext) -> dict:
     """竣前检查: rectifications closed, cranes dismantled, dangerous works reviewed and accepted,
     deep-pit monitoring ended."""
@@ -172,7 +183,7 @@ def register(registry: ServiceRegistry) -> None:
     for name, fn in {
         "document.request": request_document, "crane.check_entry": check_crane_entry,
         "crane.black_box": black_box_status, "crane.set_state": set_crane_state,
-        "expert.draw": draw_experts, "score.record": record_score,
+        "expert.draw": draw_experts, "score.record": record_score, "score.total": score_total,
         "closing.precheck": closing_precheck, "closing.grade": safety_grade,
     }.items():
         registry.register(name, fn)

@@ -167,3 +167,19 @@ def test_device_alarm_starts_a_rectification_in_the_project_district(api, engine
     reply_and_check(api, iid)
     review(api, iid, True)
     assert api.instance(iid)["state"] == "completed"
+
+
+def test_an_enterprise_with_six_points_is_summoned_at_the_first_rejection(api, engine):
+    from sqlalchemy import insert
+
+    from processes.schema import score_events
+    with engine.db.write() as conn:      # points from earlier inspections of the same contractor
+        conn.execute(insert(score_events).values(
+            enterprise_code="91440600CON001", project_code="FS-NH-2026-003", item="未按方案施工",
+            points=6, at=MONDAY))
+    iid = start(api)
+    assert api.instance(iid)["variables"]["points_total"] == 6
+    finish(api, iid, "rect_notice", "inspector_cc", NOTICE)
+    reply_and_check(api, iid)
+    review(api, iid, False)
+    assert open_elements(api, iid) == ["talk_propose"]
