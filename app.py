@@ -26,6 +26,15 @@ def _secret_key(instance_dir: str) -> str:
     return key
 
 
+def _engine_settings(config: dict) -> EngineSettings:
+    values = dict(config.get("ENGINE", {}))
+    if os.environ.get("JIANGUAN_TASK_MAX_RETRIES"):
+        values.setdefault("job_attempts", int(os.environ["JIANGUAN_TASK_MAX_RETRIES"]) + 1)
+    if os.environ.get("JIANGUAN_RETRY_BACKOFF"):
+        values.setdefault("job_backoff_seconds", float(os.environ["JIANGUAN_RETRY_BACKOFF"]))
+    return EngineSettings(**values)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder="web/static", static_url_path="/static")
     app.config.update(
@@ -48,8 +57,11 @@ def create_app(config: dict | None = None) -> Flask:
     from processes import access
 
     database = Database(app.config.get("DATABASE_URL"))
-    engine = Engine(db=database, settings=EngineSettings(**app.config.get("ENGINE", {})),
+    engine = Engine(db=database, settings=_engine_settings(app.config),
                     role_of=access.role_of_lane, scope_of=access.scope_of)
+    if app.config.get("CELERY_BROKER_URL"):
+        from integrations import celery_app
+        engine.wake = celery_app.wake
     from processes import operations
     operations.register(engine.services)
     app.extensions["jianguan.engine"] = engine
@@ -66,12 +78,12 @@ def _register_api(app: Flask) -> None:
     from web.localize import localize
     localize()
 
-    from web import (attachments, auth, definitions, documents, errors, instances, messages,
-                     projects, records, tasks)
+    from web import (attachments, auth, definitions, documents, duties, errors, instances,
+                     messages, projects, records, tasks)
 
     api = Api(app)
     for module in (auth, definitions, instances, tasks, attachments, messages, projects,
-                   records, documents):
+                   records, documents, duties):
         api.register_blueprint(module.blp)
     app.register_blueprint(documents.pages)      # the public verification page, not API
     errors.register(app)

@@ -13,6 +13,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from .lint import BPMN, SPIFF, Problem, is_executable, lint_bpmn, local
 from .lint_dmn import lint_dmn
+from .projection import is_async
 from .xmlsafe import XmlError, parse
 
 __all__ = ["SourceFile", "Problem", "CompileError", "CompiledProcess", "CompiledBundle",
@@ -243,6 +244,10 @@ def _compile_process(parser, p: _Parsed, process) -> CompiledProcess:
     if is_executable(process):
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
+        for each in (spec, *subprocess_specs.values()):
+            for task_spec in each.task_specs.values():
+                if is_async(task_spec):
+                    task_spec.manual = True     # spiff's engine steps stop before it
     else:    # documentation: kept for viewing, never started (instances refuse it)
         spec, subprocess_specs = BpmnProcessSpec(name=key, description=name,
                                                  filename=p.source.name), {}

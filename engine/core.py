@@ -31,6 +31,8 @@ class EngineSettings:
     script_memory_mb: int = 256
     message_ttl_seconds: int = 3600      # how long an unmatched message waits for a subscriber
     max_variables_bytes: int = 256_000
+    job_attempts: int = 4                # an async task's tries before it becomes an incident
+    job_backoff_seconds: float = 2.0     # first wait between tries, doubling
 
 
 @dataclass
@@ -41,6 +43,9 @@ class Engine:
     role_of: Callable[[str | None], str | None] = lambda lane: lane
     scope_of: Callable[[str | None, dict], str | None] = _default_scope
     specs: SpecCache = field(default_factory=SpecCache)
+    # called after commit with the id of an instance that has a new async job: the embedded
+    # thread wakes up, or a Celery task is sent; without it the next timer pass runs the job
+    wake: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         install_spiff_clock()
@@ -66,6 +71,8 @@ class Engine:
             unit = Unit(conn=conn, actor=actor, now=utcnow())
             yield unit
             unit.finish()
+        for hook in unit.after_commit:
+            hook()
 
     def new_workflow(self, conn, definition) -> BpmnWorkflow:
         spec, subprocess_specs = load_specs(conn, self.specs, definition.id)

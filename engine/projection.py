@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDef
                                                               TimeDateEventDefinition,
                                                               TimerEventDefinition)
 from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
@@ -45,8 +46,8 @@ class Subscription:
 class Timer:
     task_id: str
     element_id: str
-    kind: str
-    due_at: datetime
+    kind: str                          # date | duration | cycle | async
+    due_at: datetime | None            # None for async: due when the step commits
     attached_to: str | None = None     # element id of the task a boundary timer sits on
     interrupting: bool = True
 
@@ -57,6 +58,7 @@ class Waits:
     subscriptions: list[Subscription] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     fresh_subscriptions: list[Subscription] = field(default_factory=list)
+    fresh_jobs: list[str] = field(default_factory=list)     # async tasks new in this step
 
 
 def match_key(props: dict) -> str:
@@ -103,6 +105,15 @@ def preset_assignee(task) -> str | None:
     return str(value)[:100] if path and isinstance(value, (str, int)) and str(value) else None
 
 
+def is_async(spec) -> bool:
+    """A service or script task marked `async` (spiff property): the step that reaches it
+    commits and a background worker runs it (compiler marks it manual so spiff stops there)."""
+    if not isinstance(spec, ScriptEngineTask):
+        return False
+    props = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    return str(props.get("async", "")).lower() in ("true", "1", "yes")
+
+
 def form_key(task) -> str | None:
     props = (task.task_spec.extensions or {}).get("properties") or {}
     return props.get("formKey") or props.get("form") or element_id(task)
@@ -130,6 +141,9 @@ def read_waits(wf: BpmnWorkflow) -> Waits:
             seen[t.attached_to] = min(seen.get(t.attached_to, t.due_at), t.due_at)
     boundary_due = {**earliest[False], **earliest[True]}
     for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        if is_async(task.task_spec):
+            waits.timers.append(Timer(str(task.id), element_id(task), "async", None))
+            continue
         waits.tasks.append(OpenTask(
             id=str(task.id), element_id=element_id(task),
             name=task.task_spec.bpmn_name or element_id(task), lane=task.task_spec.lane,

@@ -60,7 +60,9 @@ def attach_scripts(engine, handle: Handle, unit: Unit) -> None:
     def context(task) -> ServiceContext:
         return ServiceContext(instance_id=handle.id, process_key=handle.process_key,
                               business_key=handle.business_key, element_id=element_id(task),
-                              data=dict(task.data), now=unit.now, conn=unit.conn, start=start)
+                              data=dict(task.data), now=unit.now, conn=unit.conn, start=start,
+                              record=lambda kind, **details: unit.record(
+                                  kind, handle.id, str(task.id), **details))
     scripts.context_factory = context
     handle.wf.script_engine = scripts
 
@@ -102,7 +104,7 @@ def _refusal(exc: BaseException) -> ServiceRefusal | None:
 def open_incident(unit: Unit, handle: Handle, exc: Exception) -> None:
     failed = handle.wf.get_tasks(state=TaskState.ERROR)
     task = failed[0] if failed else None
-    text = _describe(exc)
+    text = describe(exc)
     handle.state = "error"
     handle.new_incidents.append(dict(
         instance_id=handle.id, task_id=str(task.id) if task else None,
@@ -112,7 +114,7 @@ def open_incident(unit: Unit, handle: Handle, exc: Exception) -> None:
                 element_id=element_id(task) if task else None, message=text)
 
 
-def _describe(exc: Exception) -> str:
+def describe(exc: Exception) -> str:
     inner = getattr(exc, "exception", None) or exc.__cause__
     text = str(exc)
     if inner is not None and str(inner) and str(inner) not in text:
@@ -210,9 +212,12 @@ def persist(engine, unit: Unit, handle: Handle) -> None:
     if handle.new_incidents:
         unit.conn.execute(insert(incidents), handle.new_incidents)
         handle.new_incidents = []
-    store.sync_projection(unit, handle.id, handle.process_key, handle.scope_key, handle.wf,
-                          engine.role_of, finished=state in ("completed", "cancelled"),
-                          previous=Waits() if handle.row is None else handle.previous)
+    waits = store.sync_projection(
+        unit, handle.id, handle.process_key, handle.scope_key, handle.wf, engine.role_of,
+        finished=state in ("completed", "cancelled"),
+        previous=Waits() if handle.row is None else handle.previous)
+    if waits.fresh_jobs and engine.wake is not None:
+        unit.after_commit.append(lambda: engine.wake(handle.id))
     previous = handle.row.state if handle.row is not None else None
     if state == "completed" and previous != "completed":
         unit.record("instance.completed", handle.id)

@@ -105,8 +105,9 @@ timers = Table(
     Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False, index=True),
     Column("task_id", String(36), nullable=False),
     Column("element_id", String(200), nullable=False),
-    Column("kind", String(20), nullable=False),           # date | duration | cycle
+    Column("kind", String(20), nullable=False),           # date | duration | cycle | async
     utc("due_at", nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),   # failed async runs so far
 )
 
 # Every message received over the API, MQTT or from a process; also the de-duplication record.
@@ -172,4 +173,20 @@ attachments = Table(
     Column("field", String(200)),
     Column("used", Boolean, nullable=False, default=False),
     utc("uploaded_at", nullable=False),
+)
+
+# Timer start events: the next due time of each (engine/schedules.py starts the instances).
+schedules = Table(
+    "schedules", metadata,
+    Column("process_key", String(200), primary_key=True),
+    Column("definition_id", Integer, nullable=False),     # the version it was read from
+    Column("element_id", String(200), nullable=False),    # the timer start event
+    Column("kind", String(20), nullable=False),           # cycle | date | duration
+    Column("expression", String(500), nullable=False),    # as evaluated, e.g. R/P7D
+    Column("start_for", String(200)),                     # fan-out operation, or NULL
+    utc("next_due_at", index=True),                       # NULL: nothing more to start
+    Column("remaining", Integer),                         # cycles left; NULL: for ever
+    Column("fired_count", Integer, nullable=False, default=0),
+    utc("last_fired_at"),
+    utc("updated_at", nullable=False),
 )

@@ -25,6 +25,7 @@ class ServiceContext:
     now: Any
     conn: Any = None          # the step's database connection (same transaction)
     start: Any = None         # start(process_key, business_key, variables) -> instance id
+    record: Any = None        # record(kind, **details): an audit event of this step
 
 
 class ServiceFailure(Exception):

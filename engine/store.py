@@ -28,6 +28,7 @@ class Unit:
     actor: str
     now: datetime
     events: list[audit.PendingEvent] = field(default_factory=list)
+    after_commit: list = field(default_factory=list)     # callables run once committed
 
     def record(self, kind: str, instance_id: str | None = None, task_id: str | None = None,
                **details) -> None:
@@ -156,16 +157,21 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
                 created_at=unit.now) for s in new_subs.values()])
     waits.fresh_subscriptions = [s for k, s in new_subs.items() if k not in old_subs]
 
-    old_timers = {(r.task_id, _naive(r.due_at)) for r in (
+    # an async job's row keeps its due time and attempts (back-off) while it waits
+    old_timers = {(r.task_id, None if r.kind == "async" else _naive(r.due_at)) for r in (
         previous.timers if previous is not None else conn.execute(
-            select(timers.c.task_id, timers.c.due_at).where(timers.c.instance_id == instance_id)))}
+            select(timers.c.task_id, timers.c.kind, timers.c.due_at)
+            .where(timers.c.instance_id == instance_id)))}
     new_timers = {(t.task_id, _naive(t.due_at)): t for t in waits.timers}
     if old_timers != set(new_timers):
         conn.execute(delete(timers).where(timers.c.instance_id == instance_id))
         if new_timers:
             conn.execute(insert(timers), [dict(
                 instance_id=instance_id, task_id=t.task_id, element_id=t.element_id,
-                kind=t.kind, due_at=t.due_at) for t in new_timers.values()])
+                kind=t.kind, due_at=t.due_at or unit.now, attempts=0)
+                for t in new_timers.values()])
+        waits.fresh_jobs = [t.task_id for k, t in new_timers.items()
+                            if t.kind == "async" and k not in old_timers]
     return waits
 
 

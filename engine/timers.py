@@ -1,18 +1,55 @@
-"""Firing due timers. Each instance is fired in its own transaction; the optimistic lock makes
-a timer that two workers pick up at once apply only once."""
+"""Firing due timers, exactly once with any number of workers.
+
+Each instance is fired in its own write transaction that first *claims* it:
+- PostgreSQL: `SELECT instances.id ... FOR UPDATE SKIP LOCKED` on the instance row of a due
+  timer. A second worker skips an instance the first one holds and takes the next due one, so
+  two workers never load the same instance (the row lock lasts until commit). The instance row
+  is locked rather than the timer rows: one instance may have several due timers, and locking
+  them one by one would let two workers each hold a part of the same instance.
+- SQLite: the write transaction starts with BEGIN IMMEDIATE, which serialises writers; the
+  second worker waits, then reads timers as the first one left them.
+The optimistic lock on `instances.lock_version` stays as the last line of defence (any other
+writer, e.g. a task completion racing a timer, gets a Conflict and retries).
+"""
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from SpiffWorkflow.task import TaskState
 
 from . import runner
 from .clock import utcnow
-from .errors import Conflict, NotFound
+from .errors import Conflict, EngineError, NotFound
 from .instances import load_handle
 from .projection import find_task
-from .schema import timers
+from .runner import MAX_INCIDENT_TEXT
+from .schema import incidents, instances, timers
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:timer"
+
+
+class StepFailed(EngineError):
+    """The step opened an incident and the caller asked to retry instead: rolled back."""
+
+
+class JobFailed(EngineError):
+    """An async task failed before its last attempt: roll back, try again later."""
+
+    def __init__(self, message: str, attempt: int):
+        super().__init__(message)
+        self.attempt = attempt
+
+
+class JobPostponed(EngineError):
+    """Raised to a caller of fire_instance: the async task failed and was pushed back."""
+
+    def __init__(self, message: str, delay: float):
+        super().__init__(message)
+        self.delay = delay
 
 
 def due_instances(conn, now: datetime, limit: int = 100) -> list[str]:
@@ -26,30 +63,127 @@ def due_instances(conn, now: datetime, limit: int = 100) -> list[str]:
     return seen[:limit]
 
 
-def fire_instance(engine, instance_id: str, actor: str = "system:timer") -> list[str]:
-    """Fire what is due on one instance; returns the element ids of the timers that fired."""
-    with engine.unit(actor) as unit:
-        due = unit.conn.execute(select(timers.c.task_id, timers.c.element_id)
-                                .where(timers.c.instance_id == instance_id,
-                                       timers.c.due_at <= unit.now)).all()
-        if not due:
-            return []
-        handle = load_handle(engine, unit, instance_id)
-        if handle.state != "running":
-            return []
-        before = {t.task_id: _event_value(find_task(handle.wf, t.task_id)) for t in due}
-        handle.wf.refresh_timers()
-        fired = []
-        for t in due:
-            task = find_task(handle.wf, t.task_id)
-            # a cycle timer keeps waiting after it fires, with its next due time
-            if task is not None and (not task.has_state(TaskState.WAITING)
-                                     or _event_value(task) != before[t.task_id]):
-                fired.append(t.element_id)
-                unit.record("timer.fired", handle.id, t.task_id, element_id=t.element_id)
+def claim_next(conn, now: datetime, skip: set[str] | None = None) -> str | None:
+    """Inside a write transaction: the id of one running instance with a due timer that no
+    other transaction holds, now locked by this one (PostgreSQL), or None."""
+    due = (select(timers.c.instance_id).where(timers.c.due_at <= now))
+    query = (select(instances.c.id)
+             .where(instances.c.id.in_(due), instances.c.state == "running"))
+    if skip:
+        query = query.where(instances.c.id.not_in(sorted(skip)))
+    query = query.order_by(instances.c.updated_at).limit(1)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return conn.execute(query).scalar()
+
+
+def claim(conn, instance_id: str) -> bool:
+    """Lock one given instance row for this transaction; False when another worker holds it
+    (PostgreSQL) or it does not exist. SQLite: BEGIN IMMEDIATE already holds the database."""
+    query = select(instances.c.id).where(instances.c.id == instance_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return conn.execute(query).scalar() is not None
+
+
+def _fire_claimed(engine, unit, instance_id: str, incident_ok: bool = True) -> list[str]:
+    due = unit.conn.execute(select(timers.c.task_id, timers.c.element_id, timers.c.kind,
+                                   timers.c.attempts)
+                            .where(timers.c.instance_id == instance_id,
+                                   timers.c.due_at <= unit.now)).all()
+    if not due:
+        return []
+    handle = load_handle(engine, unit, instance_id)
+    if handle.state != "running":
+        return []
+    waiting = [t for t in due if t.kind != "async"]
+    before = {t.task_id: _event_value(find_task(handle.wf, t.task_id)) for t in waiting}
+    handle.wf.refresh_timers()
+    fired = []
+    for t in waiting:
+        task = find_task(handle.wf, t.task_id)
+        # a cycle timer keeps waiting after it fires, with its next due time
+        if task is not None and (not task.has_state(TaskState.WAITING)
+                                 or _event_value(task) != before[t.task_id]):
+            fired.append(t.element_id)
+            unit.record("timer.fired", handle.id, t.task_id, element_id=t.element_id)
+    for t in (t for t in due if t.kind == "async"):
+        if handle.state == "running" and _run_job(engine, unit, handle, t, incident_ok):
+            fired.append(t.element_id)
+    if handle.state == "running":
         runner.advance(engine, unit, handle)
-        runner.persist(engine, unit, handle)
-        return fired
+    if handle.state == "error" and not incident_ok:
+        text = handle.new_incidents[-1]["message"] if handle.new_incidents else "step failed"
+        raise StepFailed(text)
+    runner.persist(engine, unit, handle)
+    return fired
+
+
+def _run_job(engine, unit, handle, job, incident_ok: bool) -> bool:
+    """Run one async service/script task. Before its last attempt a failure raises JobFailed
+    (the transaction rolls back, the row is pushed back); the last one opens the incident."""
+    task = find_task(handle.wf, job.task_id)
+    if task is None or not task.has_state(TaskState.READY):
+        return False
+    attempt = job.attempts + 1
+    try:
+        task.run()
+    except Exception as exc:
+        if incident_ok and attempt < engine.settings.job_attempts:
+            raise JobFailed(runner.describe(exc), attempt) from exc
+        runner.open_incident(unit, handle, exc)
+        return False
+    unit.record("job.completed", handle.id, job.task_id, element_id=job.element_id,
+                attempt=attempt)
+    return True
+
+
+def backoff(engine, attempt: int) -> float:
+    """Seconds before the next attempt: doubling from job_backoff_seconds, capped at 5 min."""
+    return min(300.0, engine.settings.job_backoff_seconds * (2 ** (attempt - 1)))
+
+
+def _postpone(engine, instance_id: str, failed: "JobFailed", actor: str) -> float:
+    delay = backoff(engine, failed.attempt)
+    with engine.unit(actor) as unit:
+        unit.conn.execute(update(timers).where(timers.c.instance_id == instance_id,
+                                               timers.c.kind == "async")
+                          .values(attempts=failed.attempt,
+                                  due_at=unit.now + timedelta(seconds=delay)))
+        unit.record("job.failed", instance_id, None, attempt=failed.attempt,
+                    retry_in_seconds=delay, message=failed.message)
+    log.warning("async task of %s failed (attempt %d), retry in %.1f s: %s", instance_id,
+                failed.attempt, delay, failed.message)
+    return delay
+
+
+def fire_instance(engine, instance_id: str, actor: str = ACTOR,
+                  incident_ok: bool = True) -> list[str]:
+    """Fire what is due on one instance (timers, async tasks); returns the element ids that
+    fired. A failing async task before its last attempt is pushed back (JobPostponed).
+    With incident_ok=False any failing step raises StepFailed and nothing is written."""
+    try:
+        with engine.unit(actor) as unit:
+            if not claim(unit.conn, instance_id):
+                return []          # another worker is firing it right now
+            return _fire_claimed(engine, unit, instance_id, incident_ok)
+    except JobFailed as failed:
+        raise JobPostponed(failed.message, _postpone(engine, instance_id, failed, actor))
+
+
+def fire_next(engine, skip: set[str], actor: str = ACTOR) -> tuple[str | None, list[str]]:
+    """Claim one due instance and fire it, in one transaction."""
+    claimed = None
+    try:
+        with engine.unit(actor) as unit:
+            claimed = claim_next(unit.conn, unit.now, skip)
+            if claimed is None:
+                return None, []
+            skip.add(claimed)
+            return claimed, _fire_claimed(engine, unit, claimed)
+    except JobFailed as failed:
+        _postpone(engine, claimed, failed, actor)
+        return claimed, []
 
 
 def _event_value(task):
@@ -59,13 +193,46 @@ def _event_value(task):
 
 
 def fire_due(engine, limit: int = 100) -> int:
-    """One pass over due timers; returns how many timers fired."""
-    with engine.db.read() as conn:
-        ids = due_instances(conn, utcnow(), limit)
+    """One pass over due timers; returns how many timers fired. Safe to run in any number of
+    processes at once: each instance is claimed before it is loaded."""
     count = 0
-    for instance_id in ids:
+    skip: set[str] = set()
+    for _ in range(limit):
         try:
-            count += len(fire_instance(engine, instance_id))
+            instance_id, fired = fire_next(engine, skip)
         except (Conflict, NotFound):
-            continue   # another worker got there first, or the instance is gone
+            continue   # another writer changed it in between; the next pass sees it again
+        except Exception:
+            # one broken instance must not stop the others: log and go on with the next
+            log.exception("firing timers failed")
+            if not skip:
+                raise
+            continue
+        if instance_id is None:
+            break
+        count += len(fired)
     return count
+
+
+def record_incident(engine, instance_id: str, kind: str, message: str,
+                    actor: str = "system:worker") -> bool:
+    """A background task that keeps failing leaves an incident on its instance: state `error`,
+    visible in the instance and retryable through POST /instances/{id}/retry. False when the
+    instance is gone or already finished."""
+    with engine.unit(actor) as unit:
+        row = unit.conn.execute(select(instances.c.state, instances.c.lock_version)
+                                .where(instances.c.id == instance_id)).first()
+        if row is None or row.state in ("completed", "cancelled"):
+            return False
+        text = message[:MAX_INCIDENT_TEXT]
+        unit.conn.execute(insert(incidents).values(
+            instance_id=instance_id, task_id=None, element_id=None, kind=kind, message=text,
+            created_at=unit.now))
+        unit.conn.execute(update(instances).where(instances.c.id == instance_id).values(
+            state="error", lock_version=row.lock_version + 1, updated_at=unit.now))
+        unit.record("incident.opened", instance_id, None, element_id=None, message=text)
+        return True
+
+
+__all__ = ["fire_due", "fire_instance", "fire_next", "claim", "claim_next", "due_instances",
+           "record_incident", "backoff", "StepFailed", "JobFailed", "JobPostponed", "utcnow"]

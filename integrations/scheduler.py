@@ -1,11 +1,14 @@
-"""The embedded default's scheduler: one daemon thread firing due timers (and running other
-background passes such as document rendering), so that `make run` keeps every deadline with no
-worker or broker installed."""
+"""The embedded default's scheduler: one daemon thread firing due timers, starting the
+instances of due timer start events (engine.schedules) and running other background passes
+such as document rendering, so that `make run` keeps every deadline with no worker or broker
+installed. With CELERY_BROKER_URL set, integrations.celery_app runs the same passes as Celery
+tasks (beat) instead."""
 from __future__ import annotations
 
 import logging
 import threading
 
+from engine import schedules
 from engine.timers import fire_due
 
 log = logging.getLogger(__name__)
@@ -16,7 +19,9 @@ class TimerThread:
         self.engine = engine
         self.interval = interval
         self.jobs = jobs          # further background passes, e.g. rendering requested documents
+        self.started = 0          # instances started by timer start events so far
         self._stop = threading.Event()
+        self._wakeup = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jianguan-timers", daemon=True)
 
     def start(self) -> "TimerThread":
@@ -25,6 +30,7 @@ class TimerThread:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wakeup.set()
         self._thread.join(self.interval * 2)
 
     def tick(self) -> int:
@@ -36,6 +42,12 @@ class TimerThread:
             return 0
         if fired:
             log.info("fired %d timers", fired)
+        try:
+            schedules.sync(self.engine)
+            started = schedules.fire_due(self.engine)
+            self.started += started
+        except Exception:
+            log.exception("schedule pass failed")
         for job in self.jobs:
             try:
                 job(self.engine)
@@ -43,6 +55,13 @@ class TimerThread:
                 log.exception("background job %s failed", getattr(job, "__name__", job))
         return fired
 
+    def wake(self, instance_id: str | None = None) -> None:
+        """engine.wake in the embedded default: an async task is waiting, pass now."""
+        self._wakeup.set()
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.tick()
+        while not self._stop.is_set():
+            self._wakeup.wait(self.interval)
+            self._wakeup.clear()
+            if not self._stop.is_set():
+                self.tick()

@@ -82,6 +82,21 @@ def db_kind(request):
     return request.param
 
 
+def run_jobs_at_once(engine):
+    """engine.wake for tests: the embedded worker, woken after the commit that reached an
+    async task (a document gate), runs it right away instead of on its own thread, so a test
+    sees the gate's next task as a user does a moment later. Same code path (fire_instance);
+    tests of back-off and incidents replace it."""
+    from engine.timers import JobPostponed, fire_instance
+
+    def wake(instance_id: str) -> None:
+        try:
+            fire_instance(engine, instance_id, actor="system:worker")
+        except JobPostponed:
+            pass
+    return wake
+
+
 @pytest.fixture
 def app(db_kind, tmp_path, request):
     from app import create_app
@@ -92,6 +107,7 @@ def app(db_kind, tmp_path, request):
                               "ENGINE": {"script_time_limit": 1.0}})
     from processes.demo import load_reference
     engine = application.extensions["jianguan.engine"]
+    engine.wake = run_jobs_at_once(engine)
     with engine.db.write() as conn:
         load_reference(conn)
     yield application

@@ -67,6 +67,8 @@ def register(app: Flask) -> None:
         from processes.documents import generate_pending
 
         timers = TimerThread(engine, timer_interval, jobs=(generate_pending,)).start()
+        if engine.wake is None:          # no broker: async tasks run on this thread
+            engine.wake = timers.wake
         click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
         try:
             run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -98,12 +98,13 @@ class CompleteSchema(Schema):
 
 
 class WaitingSchema(Strict):
-    type = fields.String()
+    type = fields.String(metadata={"description": "message | timer | job (async task)"})
     element_id = fields.String()
     task_id = fields.String()
     name = fields.String(allow_none=True)
     correlation = fields.Dict(allow_none=True)
     due_at = fields.DateTime(allow_none=True)
+    attempts = fields.Integer(metadata={"description": "failed tries of an async task"})
 
 
 class IncidentSchema(Strict):

@@ -45,8 +45,10 @@ def instance_detail(engine, conn, instance_id: str) -> dict:
                 "name": s.message_name, "correlation": s.correlation, "due_at": None}
                for s in conn.execute(select(subscriptions).where(
                    subscriptions.c.instance_id == instance_id))]
-    waiting += [{"type": "timer", "element_id": t.element_id, "task_id": t.task_id,
-                 "name": t.kind, "correlation": None, "due_at": _aware(t.due_at)}
+    # an async service task waits for a worker: due now, or after a failed attempt later
+    waiting += [{"type": "job" if t.kind == "async" else "timer", "element_id": t.element_id,
+                 "task_id": t.task_id, "name": t.kind, "correlation": None,
+                 "due_at": _aware(t.due_at), "attempts": t.attempts}
                 for t in conn.execute(select(timers).where(timers.c.instance_id == instance_id))]
     data["waiting"] = waiting
     data["incidents"] = open_incidents(conn, instance_id)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0002'   # chain after the highest revision present when merged
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
