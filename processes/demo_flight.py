@@ -11,6 +11,7 @@ from engine.errors import EngineError
 from engine.schema import definitions
 from engine.schema import instances as instance_rows
 from engine.schema import tasks as task_rows
+from engine.timers import JobPostponed, fire_instance
 
 
 def _in_days(days: int) -> str:
@@ -39,6 +40,17 @@ def examples() -> list[tuple]:
     ]
 
 
+def _settle(engine, instance_id: str) -> None:
+    """Runs the instance's background steps (document gates) now when no worker is woken,
+    so the next step of an example finds its task open."""
+    if engine.wake is not None:
+        return
+    try:
+        fire_instance(engine, instance_id, actor="system:worker")
+    except JobPostponed:
+        pass
+
+
 def start_examples(engine) -> int:
     """Starts each example once (none twice however often load-demo runs)."""
     started = 0
@@ -55,6 +67,7 @@ def start_examples(engine) -> int:
             with engine.unit(starter) as unit:
                 handle = instances.start(engine, unit, key, project,
                                          {"project_code": project, **variables})
+            _settle(engine, handle.id)
             for element, actor, data in steps:
                 with engine.db.read() as conn:
                     task_id = conn.execute(select(task_rows.c.id).where(
@@ -62,6 +75,7 @@ def start_examples(engine) -> int:
                         task_rows.c.element_id == element)).scalar()
                 with engine.unit(actor) as unit:
                     tasks.complete(engine, unit, task_id, data)
+                _settle(engine, handle.id)
         except EngineError:
             continue      # a diagram changed under the demo: skip that example
         started += 1

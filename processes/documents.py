@@ -156,22 +156,43 @@ def generate(engine, document_id: str) -> dict:
     return _store(engine, doc, code, data, context["snapshot"])
 
 
+def issue_in(conn, now, record, doc) -> dict:
+    """Render a new document (a row not yet written) and store it inside the caller's
+    transaction: the gate's async service task (`document.request`), so the gate goes on
+    only with its PDF stored, and a failure writes nothing (retry, then an incident).
+    `record(kind, **details)` appends the audit event to that transaction."""
+    code = new_code()
+    context = build_context(conn, doc, code)
+    if not pdf.has_template(doc.kind):
+        raise LookupError(f"缺少文书模板 (no template for kind '{doc.kind}')")
+    data = pdf.render_pdf(doc.kind, context)
+    conn.execute(insert(documents).values(
+        id=doc.id, instance_id=doc.instance_id, kind=doc.kind, number=doc.number,
+        title=doc.title, status="requested", data=doc.data, created_at=doc.created_at))
+    return _write(conn, now, record, doc, code, data, context["snapshot"])
+
+
 def _store(engine, doc, code: str, data: bytes, snapshot: dict) -> dict:
-    digest = hashlib.sha256(data).hexdigest()
     with engine.unit(SYSTEM_ACTOR) as unit:
-        conn, now = unit.conn, unit.now
-        claimed = conn.execute(
-            update(documents).where(documents.c.id == doc.id,
-                                    documents.c.status.in_(("requested", "failed")))
-            .values(status="generated", sha256=digest, verify_code=code,
-                    data={**(doc.data or {}), "error": None, "variables": snapshot,
-                          "generated_at": now.isoformat()}))
-        if claimed.rowcount != 1:
-            raise DocumentIssued(f"文书 {doc.number} 已由其他进程出具 (generated concurrently)")
-        conn.execute(insert(document_files).values(document_id=doc.id, pdf=data,
-                                                   size=len(data), created_at=now))
-        unit.record("document.generated", doc.instance_id, None, document_id=doc.id,
-                    number=doc.number, sha256=digest, verify_code=code)
+        return _write(unit.conn, unit.now,
+                      lambda kind, **details: unit.record(kind, doc.instance_id, None, **details),
+                      doc, code, data, snapshot)
+
+
+def _write(conn, now, record, doc, code: str, data: bytes, snapshot: dict) -> dict:
+    digest = hashlib.sha256(data).hexdigest()
+    claimed = conn.execute(
+        update(documents).where(documents.c.id == doc.id,
+                                documents.c.status.in_(("requested", "failed")))
+        .values(status="generated", sha256=digest, verify_code=code,
+                data={**(doc.data or {}), "error": None, "variables": snapshot,
+                      "generated_at": now.isoformat()}))
+    if claimed.rowcount != 1:
+        raise DocumentIssued(f"文书 {doc.number} 已由其他进程出具 (generated concurrently)")
+    conn.execute(insert(document_files).values(document_id=doc.id, pdf=data,
+                                               size=len(data), created_at=now))
+    record("document.generated", document_id=doc.id, number=doc.number, sha256=digest,
+           verify_code=code)
     return {"id": doc.id, "number": doc.number, "status": "generated", "sha256": digest,
             "verify_code": code, "size": len(data)}
 

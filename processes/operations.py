@@ -6,12 +6,14 @@ import random
 import secrets
 import uuid
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, update
 
 from engine.schema import instances
 from engine.services import ServiceContext, ServiceFailure, ServiceRefusal, ServiceRegistry
 
+from . import duties
 from .schema import cranes, devices, documents, enterprises, expert_draws, experts, projects, \
     score_events
 
@@ -39,7 +41,9 @@ def _project(ctx: ServiceContext):
 
 
 def request_document(ctx: ServiceContext, kind: str, title: str | None = None) -> dict:
-    """Number a gate's document and record the request (the PDF is rendered from it)."""
+    """Number a gate's document, render and store its PDF in the step's transaction. The
+    gates' service tasks are `async`: a worker runs this, the gate waits for it, and a
+    rendering failure is retried, then an incident (nothing half-issued is left behind)."""
     if kind not in DOCUMENT_KINDS:
         raise ServiceFailure(f"未知的文书种类 '{kind}' (unknown document kind)")
     prefix, label = DOCUMENT_KINDS[kind]
@@ -47,13 +51,18 @@ def request_document(ctx: ServiceContext, kind: str, title: str | None = None) -
     count = ctx.conn.execute(select(func.count()).select_from(documents).where(
         documents.c.kind == kind, documents.c.number.like(f"{prefix}-{year}-%"))).scalar_one()
     number = f"{prefix}-{year}-{count + 1:05d}"
-    doc_id = str(uuid.uuid4())
-    ctx.conn.execute(insert(documents).values(
-        id=doc_id, instance_id=ctx.instance_id, kind=kind, number=number,
-        title=title or label, status="requested",
-        data={"element_id": ctx.element_id, "variables": dict(ctx.data)},
-        created_at=ctx.now))
-    return {"id": doc_id, "number": number, "kind": kind, "title": title or label}
+    doc = SimpleNamespace(
+        id=str(uuid.uuid4()), instance_id=ctx.instance_id, kind=kind, number=number,
+        title=title or label, replaces=None, created_at=ctx.now,
+        data={"element_id": ctx.element_id, "variables": dict(ctx.data)})
+    from .documents import issue_in      # documents imports this module's kinds
+    try:   # rendered before anything is written: a failure leaves no row and no used number
+        issued = issue_in(ctx.conn, ctx.now, ctx.record or (lambda kind, **d: None), doc)
+    except Exception as exc:             # noqa: BLE001 - the incident text names the cause
+        raise ServiceFailure(f"文书生成失败 (rendering {number} failed): "
+                             f"{type(exc).__name__}: {exc}") from exc
+    return {"id": doc.id, "number": number, "kind": kind, "title": doc.title,
+            "sha256": issued["sha256"], "verify_code": issued["verify_code"]}
 
 
 def check_crane_entry(ctx: ServiceContext, planned_entry_date: str) -> dict:
@@ -185,6 +194,7 @@ def register(registry: ServiceRegistry) -> None:
         "crane.black_box": black_box_status, "crane.set_state": set_crane_state,
         "expert.draw": draw_experts, "score.record": record_score, "score.total": score_total,
         "closing.precheck": closing_precheck, "closing.grade": safety_grade,
+        "duty.targets": duties.duty_targets,
     }.items():
         registry.register(name, fn)
 

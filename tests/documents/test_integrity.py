@@ -3,11 +3,13 @@ access, corrections as new documents, and the public check of a printed code."""
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
 
+from engine.clock import clock
+from engine.timers import fire_due
 from integrations import pdf
 from processes import documents as docs
 from processes.schema import documents
@@ -73,36 +75,65 @@ def test_only_those_who_see_the_instance_get_the_pdf(api, engine):
     assert api.get("/api/v1/documents/no-such-id").status_code == 404
 
 
-def test_a_pdf_is_served_only_once_generated(api, engine):
+def test_the_gate_waits_for_its_pdf_and_a_rendering_failure_is_an_incident(
+        api, engine, monkeypatch):
     deploy(api)
-    _, doc = request_document(api, "resume_notice", {})
-    waiting = api.get(f"/api/v1/documents/{doc['id']}")
+    engine.wake = None                        # no worker: the gate stays where it is
+    engine.settings.job_attempts, engine.settings.job_backoff_seconds = 2, 30
+    r = api.start("doc_gate", "FS-CC-2026-001", {"project_code": "FS-CC-2026-001",
+                                                 "kind": "supervision_plan", "key_risks": "高支模"})
+    instance_id = r.get_json()["id"]
+    inst = api.instance(instance_id)
+    assert inst["state"] == "running" and [w["type"] for w in inst["waiting"]] == ["job"]
+    assert api.get(f"/api/v1/instances/{instance_id}/documents").get_json() == []
+
+    def broken(kind, context):
+        raise RuntimeError("font cache unavailable")
+    monkeypatch.setattr(pdf, "render_pdf", broken)
+    fire_due(engine)                                           # first try: rolled back
+    assert api.get(f"/api/v1/instances/{instance_id}/documents").get_json() == []
+    assert api.instance(instance_id)["waiting"][0]["attempts"] == 1
+    clock.advance(timedelta(seconds=31))
+    fire_due(engine)                                           # last try: an incident
+    inst = api.instance(instance_id)
+    assert inst["state"] == "error"
+    assert "font cache unavailable" in inst["incidents"][0]["message"]
+    assert inst["incidents"][0]["element_id"] == "doc"
+    history = str(api.get(f"/api/v1/instances/{instance_id}/history").get_json())
+    assert "job.failed" in history and "incident.opened" in history
+    assert api.get(f"/api/v1/instances/{instance_id}/documents").get_json() == []
+
+    monkeypatch.undo()
+    r = api.post(f"/api/v1/instances/{instance_id}/retry", as_user="admin")
+    assert r.status_code == 200, r.get_json()
+    assert api.instance(instance_id)["state"] == "completed"
+    listed = api.get(f"/api/v1/instances/{instance_id}/documents").get_json()
+    assert [(d["status"], d["number"][-6:]) for d in listed] == [("generated", "-00001")]
+    assert api.get(f"/api/v1/documents/{listed[0]['id']}").status_code == 200
+
+
+def test_a_correction_is_rendered_in_the_background_and_retried(api, engine, monkeypatch):
+    deploy(api)
+    _, doc = issue(api, engine, "talk_notice", {"talk_summoned": "项目负责人周某"})
+    r = api.post(f"/api/v1/documents/{doc['id']}/correct", as_user="inspector_cc",
+                 json={"reason": "约谈时间有误", "changes": {"talk_time": "2026-12-02 09:00"}})
+    new = r.get_json()
+    waiting = api.get(f"/api/v1/documents/{new['id']}")
     assert waiting.status_code == 409 and "正在生成" in waiting.get_json()["message"]
-
-
-def test_a_rendering_failure_keeps_the_document_and_is_retried(api, engine, monkeypatch):
-    deploy(api)
-    instance_id, doc = request_document(api, "supervision_plan", {"key_risks": "高支模"})
 
     def broken(kind, context):
         raise RuntimeError("font cache unavailable")
     monkeypatch.setattr(pdf, "render_pdf", broken)
     assert docs.generate_pending(engine) == 0
-    listed = api.get(f"/api/v1/instances/{instance_id}/documents").get_json()
-    assert listed[0]["status"] == "failed"
     with engine.db.read() as conn:
-        error = conn.execute(select(documents.c.data).where(documents.c.id == doc["id"])).scalar()
-    assert "font cache unavailable" in error["error"] and error["attempts"] == 1
-    failed = api.get(f"/api/v1/documents/{doc['id']}")
+        row = conn.execute(select(documents.c.status, documents.c.data)
+                           .where(documents.c.id == new["id"])).first()
+    assert row.status == "failed" and "font cache unavailable" in row.data["error"]
+    failed = api.get(f"/api/v1/documents/{new['id']}")
     assert failed.status_code == 409 and "生成失败" in failed.get_json()["message"]
-    history = api.get(f"/api/v1/instances/{instance_id}/history").get_json()
-    assert "document.failed" in str(history)
-
     monkeypatch.undo()
     assert docs.generate_pending(engine) == 1
-    assert api.get(f"/api/v1/documents/{doc['id']}").status_code == 200
-    assert listed[0]["number"] == api.get(
-        f"/api/v1/instances/{instance_id}/documents").get_json()[0]["number"]
+    assert api.get(f"/api/v1/documents/{new['id']}").status_code == 200
 
 
 def test_a_correction_is_a_new_document_naming_the_one_it_replaces(api, engine):
