@@ -9,7 +9,8 @@ from flask import Flask, jsonify, request
 from engine.core import Engine, EngineSettings
 from engine.db import Database
 
-ENV_KEYS = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "MQTT_URL", "SECRET_KEY")
+ENV_KEYS = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "MQTT_URL", "SECRET_KEY",
+            "MQTT_TOPIC_PREFIX")
 
 
 def _secret_key(instance_dir: str) -> str:
@@ -78,12 +79,12 @@ def _register_api(app: Flask) -> None:
     from web.localize import localize
     localize()
 
-    from web import (attachments, auth, definitions, documents, duties, errors, instances,
-                     messages, projects, records, tasks)
+    from web import (alarms, attachments, auth, definitions, devices, documents, duties,
+                     errors, instances, messages, projects, records, tasks)
 
     api = Api(app)
     for module in (auth, definitions, instances, tasks, attachments, messages, projects,
-                   records, documents, duties):
+                   records, documents, duties, alarms, devices):
         api.register_blueprint(module.blp)
     app.register_blueprint(documents.pages)      # the public verification page, not API
     errors.register(app)

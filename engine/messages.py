@@ -64,9 +64,10 @@ def previous(conn, message_id: str | None) -> MessageResult | None:
 
 
 def correlate(engine, unit: Unit, name: str, correlation: dict, payload=None,
-              message_id: str | None = None) -> MessageResult:
+              message_id: str | None = None, buffer: bool = True) -> MessageResult:
     """Apply one message inside the caller's transaction. The caller retries a unique-key
-    race on message_id by calling `previous`."""
+    race on message_id by calling `previous`. With `buffer` false a message nobody takes is
+    kept as `unmatched` instead of waiting for a subscriber (a reading is stale by then)."""
     check(name, correlation, payload)
     earlier = previous(unit.conn, message_id)
     if earlier is not None:
@@ -84,7 +85,8 @@ def correlate(engine, unit: Unit, name: str, correlation: dict, payload=None,
             handle = _start(engine, unit, key, name, correlation, payload, message_id)
             if handle is not None:
                 result.started.append(handle.id)
-    status = "correlated" if result.correlated else "started" if result.started else "buffered"
+    status = "correlated" if result.correlated else "started" if result.started else \
+        "buffered" if buffer else "unmatched"
     result.buffered = status == "buffered"
     expires = unit.now + timedelta(seconds=engine.settings.message_ttl_seconds) \
         if result.buffered else None

@@ -64,6 +64,8 @@ app.conf.update(
     beat_schedule={
         "fire-due-timers": {"task": "jianguan.fire_due_timers", "schedule": TIMER_INTERVAL,
                             "options": {"expires": TIMER_INTERVAL * 2}},
+        "silent-devices": {"task": "jianguan.check_silent_devices", "schedule": 300.0,
+                           "options": {"expires": 600}},
         "generate-documents": {"task": "jianguan.generate_documents",
                                "schedule": TIMER_INTERVAL,
                                "options": {"expires": TIMER_INTERVAL * 2}},
@@ -122,6 +124,14 @@ def generate_documents() -> None:
     from processes.documents import generate_pending
 
     generate_pending(engine())
+
+
+@app.task(name="jianguan.check_silent_devices")
+def check_silent_devices() -> int:
+    """Every 5 minutes: dust and video devices silent for 3 days start a rectification."""
+    from processes.alarms import check_silent
+
+    return check_silent(engine())
 
 
 @app.task(name="jianguan.run_async_service", bind=True, max_retries=None)

@@ -167,7 +167,10 @@ def load_sites(conn, now) -> dict:
 
 def load_reference(conn) -> dict:
     """Enterprises, projects and users; existing rows are left as they are."""
-    counts = {"enterprises": 0, "projects": 0, "users": 0}
+    from .thresholds import load_defaults
+
+    counts = {"enterprises": 0, "projects": 0, "users": 0,
+              "thresholds": load_defaults(conn)}
     have = {r.code for r in conn.execute(select(enterprises.c.code))}
     for code, name, kind in ENTERPRISES:
         if code not in have:

@@ -1,8 +1,8 @@
 """Domain tables, on the engine's metadata so that one Alembic history covers everything."""
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer,
-                        LargeBinary, String, Table)
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer,
+                        LargeBinary, String, Table, Text, UniqueConstraint)
 
 from engine.schema import metadata
 
@@ -58,6 +58,8 @@ devices = Table(
     Column("state", String(20), nullable=False, default="online"),
     Column("last_seen_at", DateTime(timezone=True)),
     Column("latest", JSON, nullable=False, default=dict),
+    # per threshold: since when a reading has been above it, and which levels are raised
+    Column("alarm_state", JSON, nullable=False, default=dict),
 )
 
 cranes = Table(
@@ -128,4 +130,64 @@ document_files = Table(
     Column("pdf", LargeBinary, nullable=False),
     Column("size", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- Devices: what they sent, what it did -------------------------------------------------
+
+alarms = Table(
+    "alarms", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", String(80), nullable=False),
+    Column("alarm_id", String(120), nullable=False),         # unique per device: QoS 1 repeats
+    Column("project_code", String(50), nullable=False),
+    Column("device_type", String(10), nullable=False),
+    Column("type", String(40), nullable=False),              # pm10 overload wind offline ...
+    Column("level", String(10), nullable=False),             # warning alarm danger
+    Column("value", Float),
+    Column("threshold", Float),
+    Column("at", DateTime(timezone=True)),                   # the device's time
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("source", String(10), nullable=False),            # mqtt http threshold silence
+    Column("effect", String(20), nullable=False),            # correlated started merged recorded
+    Column("instances", JSON, nullable=False, default=list),
+    Column("note", String(300)),
+    Column("payload", JSON),
+    UniqueConstraint("device_id", "alarm_id"),
+)
+Index("ix_alarms_project_received", alarms.c.project_code, alarms.c.received_at)
+
+readings = Table(
+    "readings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", String(80), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("values", JSON, nullable=False),
+    UniqueConstraint("device_id", "at"),                     # a repeated delivery is one reading
+)
+
+dead_letters = Table(
+    "dead_letters", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("source", String(10), nullable=False),            # mqtt http
+    Column("topic", String(300)),
+    Column("payload", Text),                                 # the first 4 KB, as text
+    Column("size", Integer, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("errors", JSON, nullable=False, default=dict),
+)
+
+# Limits are data: a project (or one device) may override the city-wide default of a metric.
+thresholds = Table(
+    "thresholds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_type", String(10), nullable=False),
+    Column("metric", String(40), nullable=False),
+    Column("level", String(10), nullable=False),             # warning alarm danger
+    Column("limit", Float, nullable=False),                  # reading >= limit crosses it
+    Column("sustain_seconds", Integer, nullable=False, default=0),
+    Column("project_code", String(50)),                      # None: every project
+    Column("device_id", String(80)),                         # None: every device
+    Column("note", String(200)),
 )

@@ -133,7 +133,27 @@ ensure_redis() {
 
 mqtt_up() { tcp_open "$HOST" "$MQTT_PORT"; }
 
+# Mosquitto keeps at most 1000 QoS 1 messages queued per client by default and drops the rest
+# without telling anyone: a listener that restarts or falls behind a burst of alarms would lose
+# them. The platform needs a deeper queue (docs/deployment.md says the same for production).
+MQTT_CONF=/etc/mosquitto/mosquitto.conf
+configure_mosquitto() {
+    [[ -f $MQTT_CONF ]] || return 0
+    grep -q '^max_queued_messages' "$MQTT_CONF" && return 0
+    log "Mosquitto: max_queued_messages 1000000 in $MQTT_CONF (QoS 1 is not dropped)"
+    as_root sh -c "printf '%s\n' '' '# Jianguan: keep QoS 1 messages for a listener that is behind or restarting' \
+        'max_queued_messages 1000000' >> '$MQTT_CONF'"
+    local pid i
+    pid=$(cat /run/mosquitto/mosquitto.pid 2>/dev/null || pgrep -x mosquitto | head -1 || true)
+    [[ -n $pid ]] || return 0
+    # 2.0 does not apply this limit on a reload signal: restart it (sessions are persisted)
+    log "restarting Mosquitto for the new limit"
+    as_root kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do mqtt_up || break; sleep 0.1; done
+}
+
 ensure_mosquitto() {
+    configure_mosquitto
     mqtt_up && return 0
     command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || apt_install mosquitto
     local bin

@@ -137,3 +137,12 @@ def engine(app):
 def api(app):
     from tests.apiclient import ApiClient
     return ApiClient(app)
+
+
+@pytest.fixture
+def bundled(engine):
+    """The bundled processes (bpmn/, forms/) deployed, as `flask setup` does."""
+    from processes.bundled import deploy_bundled
+
+    deploy_bundled(engine, actor="system:test")
+    return engine

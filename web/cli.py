@@ -11,14 +11,18 @@ from engine.errors import EngineError
 
 def register(app: Flask) -> None:
     engine = app.extensions["jianguan.engine"]
+    from web import cli_devices; cli_devices.register(app)  # noqa: E702  simulate-devices
 
     @app.cli.command("setup")
     def setup():
         """Create or upgrade the database and deploy bpmn/ and forms/ (safe to run twice)."""
         from processes.bundled import deploy_bundled
         from processes.migrate import upgrade
+        from processes.thresholds import load_defaults
 
         upgrade(engine.db)
+        with engine.unit("system:setup") as unit:
+            load_defaults(unit.conn)           # alarm limits: data an operator may change
         click.echo(f"数据库已就绪 (database ready): {engine.db.engine.url.render_as_string()}")
         deployed = deploy_bundled(engine)
         created = [d for d in deployed if d.created]
@@ -64,9 +68,11 @@ def register(app: Flask) -> None:
         from werkzeug.serving import run_simple
 
         from integrations.scheduler import TimerThread
+        from processes.alarms import check_silent
         from processes.documents import generate_pending
 
-        timers = TimerThread(engine, timer_interval, jobs=(generate_pending,)).start()
+        timers = TimerThread(engine, timer_interval,
+                             jobs=(generate_pending, check_silent)).start()
         if engine.wake is None:          # no broker: async tasks run on this thread
             engine.wake = timers.wake
         click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
@@ -74,6 +80,32 @@ def register(app: Flask) -> None:
             run_simple(host, port, app, threaded=True, use_reloader=False)
         finally:
             timers.stop()
+
+    @app.cli.command("mqtt-listen")
+    @click.option("--url", default=None, help="broker, e.g. mqtt://127.0.0.1:1883 (MQTT_URL)")
+    @click.option("--client-id", default="jianguan-listener",
+                  help="one persistent session per id: keep it across restarts")
+    @click.option("--prefix", default=None,
+                  help="first topic level (MQTT_TOPIC_PREFIX, default jianguan)")
+    def mqtt_listen(url: str | None, client_id: str, prefix: str | None):
+        """Devices' MQTT messages (QoS 1, persistent session) into the processes."""
+        import logging
+
+        from integrations.mqtt_listener import PREFIX, Listener
+
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        url = url or app.config.get("MQTT_URL")
+        if not url:
+            raise click.ClickException("未配置 MQTT_URL (set MQTT_URL or pass --url)")
+        prefix = prefix or app.config.get("MQTT_TOPIC_PREFIX") or PREFIX
+        listener = Listener(engine, url, client_id=client_id, prefix=prefix,
+                            redis_url=app.config.get("REDIS_URL"))
+        click.echo(f"监听 {listener.host}:{listener.port} {listener.topic} "
+                   f"(listening; Ctrl-C stops)", err=True)
+        stats = listener.run()
+        click.echo(f"已停止 (stopped): 收到 {stats.received}, 接受 {stats.accepted}, "
+                   f"重复 {stats.duplicates}, 死信 {stats.dead}")
 
     @app.cli.command("verify-audit")
     def verify_audit():

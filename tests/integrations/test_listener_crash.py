@@ -1,0 +1,80 @@
+"""`flask mqtt-listen` as a real process, killed with SIGKILL in the middle of a stream of
+alarms and started again: every alarm arrives, none has a second effect."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from engine.schema import audit_events as audit, instances
+from processes.demo import PROJECTS
+from processes.schema import devices
+from tests.integrations.mqtt_helpers import (MQTT_URL, Publisher, alarm, alarm_count,
+                                             new_prefix)
+from tests.workers.conftest import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def listen(engine, prefix: str, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": engine.db.url, "MQTT_URL": MQTT_URL,
+           "SECRET_KEY": "test-secret"}
+    env.pop("CELERY_BROKER_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "mqtt-listen",
+                             "--client-id", f"crash-{prefix}", "--prefix", prefix],
+                            cwd=ROOT, env=env, stdout=open(log, "a"), stderr=subprocess.STDOUT)
+
+
+def listening(engine, pub: Publisher, device: tuple) -> bool:
+    """A heartbeat goes through: the listener's session and subscription exist."""
+    mark = datetime.now(timezone.utc)
+    pub.send(device[0], "dust", device[1], "heartbeat", {"at": mark.isoformat()}, wait=True)
+    with engine.db.read() as conn:
+        seen = conn.execute(select(devices.c.last_seen_at).where(
+            devices.c.id == device[1])).scalar()
+    return seen is not None and seen.replace(tzinfo=timezone.utc) >= mark
+
+
+def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(bundled, tmp_path):
+    engine, prefix, log = bundled, new_prefix(), tmp_path / "listener.log"
+    dust = [(code, f"DUST-{code.replace('FS-', '').replace('-2026-', '')}")
+            for code, *_ in PROJECTS]
+    proc = listen(engine, prefix, log)
+    pub = Publisher(prefix)
+    try:
+        wait_for(lambda: listening(engine, pub, dust[0]), 60,
+                 what=f"listener up: {log.read_text()}")
+        pub.send(dust[0][0], "dust", dust[0][1], "alarm", alarm("probe", level="warning"))
+        total = 1500
+        for i in range(total):
+            code, device = dust[i % len(dust)]
+            pub.send(code, "dust", device, "alarm", alarm(f"K-{i}"))
+            if i == 400:
+                pub.flush()
+                wait_for(lambda: alarm_count(engine) > 150, 30, what="some applied")
+                proc.send_signal(signal.SIGKILL)          # mid-batch, acknowledgements pending
+                proc.wait(10)
+        pub.flush()
+        killed_at = alarm_count(engine)
+        assert killed_at < total + 1                     # the rest waits at the broker
+        proc = listen(engine, prefix, log)
+        wait_for(lambda: alarm_count(engine) == total + 1, 60,
+                 what=f"every alarm applied: {alarm_count(engine)}; {log.read_text()[-2000:]}")
+    finally:
+        pub.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert proc.returncode == 0, log.read_text()[-2000:]
+    with engine.db.read() as conn:
+        started = conn.execute(select(func.count()).select_from(instances).where(
+            instances.c.process_key == "rectification")).scalar()
+        start_events = conn.execute(select(func.count()).select_from(audit).where(
+            audit.c.kind == "instance.started")).scalar()
+    assert started == len(dust) == start_events        # one per project, not one per delivery
+    assert "Traceback" not in log.read_text()
