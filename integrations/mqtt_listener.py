@@ -58,7 +58,7 @@ def parse_url(url: str) -> tuple[str, int]:
 
 class Listener:
     def __init__(self, engine, url: str, client_id: str = "jianguan-listener",
-                 prefix: str = PREFIX, batch_max: int = 500, batch_wait: float = 0.005,
+                 prefix: str = PREFIX, batch_max: int = 500, batch_wait: float = 0.0,
                  redis_url: str | None = None):
         """`prefix` replaces the topics' first level, so that environments (or tests) can share
         a broker: `staging/FS-CC-2026-001/dust/...` reaches a listener with prefix staging."""

@@ -21,23 +21,20 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from engine import messages
 from engine.clock import utcnow
-from engine.errors import EngineError
-from engine.schema import instances
 
 from . import thresholds as limits_mod
+from .device_batch import Batch
 from .device_payloads import Refused, check_identity, decode, load, parse_topic
-from .schema import alarms, dead_letters, devices, readings
+from .schema import alarms, devices
 
 log = logging.getLogger(__name__)
 
 SILENT_AFTER = timedelta(days=3)        # the notice: 3 consecutive days without data
 SILENT_TYPES = ("dust", "video")
-ALARM_ROUTED = ("started", "correlated", "merged")
 IDENTITY = ("project_code", "device_type", "device_id")
 
 
@@ -59,44 +56,15 @@ class Outcome:
     alarms: list[dict] = field(default_factory=list)
     reason: str | None = None
     errors: dict = field(default_factory=dict)
-    dead_letter_id: int | None = None
-
-
-class _Batch:
-    """What one transaction has read or changed of the devices it touches."""
-
-    def __init__(self, engine, unit, device_ids: set[str]):
-        self.engine, self.unit, self.conn = engine, unit, unit.conn
-        self.devices = {r.id: dict(r._mapping) for r in self.conn.execute(
-            select(devices).where(devices.c.id.in_(device_ids)))} if device_ids else {}
-        self.limit_rows = None
-        self.touched: set[str] = set()
-
-    def limits(self):
-        if self.limit_rows is None:
-            self.limit_rows = limits_mod.all_limits(self.conn)
-        return self.limit_rows
-
-    def flush(self) -> None:
-        for device_id in self.touched:
-            d = self.devices[device_id]
-            self.conn.execute(update(devices).where(devices.c.id == device_id).values(
-                last_seen_at=d["last_seen_at"], latest=d["latest"], state=d["state"],
-                alarm_state=d["alarm_state"]))
 
 
 def ingest(engine, envelopes: list[Envelope], actor: str = "system:devices") -> list[Outcome]:
     """Apply a batch in one transaction; returns one outcome per envelope, in order."""
     parsed = [_parse(e) for e in envelopes]
-    ids = {p[0]["device_id"] for p in parsed if isinstance(p, tuple)}
-    outcomes: list[Outcome] = []
     with engine.unit(actor) as unit:
-        batch = _Batch(engine, unit, ids)
-        for envelope, item in zip(envelopes, parsed):
-            if isinstance(item, Refused):
-                outcomes.append(_dead(unit, envelope, item))
-                continue
-            outcomes.append(_apply_safely(batch, envelope, *item))
+        batch = Batch(engine, unit, [p[1:] for p in parsed if isinstance(p, tuple)])
+        outcomes = [_dead(batch, e, p) if isinstance(p, Refused) else _apply_safely(batch, *p)
+                    for e, p in zip(envelopes, parsed)]
         batch.flush()
     return outcomes
 
@@ -119,37 +87,31 @@ def _parse(envelope: Envelope):
             parts = parse_topic(envelope.topic or "")
             body = decode(envelope.raw or b"")
             check_identity(parts, body)
-        return parts, load(parts["kind"], body), body
+        data = load(parts["kind"], body)
+        data["at"] = data["at"].astimezone(timezone.utc)     # one instant, one reading
+        return envelope, parts, data, body
     except Refused as refused:
         return refused
 
 
-def _apply_safely(batch: _Batch, envelope: Envelope, parts: dict, data: dict,
+def _apply_safely(batch: Batch, envelope: Envelope, parts: dict, data: dict,
                   body: dict) -> Outcome:
-    unit = batch.unit
-    marks = (len(unit.events), len(unit.after_commit))
     device = batch.devices.get(parts["device_id"])
     saved = None if device is None else json.loads(json.dumps(device, default=str))
-    savepoint = unit.conn.begin_nested()
     try:
-        outcome = _apply(batch, parts, data, body, envelope.source)
-        savepoint.commit()
-        return outcome
+        return _apply(batch, parts, data, body, envelope.source)
     except Refused as refused:
         failure = refused
-    except (EngineError, IntegrityError) as exc:
-        failure = Refused(f"处理失败, 已回滚 (failed, rolled back): {type(exc).__name__}: "
-                          f"{str(exc)[:300]}")
-    savepoint.rollback()
-    del unit.events[marks[0]:]
-    del unit.after_commit[marks[1]:]
-    if saved is not None:            # undo what this message changed of the cached device
+    except Exception as exc:      # a defect must cost one message, never the batch
+        log.exception("device message failed")
+        failure = Refused(f"处理失败 (failed): {type(exc).__name__}: {str(exc)[:300]}")
+    if saved is not None:         # undo what this message changed of the cached device
         batch.devices[parts["device_id"]].update(
             latest=saved["latest"], state=saved["state"], alarm_state=saved["alarm_state"])
-    return _dead(unit, envelope, failure)
+    return _dead(batch, envelope, failure)
 
 
-def _apply(batch: _Batch, parts: dict, data: dict, body: dict, source: str) -> Outcome:
+def _apply(batch: Batch, parts: dict, data: dict, body: dict, source: str) -> Outcome:
     device = batch.devices.get(parts["device_id"])
     if device is None:
         raise Refused(f"设备 {parts['device_id']} 未登记 (unknown device)",
@@ -161,7 +123,7 @@ def _apply(batch: _Batch, parts: dict, data: dict, body: dict, source: str) -> O
     kind = parts["kind"]
     outcome = Outcome("accepted", kind, device["id"])
     if kind == "telemetry":
-        if not _new_reading(batch, device, data):
+        if not batch.add_reading(device["id"], data["at"], data["readings"]):
             outcome.status = "duplicate"
             return outcome
         for crossing in _crossings(batch, device, data):
@@ -175,7 +137,7 @@ def _apply(batch: _Batch, parts: dict, data: dict, body: dict, source: str) -> O
     return outcome
 
 
-def _seen(batch: _Batch, device: dict, at: datetime | None, values: dict | None) -> None:
+def _seen(batch: Batch, device: dict, at: datetime | None, values: dict | None) -> None:
     now = batch.unit.now
     # a device clock ahead of ours must not keep it "online" into the future
     seen = min(at, now) if at is not None else now
@@ -189,18 +151,7 @@ def _seen(batch: _Batch, device: dict, at: datetime | None, values: dict | None)
     batch.touched.add(device["id"])
 
 
-def _new_reading(batch: _Batch, device: dict, data: dict) -> bool:
-    exists = batch.conn.execute(select(readings.c.id).where(
-        readings.c.device_id == device["id"], readings.c.at == data["at"])).first()
-    if exists is not None:
-        return False
-    batch.conn.execute(insert(readings).values(device_id=device["id"], at=data["at"],
-                                               received_at=batch.unit.now,
-                                               values=data["readings"]))
-    return True
-
-
-def _crossings(batch: _Batch, device: dict, data: dict) -> list[dict]:
+def _crossings(batch: Batch, device: dict, data: dict) -> list[dict]:
     found = limits_mod.limits_for(batch.limits(), device["device_type"],
                                   device["project_code"], device["id"])
     crossed, state = limits_mod.evaluate(found, data["readings"], data["at"],
@@ -213,51 +164,71 @@ def _crossings(batch: _Batch, device: dict, data: dict) -> list[dict]:
              "crane_id": device["crane_id"]} for c in crossed]
 
 
-def raise_alarm(batch: _Batch, device: dict, alarm: dict, source: str) -> dict:
+def raise_alarm(batch: Batch, device: dict, alarm: dict, source: str) -> dict:
     """Record one alarm and route it, once per (device, alarm_id)."""
-    conn, unit = batch.conn, batch.unit
-    earlier = conn.execute(select(alarms).where(alarms.c.device_id == device["id"],
-                                                alarms.c.alarm_id == alarm["alarm_id"])).first()
+    earlier = batch.alarms.get((device["id"], alarm["alarm_id"]))
     if earlier is not None:
-        return {**_row(earlier), "duplicate": True}
+        return {**_public(earlier), "duplicate": True}
     crane_id = alarm.get("crane_id") or device.get("crane_id")
     payload = {"alarm_id": alarm["alarm_id"], "device_id": device["id"],
                "device_type": device["device_type"], "project_code": device["project_code"],
                "type": alarm["type"], "level": alarm["level"], "value": alarm.get("value"),
                "threshold": alarm.get("threshold"), "at": alarm["at"].isoformat(),
                "crane_id": crane_id, "message": alarm.get("message")}
-    effect, instance_ids, note = _route(batch, device, payload)
-    row_id = conn.execute(insert(alarms).values(
-        device_id=device["id"], alarm_id=alarm["alarm_id"],
-        project_code=device["project_code"], device_type=device["device_type"],
-        type=alarm["type"], level=alarm["level"], value=alarm.get("value"),
-        threshold=alarm.get("threshold"), at=alarm["at"], received_at=unit.now,
-        source=source, effect=effect, instances=instance_ids, note=note,
-        payload=json.loads(json.dumps({k: v for k, v in alarm.items()
-                                       if k not in ("at",)}, default=str)))
-        .returning(alarms.c.id)).scalar_one()
-    return {"id": row_id, "alarm_id": alarm["alarm_id"], "device_id": device["id"],
-            "effect": effect, "instances": instance_ids, "note": note, "duplicate": False}
+    try:
+        effect, instance_ids, note = _route(batch, device, payload)
+    except RouteFailed as failed:
+        effect, instance_ids, note = "failed", [], str(failed)[:300]
+    row = {"device_id": device["id"], "alarm_id": alarm["alarm_id"],
+           "project_code": device["project_code"], "device_type": device["device_type"],
+           "type": alarm["type"], "level": alarm["level"], "value": alarm.get("value"),
+           "threshold": alarm.get("threshold"), "at": alarm["at"], "received_at": batch.unit.now,
+           "source": source, "effect": effect, "instances": instance_ids, "note": note,
+           "payload": json.loads(json.dumps({k: v for k, v in alarm.items() if k != "at"},
+                                            default=str))}
+    batch.add_alarm(row)
+    return {**_public(row), "duplicate": False}
 
 
-def _route(batch: _Batch, device: dict, alarm: dict) -> tuple[str, list[str], str]:
-    engine, unit = batch.engine, batch.unit
+class RouteFailed(Exception):
+    """The process refused the alarm (a script failed, a conflict): it is kept as `failed`."""
+
+
+def _message(batch: Batch, name: str, correlation: dict, alarm: dict, message_id: str):
+    """One BPMN message in a savepoint: a process that fails rolls back alone."""
+    unit = batch.unit
+    marks = (len(unit.events), len(unit.after_commit))
+    savepoint = unit.conn.begin_nested()
+    try:
+        result = messages.correlate(batch.engine, unit, name, correlation, alarm, message_id,
+                                    buffer=False)
+        savepoint.commit()
+        return result
+    except Exception as exc:
+        savepoint.rollback()
+        del unit.events[marks[0]:]
+        del unit.after_commit[marks[1]:]
+        raise RouteFailed(f"流程未能处理此报警 (process failed): {type(exc).__name__}: "
+                          f"{str(exc)[:200]}") from exc
+
+
+def _route(batch: Batch, device: dict, alarm: dict) -> tuple[str, list[str], str]:
     key = f"alarm:{device['id']}:{alarm['alarm_id']}"
     project = device["project_code"]
     if device["device_type"] == "crane" and alarm.get("crane_id"):
-        result = messages.correlate(engine, unit, "crane_alarm",
-                                    {"project_code": project, "crane_id": alarm["crane_id"]},
-                                    alarm, f"{key}:crane", buffer=False)
+        result = _message(batch, "crane_alarm",
+                          {"project_code": project, "crane_id": alarm["crane_id"]},
+                          alarm, f"{key}:crane")
         if result.correlated:
             return "correlated", result.correlated, "已送达使用中的起重机械流程"
     if alarm["level"] == "warning":
         return "recorded", [], "预警: 已通知施工、监理单位, 不立整改"
-    running = _running_rectification(batch.conn, device["id"], alarm["type"])
+    running = batch.running_rectification(device["id"], alarm["type"])
     if running is not None:
         return "merged", [running], "同一设备同类报警的整改正在进行, 已并入"
-    result = messages.correlate(engine, unit, "rectification_alarm",
-                                {"project_code": project, "business_key": project},
-                                alarm, f"{key}:rectification", buffer=False)
+    result = _message(batch, "rectification_alarm",
+                      {"project_code": project, "business_key": project},
+                      alarm, f"{key}:rectification")
     if result.correlated:
         return "correlated", result.correlated, "已送达进行中的整改"
     if result.started:
@@ -265,20 +236,7 @@ def _route(batch: _Batch, device: dict, alarm: dict) -> tuple[str, list[str], st
     return "recorded", [], "没有流程接收此报警 (未部署整改流程)"
 
 
-def _running_rectification(conn, device_id: str, alarm_type: str) -> str | None:
-    rows = conn.execute(select(alarms.c.instances).where(
-        alarms.c.device_id == device_id, alarms.c.type == alarm_type,
-        alarms.c.effect.in_(ALARM_ROUTED)).order_by(alarms.c.id.desc()).limit(1)).first()
-    if rows is None or not rows.instances:
-        return None
-    instance_id = rows.instances[0]
-    alive = conn.execute(select(instances.c.id).where(
-        instances.c.id == instance_id, instances.c.state == "running",
-        instances.c.process_key == "rectification")).first()
-    return instance_id if alive else None
-
-
-def _dead(unit, envelope: Envelope, refused: Refused) -> Outcome:
+def _dead(batch: Batch, envelope: Envelope, refused: Refused) -> Outcome:
     raw = envelope.raw
     if isinstance(raw, bytes):
         size, text = len(raw), raw[:4096].decode("utf-8", errors="replace")
@@ -286,13 +244,11 @@ def _dead(unit, envelope: Envelope, refused: Refused) -> Outcome:
         text = raw or ""
         size, text = len(text.encode()), text[:4096]
     topic = envelope.topic or (f"http:{envelope.kind}" if envelope.source == "http" else "")
-    row_id = unit.conn.execute(insert(dead_letters).values(
-        received_at=unit.now, source=envelope.source, topic=(topic or "")[:300], payload=text,
-        size=size, reason=refused.reason[:500],
-        errors=json.loads(json.dumps(refused.errors, default=str)))
-        .returning(dead_letters.c.id)).scalar_one()
-    return Outcome("dead", envelope.kind, reason=refused.reason, errors=refused.errors,
-                   dead_letter_id=row_id)
+    batch.add_dead({"received_at": batch.unit.now, "source": envelope.source,
+                    "topic": topic[:300], "payload": text, "size": size,
+                    "reason": refused.reason[:500],
+                    "errors": json.loads(json.dumps(refused.errors, default=str))})
+    return Outcome("dead", envelope.kind, reason=refused.reason, errors=refused.errors)
 
 
 def check_silent(engine, now: datetime | None = None) -> int:
@@ -307,7 +263,9 @@ def check_silent(engine, now: datetime | None = None) -> int:
     raised = 0
     for device_id in silent:
         with engine.unit("system:devices") as unit:
-            batch = _Batch(engine, unit, {device_id})
+            batch = Batch(engine, unit, [])
+            batch.devices = {r.id: dict(r._mapping) for r in unit.conn.execute(
+                select(devices).where(devices.c.id == device_id))}
             device = batch.devices[device_id]
             last = _aware(device["last_seen_at"])
             if device["state"] == "offline" or last >= cutoff:
@@ -328,9 +286,8 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _row(row) -> dict:
-    return {"id": row.id, "alarm_id": row.alarm_id, "device_id": row.device_id,
-            "effect": row.effect, "instances": row.instances or [], "note": row.note}
+def _public(row: dict) -> dict:
+    return {k: row.get(k) for k in ("alarm_id", "device_id", "effect", "instances", "note")}
 
 
 def query(conn, project_codes: list[str] | None, device_type: str | None = None,
