@@ -68,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["jianguan.engine"] = engine
 
     _register_api(app)
+    from web import ui; ui.register(app)  # noqa: E702  the browser pages (web/ui/)
     from web import cli
     cli.register(app)
     return app
@@ -79,12 +80,12 @@ def _register_api(app: Flask) -> None:
     from web.localize import localize
     localize()
 
-    from web import (alarms, attachments, auth, definitions, devices, documents, duties,
-                     errors, instances, messages, projects, records, tasks)
+    from web import (alarms, attachments, audit, auth, dashboard, definitions, devices,
+                     documents, duties, errors, instances, messages, projects, records, tasks)
 
     api = Api(app)
     for module in (auth, definitions, instances, tasks, attachments, messages, projects,
-                   records, documents, duties, alarms, devices):
+                   records, documents, duties, audit, dashboard, alarms, devices):
         api.register_blueprint(module.blp)
     app.register_blueprint(documents.pages)      # the public verification page, not API
     errors.register(app)

@@ -4,6 +4,7 @@
 #   scripts/ensure_system.sh                 runtime packages (fonts, Pango, HarfBuzz, poppler, Node.js)
 #   scripts/ensure_system.sh servers         PostgreSQL, Redis, Mosquitto (the test servers)
 #   scripts/ensure_system.sh node            Node.js and npm only
+#   scripts/ensure_system.sh browser         Chromium for the browser tests (tests/ui) only
 #   scripts/ensure_system.sh packages P...   the named packages (e.g. python3-venv)
 #
 # Sourced by ensure_services.sh for its helper functions (nothing runs when sourced).
@@ -22,6 +23,9 @@ RUNTIME_PACKAGES=(
     poppler-utils          # pdftotext, pdffonts, pdftoppm: used by the tests on generated PDFs
 )
 SERVER_PACKAGES=(postgresql redis-server mosquitto)
+# The browser tests (tests/ui) drive Debian's Chromium through Playwright: `playwright install`
+# cannot download browsers here. JIANGUAN_NO_BROWSER=1 skips it (then tests/ui are skipped).
+BROWSER=/usr/bin/chromium
 
 log() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -105,9 +109,17 @@ ensure_node() {
     apt_install "${want[@]}"
 }
 
+# Checked by path, not by package: any Chromium at that path will do.
+ensure_browser() {
+    [[ -x $BROWSER || ${JIANGUAN_NO_BROWSER:-} == 1 ]] && return 0
+    apt_install chromium
+}
+
 ensure_runtime_packages() {
     ensure_packages "${RUNTIME_PACKAGES[@]}"
     ensure_node
+    # `make test` runs this step (`system`) before the tests; the UI tests need the browser
+    ensure_browser
 }
 
 ensure_server_packages() {
@@ -119,8 +131,9 @@ main() {
         runtime) ensure_runtime_packages ;;
         servers) ensure_server_packages ;;
         node) ensure_node ;;
+        browser) ensure_browser ;;
         packages) shift; ensure_packages "$@" ;;
-        *) die "usage: $0 [runtime|servers|node|packages PKG...]" ;;
+        *) die "usage: $0 [runtime|servers|node|browser|packages PKG...]" ;;
     esac
 }
 

@@ -15,6 +15,28 @@ swagger-ui-dist/swagger-ui-standalone-preset.js     -> swagger-ui-dist/
 swagger-ui-dist/favicon-32x32.png                   -> swagger-ui-dist/
 swagger-ui-dist/LICENSE                             -> swagger-ui-dist/
 swagger-ui-dist/NOTICE                              -> swagger-ui-dist/
+# bpmn-js: the modeler (designer page) and the navigated viewer (task and instance pages)
+bpmn-js/dist/bpmn-modeler.production.min.js         -> bpmn-js/
+bpmn-js/dist/bpmn-navigated-viewer.production.min.js -> bpmn-js/
+bpmn-js/dist/assets/bpmn-js.css                     -> bpmn-js/assets/
+bpmn-js/dist/assets/diagram-js.css                  -> bpmn-js/assets/
+bpmn-js/dist/assets/bpmn-font                       -> bpmn-js/assets/
+bpmn-js/LICENSE                                     -> bpmn-js/
+# form-js: FormViewer (task page) and FormEditor (designer page), globals of the UMD bundles
+@bpmn-io/form-js/dist/form-viewer.umd.js            -> form-js/
+@bpmn-io/form-js/dist/form-editor.umd.js            -> form-js/
+@bpmn-io/form-js/dist/assets/form-js.css            -> form-js/assets/
+@bpmn-io/form-js/dist/assets/form-js-base.css       -> form-js/assets/
+@bpmn-io/form-js/dist/assets/form-js-editor.css     -> form-js/assets/
+@bpmn-io/form-js/dist/assets/form-js-editor-base.css -> form-js/assets/
+@bpmn-io/form-js/dist/assets/draggle.css            -> form-js/assets/
+@bpmn-io/form-js/dist/assets/properties-panel.css   -> form-js/assets/
+@bpmn-io/form-js/dist/assets/flatpickr              -> form-js/assets/
+@bpmn-io/form-js/LICENSE                            -> form-js/
+# echarts: the leaders dashboard (charts)
+echarts/dist/echarts.min.js                         -> echarts/
+echarts/LICENSE                                     -> echarts/
+echarts/NOTICE                                      -> echarts/
 '
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

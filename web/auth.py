@@ -1,9 +1,18 @@
-"""Bearer tokens and the caller's identity."""
+"""Bearer tokens, the browser's session cookie, and the caller's identity.
+
+An API call is authenticated by `Authorization: Bearer` when the header is there (unchanged),
+otherwise by the signed session cookie the sign-in page sets. A cookie is sent by the browser
+on its own, so a cookie-authenticated unsafe call must also prove it comes from our pages: the
+`X-CSRF-Token` header equal to the session's token (a cross-site page cannot read it).
+"""
 from __future__ import annotations
 
+import hmac
+import secrets
+import time
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -47,17 +56,67 @@ def principal_from_token(token: str) -> Principal | None:
         return get_user_by_id(conn, data.get("uid"))
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use (also before sign-in, for the form)."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_valid(candidate: str | None) -> bool:
+    expected = session.get("csrf")
+    return bool(expected and candidate) and hmac.compare_digest(str(candidate), expected)
+
+
+def sign_in(principal: Principal) -> None:
+    """Start a fresh browser session (a new id and CSRF token: no fixation of an old one)."""
+    session.clear()
+    session["uid"] = principal.id
+    session["at"] = int(time.time())
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def session_principal() -> Principal | None:
+    """The signed-in browser user, or None; a session lives as long as a token."""
+    uid, at = session.get("uid"), session.get("at")
+    if uid is None or not isinstance(at, int) or time.time() - at > TOKEN_MAX_AGE:
+        return None
+    with services().db.read() as conn:
+        return get_user_by_id(conn, uid)
+
+
 def current() -> Principal:
     """The authenticated caller; 401 when there is none."""
     principal = getattr(g, "principal", None)
     if principal is not None:
         return principal
     header = request.headers.get("Authorization", "")
+    if not header:
+        return _from_session()
     if not header.startswith("Bearer "):
         abort(401, message="需要登录: 请在 Authorization 头中提供 Bearer 令牌 (missing token)")
     principal = principal_from_token(header[7:].strip())
     if principal is None:
         abort(401, message="令牌无效或已过期, 请重新登录 (invalid or expired token)")
+    g.principal = principal
+    return principal
+
+
+def _from_session() -> Principal:
+    principal = session_principal()
+    if principal is None:
+        abort(401, message="需要登录: 请在 Authorization 头中提供 Bearer 令牌 (missing token)")
+    if request.method not in SAFE_METHODS and not csrf_valid(request.headers.get(CSRF_HEADER)):
+        abort(403, message="请求缺少有效的 CSRF 令牌, 请刷新页面后重试 (missing or wrong CSRF token)")
     g.principal = principal
     return principal
 

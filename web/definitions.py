@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 from flask import request
+from marshmallow import fields
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
 from engine import deploy as deploying
+from engine.clock import utcnow
 from engine.compiler import SourceFile
+from engine.errors import Invalid
 from engine.schema import definitions
+from engine.store import Unit
 
 from .auth import authenticated, current, roles
 from .ext import services
 from .schemas import (DefinitionDetailSchema, DefinitionQuery, DefinitionSchema,
-                      DeployResultSchema, VersionQuery)
+                      DeployedSchema, DeployResultSchema, Strict, VersionQuery)
 
 blp = Blueprint("definitions", __name__, url_prefix="/api/v1/definitions",
                 description="流程定义 (process definitions)")
@@ -60,8 +64,7 @@ class Definitions(MethodView):
         if not uploads:
             abort(422, message="请在字段 files 中上传文件 (no files under field 'files')",
                   errors={"files": ["必填 (required)"]})
-        files = [SourceFile(u.filename or "unnamed", u.read(deploying.MAX_FILE_BYTES + 1))
-                 for u in uploads]
+        files = _source_files(uploads)
         engine = services()
         with engine.unit(current().username) as unit:
             result = deploying.deploy(unit, files)
@@ -86,3 +89,60 @@ class Definition(MethodView):
         data = as_dict(row)
         data.update(xml=row.source, versions=versions)
         return data
+
+
+def _source_files(uploads) -> list[SourceFile]:
+    # one byte past the limit is enough for deploy to name the file as too large
+    return [SourceFile(u.filename or "unnamed", u.read(deploying.MAX_FILE_BYTES + 1))
+            for u in uploads]
+
+
+class _DryRun(Exception):
+    """Raised inside the validation transaction so that it rolls back."""
+
+
+class ValidateResultSchema(Strict):
+    ok = fields.Boolean()
+    errors = fields.Dict(metadata={"description": "{file: [{line, element_id, message}]}"})
+    would_deploy = fields.List(fields.Nested(DeployedSchema),
+                               metadata={"description": "versions a deploy would make now"})
+
+
+def _error_list(problems) -> list[dict]:
+    out = []
+    for p in problems if isinstance(problems, list) else [problems]:
+        item = dict(p) if isinstance(p, dict) else {"message": str(p)}
+        item.setdefault("line", None)
+        item.setdefault("element_id", None)
+        out.append(item)
+    return out
+
+
+@blp.route("/validate")
+class Validate(MethodView):
+    @blp.response(200, ValidateResultSchema)
+    @roles("designer", "admin")
+    def post(self):
+        """校验而不部署 (the checks of a deploy, multipart field `files`; nothing is stored)"""
+        uploads = request.files.getlist("files")
+        if not uploads:
+            abort(422, message="请在字段 files 中上传文件 (no files under field 'files')",
+                  errors={"files": ["必填 (required)"]})
+        files = _source_files(uploads)
+        engine = services()
+        outcome: dict = {"ok": True, "errors": {}, "would_deploy": []}
+        # The deploy itself, run in a transaction that is always rolled back: the same checks
+        # against the same deployed library, and nothing kept (no version, no audit event).
+        try:
+            with engine.db.write() as conn:
+                unit = Unit(conn=conn, actor=current().username, now=utcnow())
+                result = deploying.deploy(unit, files)
+                outcome["would_deploy"] = [d.__dict__ for d in result]
+                raise _DryRun()
+        except _DryRun:
+            pass
+        except Invalid as exc:
+            outcome = {"ok": False, "would_deploy": [],
+                       "errors": {name: _error_list(problems)
+                                  for name, problems in exc.errors.items()}}
+        return outcome

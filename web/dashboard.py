@@ -1,0 +1,71 @@
+"""总控端 (dashboard): the figures of the bureau's overview page, in one call."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from engine.clock import utcnow
+from processes.dashboard import VIEW_ROLES, districts, overview, reader_scope
+
+from .auth import current, roles
+from .ext import services
+from .schemas import Strict
+
+blp = Blueprint("dashboard", __name__, url_prefix="/api/v1/dashboard",
+                description="总控端 (dashboard)")
+
+
+class DashboardQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    district = fields.String(validate=validate.Length(1, 50),
+                             metadata={"description": "区 (市级人员可选; 区级人员固定为本区)"})
+
+
+class DashboardSchema(Strict):
+    district = fields.String(allow_none=True)
+    districts = fields.List(fields.String())
+    as_of = fields.String()
+    projects = fields.Dict(metadata={"description": "total, by_district_status[district, status, count]"})
+    rectifications = fields.Dict(metadata={
+        "description": "open, overdue, by_district[district, open, overdue], overdue_items"})
+    alarms = fields.Dict(metadata={
+        "description": "available, day, week, by_type[type, day, week], recent (last 7 days)"})
+    cranes = fields.Dict(metadata={"description": "total, by_state[state, label, count], items"})
+    devices = fields.Dict(metadata={
+        "description": "total, offline, by_type[device_type, total, offline], offline_items"})
+    duties = fields.Dict(metadata={"description": "by_district, by_inspector: done, overdue, open, rate"})
+
+
+def _plain(value):
+    """Nested figures carry datetimes; the API writes ISO 8601 everywhere."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@blp.route("")
+class Dashboard(MethodView):
+    @blp.arguments(DashboardQuery, location="query")
+    @blp.response(200, DashboardSchema)
+    @roles(*VIEW_ROLES)
+    def get(self, query):
+        """总控端数据 (projects, rectifications, alarms, cranes, devices, duties; per district)"""
+        principal = current()
+        asked = query.get("district")
+        if asked and principal.role != "admin" and principal.district not in (None, asked):
+            abort(403, message="只能查看本辖区的数据 (other district)")
+        district = reader_scope(principal, asked)
+        inspector = principal.username if principal.role == "inspector" else None
+        with services().db.read() as conn:
+            data = overview(conn, district, utcnow(), inspector)
+            scoped = principal.role != "admin" and principal.district is not None
+            data["districts"] = [principal.district] if scoped else districts(conn)
+        return _plain(data)

@@ -1,0 +1,16 @@
+"""审计追溯: search form, results, chain check and CSV export; data from /api/v1/audit."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from processes.audit_search import READ_ROLES
+
+from .common import page
+
+bp = Blueprint("ui_audit", __name__)
+
+
+@bp.get("/audit")
+@page(*READ_ROLES)
+def audit():
+    return render_template("audit.html")

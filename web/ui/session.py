@@ -1,0 +1,64 @@
+"""Sign-in, sign-out and the home page that sends each role to its work."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request
+
+from processes.people import authenticate
+
+from ..auth import csrf_valid, sign_in, sign_out
+from ..ext import services
+from .common import error_page, home_of, me, safe_next
+
+bp = Blueprint("ui_session", __name__)
+
+
+@bp.get("/")
+def home():
+    user = me()
+    return redirect(home_of(user) if user else "/login")
+
+
+@bp.get("/login")
+def login_form():
+    user = me()
+    if user is not None and not request.args.get("next"):
+        return redirect(home_of(user))
+    return render_template("login.html", next=safe_next(request.args.get("next")) or "",
+                           username="", error=None)
+
+
+@bp.post("/login")
+def login():
+    username = (request.form.get("username") or "").strip()
+    target = safe_next(request.form.get("next"))
+    if not csrf_valid(request.form.get("csrf_token")):
+        # an expired page or a form posted from another site: show a fresh form, never sign in
+        return render_template("login.html", next=target or "", username=username,
+                               error="页面已过期, 请重新登录。"), 400
+    password = request.form.get("password") or ""
+    principal = None
+    if username and password and len(username) <= 100 and len(password) <= 200:
+        with services().db.read() as conn:
+            principal = authenticate(conn, username, password)
+    if principal is None:
+        return render_template("login.html", next=target or "", username=username,
+                               error="用户名或密码错误。"), 401
+    if principal.role == "gateway":
+        return render_template("login.html", next="", username=username,
+                               error="设备网关账号不能登录网页。"), 403
+    sign_in(principal)
+    return redirect(target or home_of(principal))
+
+
+@bp.post("/logout")
+def logout():
+    if not csrf_valid(request.form.get("csrf_token")):
+        return error_page(400, "页面已过期, 请刷新后再退出。")
+    sign_out()
+    return redirect("/login")
+
+
+@bp.get("/logout")
+def logout_get():
+    # signing out changes state: only by POST (a link or image elsewhere cannot sign you out)
+    abort(405)

@@ -1,0 +1,23 @@
+"""One task: its form, attachments, the instance's diagram and history.
+
+The page checks access on the server with the API's own rules before it sends anything, so a
+URL of another enterprise's task answers 403 (or 404) as a page; the data then come from the
+API, which checks again."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from .common import page, task_access
+
+bp = Blueprint("ui_task", __name__)
+
+
+@bp.get("/tasks/<string:task_id>")
+@page()
+def task(task_id: str):
+    found, refusal = task_access(task_id)
+    if refusal is not None:
+        return refusal
+    row, can_act = found
+    return render_template("task.html", task_id=row.id, instance_id=row.instance_id,
+                           task_name=row.name, can_act=can_act and row.state == "open")
