@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, update
 
 from engine.schema import instances
 
@@ -41,13 +41,16 @@ class Batch:
         keys = {(p["device_id"], d["alarm_id"]) for p, d, _ in items if p["kind"] == "alarm"}
         if not keys:
             return {}
+        # two IN lists use the unique (device_id, alarm_id) index on every database; the few
+        # cross pairs they also match are dropped below
         rows = self.conn.execute(select(alarms.c.device_id, alarms.c.alarm_id, alarms.c.effect,
                                         alarms.c.instances, alarms.c.note)
-                                 .where(tuple_(alarms.c.device_id, alarms.c.alarm_id)
-                                        .in_(list(keys))))
+                                 .where(alarms.c.device_id.in_({k[0] for k in keys}),
+                                        alarms.c.alarm_id.in_({k[1] for k in keys})))
         return {(r.device_id, r.alarm_id): {"alarm_id": r.alarm_id, "device_id": r.device_id,
                                             "effect": r.effect, "instances": r.instances or [],
-                                            "note": r.note} for r in rows}
+                                            "note": r.note}
+                for r in rows if (r.device_id, r.alarm_id) in keys}
 
     def _earlier_readings(self, items) -> set:
         keys = {(p["device_id"], d["at"]) for p, d, _ in items if p["kind"] == "telemetry"}

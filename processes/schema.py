@@ -155,6 +155,8 @@ alarms = Table(
     UniqueConstraint("device_id", "alarm_id"),
 )
 Index("ix_alarms_project_received", alarms.c.project_code, alarms.c.received_at)
+# the latest alarm of a device and type: which rectification a repeat joins
+Index("ix_alarms_device_type", alarms.c.device_id, alarms.c.type, alarms.c.id)
 
 readings = Table(
     "readings", metadata,

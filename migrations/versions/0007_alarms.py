@@ -41,6 +41,8 @@ def upgrade() -> None:
     op.create_index(op.f('ix_alarms_received_at'), 'alarms', ['received_at'], unique=False)
     op.create_index('ix_alarms_project_received', 'alarms', ['project_code', 'received_at'],
                     unique=False)
+    op.create_index('ix_alarms_device_type', 'alarms', ['device_id', 'type', 'id'],
+                    unique=False)
     op.create_table('readings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('device_id', sa.String(length=80), nullable=False),
@@ -82,6 +84,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_dead_letters_received_at'), table_name='dead_letters')
     op.drop_table('dead_letters')
     op.drop_table('readings')
+    op.drop_index('ix_alarms_device_type', table_name='alarms')
     op.drop_index('ix_alarms_project_received', table_name='alarms')
     op.drop_index(op.f('ix_alarms_received_at'), table_name='alarms')
     op.drop_table('alarms')
