@@ -19,7 +19,7 @@ OUTPUT = os.path.join(ROOT, "test-output", "ui")
 def live(sqlite_template, tmp_path_factory):
     why = missing_prerequisites()
     if why:
-        pytest.skip(why)
+        pytest.fail(f"{why} (`make test` installs what is missing)")
     with LiveServer(sqlite_template, str(tmp_path_factory.mktemp("ui"))) as server:
         yield server
     clock.reset()
@@ -29,7 +29,7 @@ def live(sqlite_template, tmp_path_factory):
 def browser():
     why = missing_prerequisites()
     if why:
-        pytest.skip(why)
+        pytest.fail(f"{why} (`make test` installs what is missing)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
