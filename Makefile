@@ -29,7 +29,7 @@ sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", "-q",
 endef
 export INSTALL_DEPS
 
-.PHONY: help venv system assets services run test clean
+.PHONY: help venv system assets services run run-services test clean
 
 help:
 	@echo "make run      set up and run the platform on http://127.0.0.1:$(PORT) (PORT=...)"
@@ -38,6 +38,7 @@ help:
 	@echo "make system   missing Debian packages (CJK fonts, Pango, HarfBuzz, poppler, Node.js)"
 	@echo "make assets   npm packages and their files copied to web/static/vendor/"
 	@echo "make services PostgreSQL, Redis and Mosquitto on 127.0.0.1 for the tests"
+	@echo "make run-services  the platform as separate processes (Procfile) on PostgreSQL, Redis, Mosquitto"
 	@echo "make clean    remove var/, web/static/vendor/ and stamps (keeps .venv)"
 
 # --- Python ----------------------------------------------------------------------------
@@ -99,6 +100,10 @@ run: venv system assets
 	$(FLASK) load-demo
 	@echo "==> serving on http://127.0.0.1:$(PORT)"
 	$(FLASK) serve --host 127.0.0.1 --port $(PORT)
+
+# web (gunicorn), Celery worker and beat, MQTT listener: docs/deployment.md
+run-services: venv system assets services
+	PORT=$(PORT) scripts/run_services.sh
 
 test: venv system assets services
 	TZ=UTC $(PY) -m pytest -q $(PYTEST_ARGS)

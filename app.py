@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
 
 from engine.core import Engine, EngineSettings
 from engine.db import Database
@@ -81,13 +81,15 @@ def _register_api(app: Flask) -> None:
     localize()
 
     from web import (alarms, attachments, audit, auth, dashboard, definitions, devices,
-                     documents, duties, errors, instances, messages, projects, records, tasks)
+                     documents, duties,
+                     errors, instances, messages, projects, records, tasks)
 
     api = Api(app)
     for module in (auth, definitions, instances, tasks, attachments, messages, projects,
                    records, documents, duties, audit, dashboard, alarms, devices):
         api.register_blueprint(module.blp)
     app.register_blueprint(documents.pages)      # the public verification page, not API
+    from web import health; app.register_blueprint(health.blp)  # noqa: E702  /healthz, no token
     errors.register(app)
 
     @app.before_request
@@ -96,11 +98,3 @@ def _register_api(app: Flask) -> None:
         if (request.path.startswith("/api/v1/") and request.path != "/api/v1/auth/token"
                 and not request.path.startswith("/api/v1/verify/")):
             auth.current()
-
-    @app.get("/healthz")
-    def _health():
-        from sqlalchemy import text
-        engine = app.extensions["jianguan.engine"]
-        with engine.db.read() as conn:
-            conn.execute(text("SELECT 1"))
-        return jsonify({"status": "ok", "database": "ok"})

@@ -11,6 +11,7 @@ from engine.errors import EngineError
 
 def register(app: Flask) -> None:
     engine = app.extensions["jianguan.engine"]
+    from web import cli_ops; cli_ops.register(app)  # noqa: E702  health, create-database
     from web import cli_devices; cli_devices.register(app)  # noqa: E702  simulate-devices
 
     @app.cli.command("setup")

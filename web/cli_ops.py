@@ -1,0 +1,68 @@
+"""Operations commands for the separate-process topology (docs/deployment.md):
+
+- `flask --app app health --kind web|worker|beat|listener`: exit 0 when that kind of process
+  is alive (see integrations/health.py for what each kind means), else exit 1 with the reason.
+- `flask --app app create-database`: create the PostgreSQL database DATABASE_URL names when it
+  is missing (run before `setup`; a no-op on SQLite, whose file `setup` creates).
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from integrations import health as checks
+
+
+def create_database(url: str) -> bool:
+    """Create the database of a PostgreSQL URL if missing; True when it was created. Connects
+    to the server's `postgres` database with the same credentials to do so."""
+    target = make_url(url)
+    if not target.drivername.startswith("postgresql") or not target.database:
+        return False
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": target.database}).first()
+            if exists:
+                return False
+            quoted = conn.dialect.identifier_preparer.quote_identifier(target.database)
+            conn.execute(text(f"CREATE DATABASE {quoted} ENCODING 'UTF8' TEMPLATE template0"))
+            return True
+    finally:
+        admin.dispose()
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("health")
+    @click.option("--kind", required=True,
+                  type=click.Choice(["web", "worker", "beat", "listener"]))
+    @click.option("--url", default=None,
+                  help="web: base URL (default $JIANGUAN_WEB_URL or http://127.0.0.1:$PORT)")
+    @click.option("--timeout", default=checks.CHECK_TIMEOUT, type=float, show_default=True,
+                  help="seconds to wait for an answer (web, worker)")
+    @click.option("--max-age", default=checks.DEFAULT_MAX_AGE, type=float, show_default=True,
+                  help="beat, listener: oldest acceptable heartbeat, seconds")
+    @click.option("--destination", "-d", multiple=True,
+                  help="worker: node name that must answer (repeatable), e.g. worker-1@host")
+    def health(kind: str, url: str | None, timeout: float, max_age: float,
+               destination: tuple[str, ...]):
+        """Exit 0 when a process of this kind is alive, 1 otherwise (for process managers)."""
+        verdict = checks.check(kind, app.config, url=url, timeout=timeout, max_age=max_age,
+                               destination=list(destination))
+        click.echo(f"{kind}: {'ok' if verdict.ok else 'FAIL'}: {verdict.detail}",
+                   err=not verdict.ok)
+        sys.exit(0 if verdict.ok else 1)
+
+    @app.cli.command("create-database")
+    def create_database_command():
+        """Create the PostgreSQL database of DATABASE_URL if it does not exist yet."""
+        url = app.extensions["jianguan.engine"].db.url
+        created = create_database(url)
+        name = make_url(url).database
+        click.echo(f"已创建数据库 (database created): {name}" if created
+                   else f"数据库已存在或无需创建 (database present or not PostgreSQL): {name}")
