@@ -27,6 +27,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
                                                               TimeDateEventDefinition,
                                                               TimerEventDefinition)
@@ -34,6 +35,7 @@ from SpiffWorkflow.task import TaskState
 
 from . import runner
 from .clock import utcnow
+from .errors import Conflict
 from .instances import check_variables, new_handle
 from .schema import definitions, schedules
 from .services import ServiceContext
@@ -111,6 +113,14 @@ def _aware(dt: datetime) -> datetime:
 def sync(engine) -> int:
     """Create, update or drop schedule rows for the latest process versions; returns how many
     rows changed. Cheap when nothing was deployed (one query)."""
+    try:
+        return _sync(engine)
+    except (IntegrityError, Conflict):
+        # another worker's pass wrote the same rows at the same moment: its rows stand
+        return 0
+
+
+def _sync(engine) -> int:
     changed = 0
     with engine.unit(ACTOR) as unit:
         conn = unit.conn

@@ -83,6 +83,12 @@ tasks = Table(
     Column("ended_by", String(100)),
 )
 Index("ix_tasks_state_role", tasks.c.state, tasks.c.role)
+# The inbox over many open tasks: a role's open tasks in due order (PostgreSQL's ascending
+# btree puts NULLs last, as the inbox does), and counted by scope without touching instances.
+Index("ix_tasks_open_role_due", tasks.c.role, tasks.c.due_at, tasks.c.created_at,
+      postgresql_where=tasks.c.state == "open", sqlite_where=tasks.c.state == "open")
+Index("ix_tasks_open_role_scope", tasks.c.role, tasks.c.scope_key,
+      postgresql_where=tasks.c.state == "open", sqlite_where=tasks.c.state == "open")
 Index("ix_tasks_instance_state", tasks.c.instance_id, tasks.c.state)
 
 # Waiting message events: correlation looks these up, never loads instances to find them.

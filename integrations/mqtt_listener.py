@@ -45,6 +45,7 @@ class Stats:
     batches: int = 0
     failures: int = 0
     connected: bool = False
+    subscribed: bool = False
     last_batch_at: float = 0.0
     reasons: dict = field(default_factory=dict)
 
@@ -77,6 +78,7 @@ class Listener:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     # --- paho's network thread ------------------------------------------------------------
@@ -90,8 +92,14 @@ class Listener:
                  flags.session_present)
         client.subscribe(self.topic, qos=1)
 
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties):
+        # only now does the broker keep messages for us: health checks wait for this
+        self.stats.subscribed = all(not rc.is_failure for rc in reason_codes)
+        if not self.stats.subscribed:
+            log.error("MQTT subscription to %s refused: %s", self.topic, reason_codes)
+
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties):
-        self.stats.connected = False
+        self.stats.connected = self.stats.subscribed = False
         if not self._stop.is_set():
             log.warning("MQTT disconnected (%s); reconnecting with back-off", reason_code)
 
@@ -192,7 +200,7 @@ class Listener:
     def _beat(self) -> None:
         """A fresh key in Redis says this listener is alive (`flask health --kind listener`)."""
         now = time.monotonic()
-        if self._redis is None or now - self._last_beat < 5:
+        if self._redis is None or not self.stats.subscribed or now - self._last_beat < 5:
             return
         self._last_beat = now
         try:
@@ -202,7 +210,7 @@ class Listener:
 
 
 def _redis(url: str | None):
-    if not url:
+    if not url or not url.startswith(("redis://", "rediss://", "unix://")):
         return None
     import redis
     return redis.Redis.from_url(url, socket_timeout=1)

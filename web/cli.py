@@ -101,7 +101,8 @@ def register(app: Flask) -> None:
             raise click.ClickException("未配置 MQTT_URL (set MQTT_URL or pass --url)")
         prefix = prefix or app.config.get("MQTT_TOPIC_PREFIX") or PREFIX
         listener = Listener(engine, url, client_id=client_id, prefix=prefix,
-                            redis_url=app.config.get("REDIS_URL"))
+                            redis_url=app.config.get("REDIS_URL")
+                            or app.config.get("CELERY_BROKER_URL"))
         click.echo(f"监听 {listener.host}:{listener.port} {listener.topic} "
                    f"(listening; Ctrl-C stops)", err=True)
         stats = listener.run()
