@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from engine.schema import instances, tasks
 
 from . import schema as domain
-from .duties import DUTY_PROCESSES, DUTY_TASKS
+from .duties import compliance, with_rate
 from .people import Principal
 from .schema import cranes, devices, projects
 from .thresholds import LEVEL_NAMES
@@ -181,44 +181,16 @@ def device_health(conn: Connection, district: str | None, now: datetime) -> dict
 
 def duty_compliance(conn: Connection, district: str | None, now: datetime,
                     inspector: str | None = None) -> dict:
-    """Duties done, overdue (missed or open past due) and open, per inspector and district:
-    the same counting as GET /api/v1/duties/compliance, summed over the duty kinds."""
-    done = func.sum(case((tasks.c.state == "completed", 1), else_=0))
-    missed = func.sum(case((tasks.c.state == "cancelled", 1), else_=0))
-    late = func.sum(case((and_(tasks.c.state == "open", tasks.c.due_at < now), 1), else_=0))
-    still = func.sum(case((and_(tasks.c.state == "open",
-                                or_(tasks.c.due_at.is_(None), tasks.c.due_at >= now)), 1),
-                          else_=0))
-    stmt = (select(projects.c.district, tasks.c.assignee, done.label("done"),
-                   missed.label("missed"), late.label("late"), still.label("open"))
-            .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)
-                         .join(projects, projects.c.code == instances.c.scope_key))
-            .where(tasks.c.element_id.in_(DUTY_TASKS), tasks.c.process_key.in_(DUTY_PROCESSES))
-            .group_by(projects.c.district, tasks.c.assignee)
-            .order_by(projects.c.district, tasks.c.assignee))
-    if district:
-        stmt = stmt.where(projects.c.district == district)
-    if inspector:
-        stmt = stmt.where(tasks.c.assignee == inspector)
-    people = []
-    for r in conn.execute(stmt):
-        people.append(_rate({"district": r.district, "inspector": r.assignee,
-                             "done": int(r.done or 0),
-                             "overdue": int(r.missed or 0) + int(r.late or 0),
-                             "open": int(r.open or 0)}))
+    """GET /api/v1/duties/compliance's counting, summed over the duty kinds, and per
+    district."""
+    people = compliance(conn, now, district, inspector, by_duty=False)
     districts: dict[str, dict] = {}
     for p in people:
         d = districts.setdefault(p["district"], {"district": p["district"], "done": 0,
                                                  "overdue": 0, "open": 0})
         for k in ("done", "overdue", "open"):
             d[k] += p[k]
-    return {"by_district": [_rate(d) for d in districts.values()], "by_inspector": people}
-
-
-def _rate(row: dict) -> dict:
-    finished = row["done"] + row["overdue"]
-    row["rate"] = round(row["done"] / finished, 3) if finished else None
-    return row
+    return {"by_district": [with_rate(d) for d in districts.values()], "by_inspector": people}
 
 
 def overview(conn: Connection, district: str | None, now: datetime,

@@ -7,12 +7,8 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import and_, case, func, select
-
 from engine.clock import utcnow
-from engine.schema import instances, tasks
-from processes.duties import DUTY_PROCESSES, DUTY_TASKS
-from processes.schema import projects
+from processes.duties import compliance
 
 from .auth import current, roles
 from .ext import services
@@ -33,33 +29,7 @@ class Compliance(MethodView):
                 abort(403, message="只能查看本辖区的履职情况 (other district)")
             district = principal.district
         now = utcnow()
-        duty = tasks.c.element_id.in_(DUTY_TASKS)
-        done = func.sum(case((tasks.c.state == "completed", 1), else_=0))
-        missed = func.sum(case((tasks.c.state == "cancelled", 1), else_=0))
-        late_open = func.sum(case((and_(tasks.c.state == "open", tasks.c.due_at < now), 1),
-                                  else_=0))
-        still_open = func.sum(case((and_(tasks.c.state == "open",
-                                         (tasks.c.due_at.is_(None)) | (tasks.c.due_at >= now)),
-                                    1), else_=0))
-        query = (select(projects.c.district, tasks.c.assignee, tasks.c.process_key,
-                        done.label("done"), missed.label("missed"),
-                        late_open.label("late_open"), still_open.label("open"))
-                 .select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)
-                              .join(projects, projects.c.code == instances.c.scope_key))
-                 .where(duty, tasks.c.process_key.in_(DUTY_PROCESSES))
-                 .group_by(projects.c.district, tasks.c.assignee, tasks.c.process_key)
-                 .order_by(projects.c.district, tasks.c.assignee, tasks.c.process_key))
-        if district:
-            query = query.where(projects.c.district == district)
-        if principal.role == "inspector":
-            query = query.where(tasks.c.assignee == principal.username)
+        inspector = principal.username if principal.role == "inspector" else None
         with services().db.read() as conn:
-            rows = conn.execute(query).all()
-        out = []
-        for r in rows:
-            done_n, overdue = int(r.done or 0), int(r.missed or 0) + int(r.late_open or 0)
-            finished = done_n + overdue
-            out.append({"district": r.district, "inspector": r.assignee, "duty": r.process_key,
-                        "done": done_n, "overdue": overdue, "open": int(r.open or 0),
-                        "rate": round(done_n / finished, 3) if finished else None})
+            out = compliance(conn, now, district, inspector)
         return {"district": district, "as_of": now.isoformat(), "items": out}
