@@ -81,15 +81,15 @@ def _register_api(app: Flask) -> None:
     localize()
 
     from web import (alarms, attachments, audit, auth, dashboard, definitions, devices,
-                     documents, duties,
-                     errors, instances, messages, projects, records, tasks)
+                     documents, duties, errors, health, instances, messages, projects,
+                     records, tasks)
 
     api = Api(app)
     for module in (auth, definitions, instances, tasks, attachments, messages, projects,
                    records, documents, duties, audit, dashboard, alarms, devices):
         api.register_blueprint(module.blp)
     app.register_blueprint(documents.pages)      # the public verification page, not API
-    from web import health; app.register_blueprint(health.blp)  # noqa: E702  /healthz, no token
+    app.register_blueprint(health.blp)          # /healthz, no token
     errors.register(app)
 
     @app.before_request

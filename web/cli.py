@@ -1,4 +1,5 @@
-"""Operator commands: `flask --app app setup | create-user | load-demo | serve | verify-audit`."""
+"""Operator commands: `flask --app app setup | create-user | load-demo | serve | verify-audit |
+mqtt-listen`, plus those of cli_ops (health, create-database) and cli_devices (simulate-devices)."""
 from __future__ import annotations
 
 import sys
@@ -8,11 +9,13 @@ from flask import Flask
 
 from engine.errors import EngineError
 
+from . import cli_devices, cli_ops
+
 
 def register(app: Flask) -> None:
     engine = app.extensions["jianguan.engine"]
-    from web import cli_ops; cli_ops.register(app)  # noqa: E702  health, create-database
-    from web import cli_devices; cli_devices.register(app)  # noqa: E702  simulate-devices
+    cli_ops.register(app)          # health, create-database
+    cli_devices.register(app)      # simulate-devices
 
     @app.cli.command("setup")
     def setup():
