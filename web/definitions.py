@@ -60,11 +60,7 @@ class Definitions(MethodView):
     @roles("designer", "admin")
     def post(self):
         """部署 .bpmn / .dmn / 表单 .json 文件 (multipart field `files`; all or nothing)"""
-        uploads = request.files.getlist("files")
-        if not uploads:
-            abort(422, message="请在字段 files 中上传文件 (no files under field 'files')",
-                  errors={"files": ["必填 (required)"]})
-        files = _source_files(uploads)
+        files = _uploaded_files()
         engine = services()
         with engine.unit(current().username) as unit:
             result = deploying.deploy(unit, files)
@@ -108,6 +104,15 @@ class ValidateResultSchema(Strict):
                                metadata={"description": "versions a deploy would make now"})
 
 
+def _uploaded_files():
+    """The multipart field `files` of a deploy or a validation, read and size-checked."""
+    uploads = request.files.getlist("files")
+    if not uploads:
+        abort(422, message="请在字段 files 中上传文件 (no files under field 'files')",
+              errors={"files": ["必填 (required)"]})
+    return _source_files(uploads)
+
+
 def _error_list(problems) -> list[dict]:
     out = []
     for p in problems if isinstance(problems, list) else [problems]:
@@ -124,11 +129,7 @@ class Validate(MethodView):
     @roles("designer", "admin")
     def post(self):
         """校验而不部署 (the checks of a deploy, multipart field `files`; nothing is stored)"""
-        uploads = request.files.getlist("files")
-        if not uploads:
-            abort(422, message="请在字段 files 中上传文件 (no files under field 'files')",
-                  errors={"files": ["必填 (required)"]})
-        files = _source_files(uploads)
+        files = _uploaded_files()
         engine = services()
         outcome: dict = {"ok": True, "errors": {}, "would_deploy": []}
         # The deploy itself, run in a transaction that is always rolled back: the same checks
