@@ -89,6 +89,7 @@ class TaskDetailSchema(TaskSchema):
 class TaskQuery(Schema):
     process_key = fields.String()
     business_key = fields.String()
+    district = fields.String(validate=validate.Length(1, 50))
     assignee = fields.String(validate=validate.OneOf(["me"]))
     overdue = fields.Boolean()
 

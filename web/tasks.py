@@ -13,6 +13,7 @@ from engine.clock import utcnow
 from engine.projection import find_task
 from engine.schema import instances, tasks
 from processes import access
+from processes.schema import projects
 
 from .auth import authenticated, current
 from .ext import services
@@ -71,6 +72,9 @@ class Inbox(MethodView):
         if "business_key" in query:
             where.append(tasks.c.instance_id.in_(select(instances.c.id).where(
                 instances.c.business_key == query["business_key"])))
+        if "district" in query:
+            where.append(tasks.c.scope_key.in_(select(projects.c.code).where(
+                projects.c.district == query["district"])))
         if query.get("assignee") == "me":
             where.append(tasks.c.assignee == principal.username)
         if "overdue" in query:

@@ -55,6 +55,19 @@ def test_lanes_route_tasks_to_roles_and_districts(api):
     assert api.get(f"/api/v1/instances/{other}", as_user="inspector_cc").status_code == 403
 
 
+def test_a_city_wide_inspector_filters_the_inbox_by_district(api, engine):
+    from processes.people import create_user
+    with engine.db.write() as conn:
+        create_user(conn, "inspector_city", "inspector", "secret-123", None, None, "全市监督员")
+    own, other = started(api), started(api, OTHER_PROJECT)
+    api.token("inspector_city", "secret-123")
+    both = api.get("/api/v1/tasks", as_user="inspector_city").get_json()
+    assert {t["instance_id"] for t in both} == {own, other}
+    nh = api.get("/api/v1/tasks?district=南海区", as_user="inspector_city")
+    assert [t["instance_id"] for t in nh.get_json()] == [other]
+    assert nh.headers["X-Pagination"] and '"total": 1' in nh.headers["X-Pagination"]
+
+
 def test_claim_and_release(api):
     iid = started(api)
     task = api.open_task(iid, "draft")

@@ -10,6 +10,7 @@
 
   function query(extra) {
     var q = { process_key: params.get("process_key"), business_key: params.get("business_key"),
+              district: params.get("district"),
               overdue: params.get("overdue") === "true" ? "true" : null,
               assignee: params.get("mine") ? "me" : null };
     return Object.assign(q, extra || {});
@@ -20,6 +21,11 @@
     defs.forEach(function (d) {
       sel.appendChild(h("option", { value: d.key }, d.name || JG.processName(d.key)));
     });
+    var ds = filters.elements.district;
+    projs.map(function (p) { return p.district; })
+      .filter(function (d, i, all) { return d && all.indexOf(d) === i; })
+      .forEach(function (d) { ds.appendChild(h("option", { value: d }, d)); });
+    ds.value = params.get("district") || "";
     var ps = filters.elements.business_key;
     projs.forEach(function (p) {
       projects[p.code] = p.name;
@@ -103,7 +109,7 @@
       var r = await JG.apiPage("tasks", { query: query({ page: params.get("page") || 1, page_size: PAGE_SIZE }) });
       list.innerHTML = "";
       if (!r.items.length) {
-        var filtered = ["process_key", "business_key", "overdue", "mine"].some(function (k) { return params.get(k); });
+        var filtered = ["process_key", "business_key", "district", "overdue", "mine"].some(function (k) { return params.get(k); });
         list.appendChild(h("div", { class: "empty" }, filtered ? "没有符合筛选条件的待办。" : "暂无待办, 所有任务都已办理。"));
       } else {
         list.appendChild(h("table", { class: "table table-cards", id: "inbox-table" },
@@ -123,7 +129,7 @@
   filters.addEventListener("submit", function (ev) {
     ev.preventDefault();
     params = new URLSearchParams();
-    ["process_key", "business_key"].forEach(function (k) {
+    ["process_key", "business_key", "district"].forEach(function (k) {
       if (filters.elements[k].value) params.set(k, filters.elements[k].value);
     });
     if (filters.elements.overdue.checked) params.set("overdue", "true");
