@@ -83,9 +83,10 @@ tasks = Table(
     Column("ended_by", String(100)),
 )
 Index("ix_tasks_state_role", tasks.c.state, tasks.c.role)
-# The inbox over many open tasks: a role's open tasks in due order (PostgreSQL's ascending
-# btree puts NULLs last, as the inbox does), and counted by scope without touching instances.
-Index("ix_tasks_open_role_due", tasks.c.role, tasks.c.due_at, tasks.c.created_at,
+# The inbox over many open tasks: a role's open tasks in the inbox's whole sort order
+# (PostgreSQL's ascending btree puts NULLs last, as the inbox does; id breaks ties, so a first
+# page never sorts a large group of equal times), and counted by scope without instances.
+Index("ix_tasks_open_role_due", tasks.c.role, tasks.c.due_at, tasks.c.created_at, tasks.c.id,
       postgresql_where=tasks.c.state == "open", sqlite_where=tasks.c.state == "open")
 Index("ix_tasks_open_role_scope", tasks.c.role, tasks.c.scope_key,
       postgresql_where=tasks.c.state == "open", sqlite_where=tasks.c.state == "open")
