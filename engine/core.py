@@ -6,14 +6,14 @@ import json
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import func, select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from .clock import install_spiff_clock, utcnow
 from .db import Database
-from .errors import NotFound
+from .errors import NotFound, StaleWrite
 from .schema import definitions
 from .scripting import EngineScripts, make_environment
 from .serializer import SpecCache
@@ -23,6 +23,9 @@ from .store import Unit, load_specs
 
 def _default_scope(business_key: str | None, variables: dict) -> str | None:
     return business_key
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,6 +76,18 @@ class Engine:
             unit.finish()
         for hook in unit.after_commit:
             hook()
+
+    def retrying(self, actor: str, work: Callable[[Unit], T], attempts: int = 3) -> T:
+        """`work` in a unit, again on a fresh read when another writer changed the instance
+        first (a device's alarm reaching the instance while a person completes its task)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.unit(actor) as unit:
+                    return work(unit)
+            except StaleWrite:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     def new_workflow(self, conn, definition) -> BpmnWorkflow:
         spec, subprocess_specs = load_specs(conn, self.specs, definition.id)

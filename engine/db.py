@@ -14,7 +14,7 @@ from typing import Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
-from .errors import Conflict
+from .errors import StaleWrite
 
 DEFAULT_SQLITE_PATH = os.path.join("var", "jianguan.db")
 
@@ -90,5 +90,5 @@ def _translate(exc: Exception) -> Exception:
     """Serialization failures and deadlocks are conflicts the caller may retry, not crashes."""
     text = str(getattr(exc, "orig", exc)).lower()
     if "could not serialize" in text or "deadlock detected" in text or "database is locked" in text:
-        return Conflict("并发冲突, 请重试 (concurrent update, retry)")
+        return StaleWrite("并发冲突, 请重试 (concurrent update, retry)")
     return exc

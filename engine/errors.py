@@ -23,6 +23,11 @@ class Conflict(EngineError):
     status = 409
 
 
+class StaleWrite(Conflict):
+    """Another transaction changed the instance between our read and our write; the same
+    action on a fresh read may well succeed, so callers acting for a person retry it."""
+
+
 class Invalid(EngineError):
     """Input that cannot be accepted; `errors` is keyed by field or file."""
 

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
 from . import audit
-from .errors import Conflict, NotFound
+from .errors import NotFound, StaleWrite
 from .projection import Waits, find_task, read_waits
 from .schema import definitions, instances, subscriptions, tasks, timers
 from .serializer import SpecCache, dump_workflow, load_workflow
@@ -101,7 +101,7 @@ def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> None:
         "variables": variables_of(wf), "state": state, "new_version": row.lock_version + 1,
         "now": unit.now, "ended": ended})
     if result.rowcount != 1:
-        raise Conflict("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
+        raise StaleWrite("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
 
 
 def projected(wf: BpmnWorkflow, state: str) -> Waits:

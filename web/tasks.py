@@ -141,8 +141,7 @@ def _act(task_id: str, action):
     engine, principal = services(), current()
     with engine.db.read() as conn:
         row = actionable(conn, task_id)
-    with engine.unit(principal.username) as unit:
-        action(engine, unit, row, principal)
+    engine.retrying(principal.username, lambda unit: action(engine, unit, row, principal))
     return row
 
 
