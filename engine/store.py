@@ -73,10 +73,13 @@ def load(conn: Connection, cache: SpecCache, instance_id: str) -> Loaded:
 
 
 def variables_of(wf: BpmnWorkflow) -> dict:
-    """The instance's variables as people see them: the data of its latest task."""
+    """The instance's variables as people see them: the data of its latest task, then the
+    workflow's data objects (which a branch that ends early, such as a non-interrupting
+    boundary event's, writes for the whole instance to keep)."""
     task = wf.last_task or wf.task_tree
     data = dict(task.data) if task is not None else {}
-    data.update(wf.data or {})
+    data.update({k: v for k, v in (wf.data or {}).items() if k != "data_objects"})
+    data.update({k: v for k, v in wf.data_objects.items() if v is not None})
     text = json.dumps(data, ensure_ascii=False, default=str)
     if len(text.encode()) > MAX_VARIABLES_BYTES:
         return {"_truncated": True}

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from processes.schema import alarms, dead_letters, devices
+from tests.processes.test_rectification import NOTICE
 
 PROJECT = "FS-CC-2026-001"
 DUST = "DUST-CC001"
@@ -136,6 +137,11 @@ def test_an_alarm_of_another_device_reaches_the_running_rectification(api, bundl
     assert [a["alarm_id"] for a in related] == [other["alarm_id"]]
     assert api.instance(iid)["state"] == "running"
     assert len(rectifications(api)) == 1
+    # the note outlives the boundary branch: it is still there once the notice is issued
+    notice = api.open_task(iid, "rect_notice", as_user="inspector_cc")
+    assert api.complete(notice["id"], NOTICE, as_user="inspector_cc").status_code == 200
+    related = api.instance(iid)["variables"]["related_alarms"]
+    assert [a["alarm_id"] for a in related] == [other["alarm_id"]]
 
 
 def _has_pit(api) -> bool:
