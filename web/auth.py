@@ -20,7 +20,7 @@ from marshmallow import Schema, fields, validate
 
 from processes.people import Principal, authenticate, get_user_by_id
 
-from .ext import services
+from .ext import memo, services
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌 (auth)")
 TOKEN_MAX_AGE = 12 * 3600
@@ -52,8 +52,20 @@ def principal_from_token(token: str) -> Principal | None:
         data = _serializer().loads(token, max_age=TOKEN_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
-    with services().db.read() as conn:
-        return get_user_by_id(conn, data.get("uid"))
+    return _user(data.get("uid"))
+
+
+# Reading the user row on every call cost more than the inbox page it guards (a connection
+# checkout and a query): a user is kept per process for USER_TTL seconds, so a change to a
+# user (role, district, deactivation) reaches every call within that time.
+USER_TTL = 10.0
+
+
+def _user(uid) -> Principal | None:
+    def read() -> Principal | None:
+        with services().db.read() as conn:
+            return get_user_by_id(conn, uid)
+    return memo("users").get(uid, USER_TTL, read)
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -90,8 +102,7 @@ def session_principal() -> Principal | None:
     uid, at = session.get("uid"), session.get("at")
     if uid is None or not isinstance(at, int) or time.time() - at > TOKEN_MAX_AGE:
         return None
-    with services().db.read() as conn:
-        return get_user_by_id(conn, uid)
+    return _user(uid)
 
 
 def current() -> Principal:
