@@ -82,6 +82,20 @@ def task_clause(principal: Principal):
     return and_(tasks.c.role == principal.role, instance_clause(principal, tasks.c.scope_key))
 
 
+def task_scopes(conn, principal: Principal) -> list[str | None] | None:
+    """The same rule as task_clause, as the list of project codes (None: tasks of no project)
+    whose open tasks of its role the principal acts on; None where the rule is not such a
+    list (admins, experts, city-wide staff, a principal with no scope at all)."""
+    if principal.role in ("admin", "expert", "gateway"):
+        return None
+    if principal.role in READ_ALL_ROLES:
+        if principal.district is None:
+            return None
+        return [None, *conn.execute(_district_projects(principal)).scalars()]
+    enterprise = _enterprise_projects(principal)
+    return None if enterprise is None else list(conn.execute(enterprise).scalars())
+
+
 def can_read_instance(conn, principal: Principal, instance_id: str) -> bool:
     row = conn.execute(select(instances.c.id).where(
         instances.c.id == instance_id, instance_clause(principal))).first()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
-from engine.schema import instances, tasks
+from engine.schema import TASK_IS_OPEN, instances, tasks
 
 from . import schema as domain
 from .duties import compliance, with_rate
@@ -62,7 +62,7 @@ def rectifications(conn: Connection, district: str | None, now: datetime) -> dic
     source = instances.outerjoin(projects, projects.c.code == instances.c.scope_key)
     running = and_(instances.c.process_key == RECTIFICATION, instances.c.state == "running")
     scoped = [running] + ([projects.c.district == district] if district else [])
-    late_task = and_(tasks.c.instance_id == instances.c.id, tasks.c.state == "open",
+    late_task = and_(tasks.c.instance_id == instances.c.id, TASK_IS_OPEN,
                      tasks.c.due_at < now)
     overdue_flag = case((select(tasks.c.id).where(late_task).exists(), 1), else_=0)
     per_district = conn.execute(
@@ -78,7 +78,7 @@ def rectifications(conn: Connection, district: str | None, now: datetime) -> dic
                instances.c.scope_key, projects.c.name.label("project_name"),
                projects.c.district)
         .select_from(source.join(tasks, tasks.c.instance_id == instances.c.id))
-        .where(*scoped, tasks.c.state == "open", tasks.c.due_at < now)
+        .where(*scoped, TASK_IS_OPEN, tasks.c.due_at < now)
         .order_by(tasks.c.due_at).limit(LIST_LIMIT)).all()
     overdue_items = [{"instance_id": r.instance_id, "task_id": r.task_id, "task": r.name,
                       "assignee": r.assignee, "role": r.role, "due_at": _aware(r.due_at),

@@ -1,22 +1,19 @@
 """The inbox and task actions."""
 from __future__ import annotations
 
-import time
-
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import store
 from engine import tasks as commands
 from engine.clock import utcnow
 from engine.projection import find_task
 from engine.schema import instances, tasks
-from processes import access
-from processes.schema import projects
+from processes import access, inbox
 
 from .auth import authenticated, current
-from .ext import services
+from .ext import memo, services
 from .schemas import CompleteSchema, InstanceDetailSchema, TaskDetailSchema, TaskQuery, TaskSchema
 from .views import instance_detail, task_summary
 
@@ -33,29 +30,6 @@ def actionable(conn, task_id: str):
     return row
 
 
-# Counting tens of thousands of open tasks is most of an inbox call's cost; a large total may
-# lag by a few seconds (small ones, where a user would notice, are always exact).
-_COUNTS: dict = {}
-COUNT_TTL, COUNT_EXACT_BELOW = 5.0, 1000
-
-
-def _count(conn, principal, query: dict, where: list) -> int:
-    key = (principal.role, principal.district, principal.enterprise_code, principal.username,
-           tuple(sorted((k, str(v)) for k, v in query.items())))
-    cached = _COUNTS.get(key)
-    now = time.monotonic()
-    if cached is not None and now - cached[1] < COUNT_TTL:
-        return cached[0]
-    total = conn.execute(select(func.count()).select_from(tasks).where(*where)).scalar_one()
-    if total >= COUNT_EXACT_BELOW:
-        if len(_COUNTS) > 5000:
-            _COUNTS.clear()
-        _COUNTS[key] = (total, now)
-    else:
-        _COUNTS.pop(key, None)
-    return total
-
-
 @blp.route("")
 class Inbox(MethodView):
     @blp.arguments(TaskQuery, location="query")
@@ -64,35 +38,10 @@ class Inbox(MethodView):
     @authenticated
     def get(self, query, pagination_parameters):
         """我的待办 (open tasks the caller may act on)"""
-        principal = current()
-        # filter and count on tasks alone (indexed); join the instance for the page only
-        where = [tasks.c.state == "open", access.task_clause(principal)]
-        if "process_key" in query:
-            where.append(tasks.c.process_key == query["process_key"])
-        if "business_key" in query:
-            where.append(tasks.c.instance_id.in_(select(instances.c.id).where(
-                instances.c.business_key == query["business_key"])))
-        if "district" in query:
-            where.append(tasks.c.scope_key.in_(select(projects.c.code).where(
-                projects.c.district == query["district"])))
-        if query.get("assignee") == "me":
-            where.append(tasks.c.assignee == principal.username)
-        if "overdue" in query:
-            now = utcnow()
-            where.append(tasks.c.due_at < now if query["overdue"] else
-                         (tasks.c.due_at.is_(None)) | (tasks.c.due_at >= now))
-        page = (select(tasks.c.id).where(*where)
-                .order_by(tasks.c.due_at.asc().nulls_last(), tasks.c.created_at, tasks.c.id)
-                .offset(pagination_parameters.first_item)
-                .limit(pagination_parameters.page_size))
         with services().db.read() as conn:
-            total = _count(conn, principal, query, where)
-            ids = conn.execute(page).scalars().all()
-            found = {r.id: r for r in conn.execute(
-                select(tasks, instances.c.business_key)
-                .join(instances, instances.c.id == tasks.c.instance_id)
-                .where(tasks.c.id.in_(ids)))} if ids else {}
-        rows = [found[i] for i in ids if i in found]
+            total, rows = inbox.page(conn, memo("inbox"), current(), query,
+                                     pagination_parameters.first_item,
+                                     pagination_parameters.page_size, utcnow())
         pagination_parameters.item_count = total
         return [task_summary(r, r.business_key) for r in rows]
 

@@ -1,8 +1,9 @@
-"""the inbox's whole sort order in its index
+"""the inbox's whole sort order in its indexes, per role and per role and project
 
 The inbox sorts open tasks by (due_at, created_at, id). Without id in the index, tasks that
 share a due and creation time (a batch of alarms, a timer-started round) form one group that
-PostgreSQL must read and sort in full before it can return the first page.
+PostgreSQL must read and sort in full before it can return the first page. A scoped inbox
+reads each project's first tasks from (role, scope_key, due_at, created_at, id).
 
 Revision ID: 0009
 Revises: 0008
@@ -21,12 +22,16 @@ OPEN = sa.text("state = 'open'")
 
 
 def upgrade() -> None:
-    op.drop_index('ix_tasks_open_role_due', table_name='tasks')
-    op.create_index('ix_tasks_open_role_due', 'tasks', ['role', 'due_at', 'created_at', 'id'],
-                    unique=False, postgresql_where=OPEN, sqlite_where=OPEN)
+    _replace('ix_tasks_open_role_due', ['role', 'due_at', 'created_at', 'id'])
+    _replace('ix_tasks_open_role_scope', ['role', 'scope_key', 'due_at', 'created_at', 'id'])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_tasks_open_role_due', table_name='tasks')
-    op.create_index('ix_tasks_open_role_due', 'tasks', ['role', 'due_at', 'created_at'],
-                    unique=False, postgresql_where=OPEN, sqlite_where=OPEN)
+    _replace('ix_tasks_open_role_due', ['role', 'due_at', 'created_at'])
+    _replace('ix_tasks_open_role_scope', ['role', 'scope_key'])
+
+
+def _replace(name: str, columns: list[str]) -> None:
+    op.drop_index(name, table_name='tasks')
+    op.create_index(name, 'tasks', columns, unique=False, postgresql_where=OPEN,
+                    sqlite_where=OPEN)
