@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, column, insert, select, update, values
 
 from engine.schema import instances
 
@@ -41,25 +41,20 @@ class Batch:
         keys = {(p["device_id"], d["alarm_id"]) for p, d, _ in items if p["kind"] == "alarm"}
         if not keys:
             return {}
-        # two IN lists use the unique (device_id, alarm_id) index on every database; the few
-        # cross pairs they also match are dropped below
         rows = self.conn.execute(select(alarms.c.device_id, alarms.c.alarm_id, alarms.c.effect,
                                         alarms.c.instances, alarms.c.note)
-                                 .where(alarms.c.device_id.in_({k[0] for k in keys}),
-                                        alarms.c.alarm_id.in_({k[1] for k in keys})))
+                                 .join(*_pairs(keys, alarms.c.device_id, alarms.c.alarm_id)))
         return {(r.device_id, r.alarm_id): {"alarm_id": r.alarm_id, "device_id": r.device_id,
                                             "effect": r.effect, "instances": r.instances or [],
                                             "note": r.note}
-                for r in rows if (r.device_id, r.alarm_id) in keys}
+                for r in rows}
 
     def _earlier_readings(self, items) -> set:
         keys = {(p["device_id"], d["at"]) for p, d, _ in items if p["kind"] == "telemetry"}
         if not keys:
             return set()
-        devices_ = {k[0] for k in keys}
-        times = {k[1] for k in keys}
-        rows = self.conn.execute(select(readings.c.device_id, readings.c.at).where(
-            readings.c.device_id.in_(devices_), readings.c.at.in_(times)))
+        rows = self.conn.execute(select(readings.c.device_id, readings.c.at)
+                                 .join(*_pairs(keys, readings.c.device_id, readings.c.at)))
         return {(r.device_id, _utc(r.at)) for r in rows}
 
     # --- reads, cached ---------------------------------------------------------------------
@@ -133,3 +128,11 @@ class Batch:
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else \
         value.astimezone(timezone.utc)
+
+
+def _pairs(keys: set, first, second):
+    """What joins a table to these (first, second) pairs: one probe of its unique index per
+    pair (two IN lists matched every cross pair, and PostgreSQL read the whole table)."""
+    pairs = values(column("k1", first.type), column("k2", second.type),
+                   name="pairs").data(sorted(keys, key=str)).cte("pairs")
+    return pairs, and_(first == pairs.c.k1, second == pairs.c.k2)
