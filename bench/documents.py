@@ -61,7 +61,7 @@ def request(engine, kind: str, serial: int) -> str:
     from sqlalchemy import insert
 
     from engine.clock import utcnow
-    from processes.documents import next_number
+    from processes.operations import next_number
     from processes.schema import documents
 
     doc_id = str(uuid.uuid4())

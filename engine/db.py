@@ -7,11 +7,12 @@ optimistic lock on instances decides who wins.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import StaleWrite
@@ -66,6 +67,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def hold_until_commit(conn: Connection, key: str) -> None:
+    """Writers that hold the same key go one at a time, each until its transaction ends (for
+    a read-then-write that a unique constraint alone would turn into retries). PostgreSQL
+    takes a transaction-scoped advisory lock; SQLite's writers are one at a time already."""
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                     {"key": int.from_bytes(digest, "big", signed=True)})
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -15,12 +15,12 @@ import os
 import secrets
 import uuid
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from engine.schema import instances
 from integrations import pdf
 
-from .operations import DOCUMENT_KINDS
+from .operations import next_number
 from .schema import document_files, documents, enterprises, projects
 
 log = logging.getLogger(__name__)
@@ -235,13 +235,6 @@ def generate_pending(engine, limit: int = 20) -> int:
 
 
 # -- corrections and lookups -------------------------------------------------------------------
-
-def next_number(conn, kind: str, year: int) -> str:
-    prefix = DOCUMENT_KINDS[kind][0]
-    count = conn.execute(select(func.count()).select_from(documents).where(
-        documents.c.kind == kind, documents.c.number.like(f"{prefix}-{year}-%"))).scalar_one()
-    return f"{prefix}-{year}-{count + 1:05d}"
-
 
 def correct(unit, document_id: str, changes: dict, reason: str) -> dict:
     """A new 'requested' document replacing an issued one: same kind and instance, the next

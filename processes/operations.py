@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, update
 
+from engine.db import hold_until_commit
 from engine.schema import instances
 from engine.services import ServiceContext, ServiceFailure, ServiceRefusal, ServiceRegistry
 
@@ -46,11 +47,8 @@ def request_document(ctx: ServiceContext, kind: str, title: str | None = None) -
     rendering failure is retried, then an incident (nothing half-issued is left behind)."""
     if kind not in DOCUMENT_KINDS:
         raise ServiceFailure(f"未知的文书种类 '{kind}' (unknown document kind)")
-    prefix, label = DOCUMENT_KINDS[kind]
-    year = ctx.now.year
-    count = ctx.conn.execute(select(func.count()).select_from(documents).where(
-        documents.c.kind == kind, documents.c.number.like(f"{prefix}-{year}-%"))).scalar_one()
-    number = f"{prefix}-{year}-{count + 1:05d}"
+    label = DOCUMENT_KINDS[kind][1]
+    number = next_number(ctx.conn, kind, ctx.now.year)
     doc = SimpleNamespace(
         id=str(uuid.uuid4()), instance_id=ctx.instance_id, kind=kind, number=number,
         title=title or label, replaces=None, created_at=ctx.now,
@@ -63,6 +61,17 @@ def request_document(ctx: ServiceContext, kind: str, title: str | None = None) -
                              f"{type(exc).__name__}: {exc}") from exc
     return {"id": doc.id, "number": number, "kind": kind, "title": doc.title,
             "sha256": issued["sha256"], "verify_code": issued["verify_code"]}
+
+
+def next_number(conn, kind: str, year: int) -> str:
+    """The next number of a kind in a year. Concurrent gates of one kind wait here for each
+    other until commit: the number is printed in the PDF, so it is taken before rendering,
+    and two renders that both counted the same documents would collide and render again."""
+    prefix = DOCUMENT_KINDS[kind][0]
+    hold_until_commit(conn, f"document-number:{kind}:{year}")
+    count = conn.execute(select(func.count()).select_from(documents).where(
+        documents.c.kind == kind, documents.c.number.like(f"{prefix}-{year}-%"))).scalar_one()
+    return f"{prefix}-{year}-{count + 1:05d}"
 
 
 def check_crane_entry(ctx: ServiceContext, planned_entry_date: str) -> dict:
