@@ -84,7 +84,9 @@ def run_passes(engine) -> dict:
 
 
 def _tasks(celery: Celery, settings, engine) -> None:
-    @celery.task(name="jianguan.fire_due_timers")
+    # shared=False: each Celery app has its own tasks bound to its own engine (a shared task
+    # would reach the engine of the first app made in this process)
+    @celery.task(name="jianguan.fire_due_timers", shared=False)
     def fire_due_timers() -> dict:
         """Beat, every timer_interval seconds. Any number may run at once."""
         result = run_passes(engine)
@@ -92,14 +94,14 @@ def _tasks(celery: Celery, settings, engine) -> None:
             log.info("timers fired %(fired)d, scheduled instances started %(started)d", result)
         return result
 
-    @celery.task(name="jianguan.check_silent_devices")
+    @celery.task(name="jianguan.check_silent_devices", shared=False)
     def check_silent_devices() -> int:
         """Every 5 minutes: dust and video devices silent for 3 days start a rectification."""
         from processes.alarms import check_silent
 
         return check_silent(engine)
 
-    @celery.task(name=RUN_ASYNC, bind=True, max_retries=None)
+    @celery.task(name=RUN_ASYNC, bind=True, max_retries=None, shared=False)
     def run_async_service(self, instance_id: str) -> list:
         """Run what is due on one instance now: sent after the commit that reached an async
         task (engine.wake), so the task does not wait for the next beat. A failing async task
@@ -127,6 +129,6 @@ def _tasks(celery: Celery, settings, engine) -> None:
                 return []
             raise self.retry(exc=exc, countdown=settings.backoff(self.request.retries))
 
-    @celery.task(name="jianguan.ping")
+    @celery.task(name="jianguan.ping", shared=False)
     def ping() -> str:
         return "pong"
