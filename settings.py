@@ -34,40 +34,38 @@ def _env(name: str, secret: bool = False, doc: str = "") -> dict:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default=None, metadata=_env(
-        "DATABASE_URL", doc="SQLAlchemy URL; none: SQLite under var_dir"))
+        "DATABASE_URL", doc="数据库 (SQLAlchemy URL); 未设置: var 目录下的 SQLite"))
     secret_key: str | None = field(default=None, metadata=_env(
-        "SECRET_KEY", secret=True, doc="signs tokens and sessions; none: kept in var_dir"))
+        "SECRET_KEY", secret=True, doc="签发令牌与会话; 未设置: 生成并保存在 var 目录"))
     celery_broker_url: str | None = field(default=None, metadata=_env(
-        "CELERY_BROKER_URL", doc="none: the in-process worker thread"))
+        "CELERY_BROKER_URL", doc="Celery 消息代理; 未设置: 进程内后台线程"))
     redis_url: str | None = field(default=None, metadata=_env(
-        "REDIS_URL", doc="heartbeats and /healthz; the broker's when that is Redis"))
+        "REDIS_URL", doc="心跳与 /healthz; 未设置时用 Redis 消息代理"))
     mqtt_url: str | None = field(default=None, metadata=_env("MQTT_URL"))
     mqtt_topic_prefix: str = field(default="jianguan", metadata=_env("MQTT_TOPIC_PREFIX"))
     var_dir: str = field(default="var", metadata=_env(
-        "JIANGUAN_VAR_DIR", doc="the embedded database and secret key"))
+        "JIANGUAN_VAR_DIR", doc="内置数据库与密钥所在目录"))
     timer_interval: float = field(default=5.0, metadata=_env(
-        "JIANGUAN_TIMER_INTERVAL", doc="seconds between background passes"))
+        "JIANGUAN_TIMER_INTERVAL", doc="后台轮询间隔 (秒)"))
     task_max_retries: int = field(default=3, metadata=_env(
-        "JIANGUAN_TASK_MAX_RETRIES", doc="retries of a failing async task (then an incident)"))
+        "JIANGUAN_TASK_MAX_RETRIES", doc="异步任务失败重试次数 (之后记为故障)"))
     retry_backoff: float = field(default=2.0, metadata=_env(
-        "JIANGUAN_RETRY_BACKOFF", doc="first wait between retries, doubling"))
+        "JIANGUAN_RETRY_BACKOFF", doc="首次重试等待 (秒), 逐次加倍"))
     retry_backoff_max: float = field(default=300.0, metadata=_env("JIANGUAN_RETRY_BACKOFF_MAX"))
     celery_queue: str = field(default="jianguan", metadata=_env("JIANGUAN_CELERY_QUEUE"))
     celery_visibility_timeout: float = field(default=3600.0, metadata=_env(
-        "JIANGUAN_CELERY_VISIBILITY_TIMEOUT", doc="seconds before a dead worker's task is "
-                                                  "handed to another"))
+        "JIANGUAN_CELERY_VISIBILITY_TIMEOUT", doc="worker 失联后其任务转交的秒数"))
     extra_operations: tuple[str, ...] = field(default=(), metadata=_env(
-        "JIANGUAN_EXTRA_OPERATIONS", doc="modules with register(registry): more service "
-                                         "operations (comma-separated)"))
+        "JIANGUAN_EXTRA_OPERATIONS", doc="追加服务操作的模块 (逗号分隔)"))
     authority: str = field(default=DEFAULT_AUTHORITY, metadata=_env(
-        "JIANGUAN_AUTHORITY", doc="the issuing authority printed on documents"))
+        "JIANGUAN_AUTHORITY", doc="文书上的出具机关"))
     public_url: str = field(default="http://127.0.0.1:5000", metadata=_env(
-        "JIANGUAN_PUBLIC_URL", doc="base of the verification URL in each document's QR code"))
+        "JIANGUAN_PUBLIC_URL", doc="文书二维码中验证网址的前缀"))
     web_url: str | None = field(default=None, metadata=_env(
-        "JIANGUAN_WEB_URL", doc="what `flask health --kind web` checks"))
+        "JIANGUAN_WEB_URL", doc="`flask health --kind web` 检查的地址"))
     port: int = field(default=5000, metadata=_env("PORT"))
     engine: Mapping[str, Any] = field(default_factory=dict, metadata=_env(
-        "ENGINE", doc="engine limits (EngineSettings fields); config dict or file only"))
+        "ENGINE", doc="引擎限额 (EngineSettings); 仅配置文件或 create_app"))
 
     # -- derived --------------------------------------------------------------------------
     @property

@@ -70,16 +70,20 @@ DEVICES = frozenset({"admin", "gateway"})
 
 @dataclass(frozen=True)
 class Rule:
-    """Who may take an action (`roles`; None: anyone, no sign-in), and on what: `resource` is
-    the kind of object whose scope is checked (None: not scoped), `need` "act" when the
-    caller must be able to work the object (a task of his role), not only see it; `listing`
-    marks a list that the scope filters instead of refusing."""
+    """Who may take an action (`roles`; None: anyone, no sign-in), and on what kind of
+    resource; `need` "act" when the caller must be able to work the object (a task of his
+    role), not only see it; `listing` marks a list that the scope filters instead of
+    refusing."""
     roles: frozenset | None
     resource: str | None = None
     need: str = "read"
     listing: bool = False
 
 
+# Kinds of resource and their scope: project, instance, task (to act: the lane's role too),
+# document and attachment (their instance's), device and alarm (their project's, in lists),
+# audit (its instance's district), district (the caller's own); definition, dead_letter,
+# threshold and message are not scoped (the role alone decides).
 PUBLIC = Rule(None)
 ACTIONS: dict[str, Rule] = {
     "auth.login": PUBLIC,
@@ -109,21 +113,22 @@ ACTIONS: dict[str, Rule] = {
     "document.correct": Rule(frozenset({"admin", "inspector"}), "document"),
     "project.list": Rule(PEOPLE, "project", listing=True),
     "score.list": Rule(PEOPLE, "project", listing=True),
-    "message.send": Rule(DEVICES),
-    "message.list": Rule(frozenset({"admin", "gateway", "auditor"})),
-    "alarm.ingest": Rule(DEVICES),
-    "telemetry.ingest": Rule(DEVICES),
+    "message.send": Rule(DEVICES, "message"),
+    "message.list": Rule(frozenset({"admin", "gateway", "auditor"}), "message", listing=True),
+    "alarm.ingest": Rule(DEVICES, "alarm"),
+    "telemetry.ingest": Rule(DEVICES, "device"),
     "alarm.list": Rule(PEOPLE, "alarm", listing=True),
     "device.list": Rule(PEOPLE, "device", listing=True),
-    "dead_letter.list": Rule(frozenset({"admin", "gateway", "auditor", "leader"})),
+    "dead_letter.list": Rule(frozenset({"admin", "gateway", "auditor", "leader"}),
+                             "dead_letter", listing=True),
     "threshold.list": Rule(frozenset({"admin", "designer", "inspector", "leader", "auditor",
-                                      "gateway"})),
-    "threshold.add": Rule(DESIGNERS),
+                                      "gateway"}), "threshold", listing=True),
+    "threshold.add": Rule(DESIGNERS, "threshold"),
     "dashboard.read": Rule(STAFF, "district"),
     "duty.compliance": Rule(STAFF, "district"),
     "audit.search": Rule(AUDITORS, "audit", listing=True),
     "audit.export": Rule(AUDITORS, "audit", listing=True),
-    "audit.verify": Rule(AUDITORS),
+    "audit.verify": Rule(AUDITORS, "audit"),
     # pages (web/ui): which roles each page is for; the data inside follow the API's rules
     "page.inbox": Rule(PEOPLE - {"auditor"}),
     "page.instances": Rule(PEOPLE - {"expert"}),
@@ -137,6 +142,11 @@ NAV = (("/inbox", "我的待办", "page.inbox"), ("/instances", "流程实例", 
        ("/dashboard", "监管驾驶舱", "dashboard.read"), ("/alarms", "设备告警", "page.alarms"),
        ("/designer", "流程设计", "page.designer"), ("/audit", "审计追溯", "audit.search"))
 HOME = {"designer": "/designer", "leader": "/dashboard", "auditor": "/audit"}
+
+
+def actions_of(role: str) -> list[str]:
+    """The actions a role may take (on objects within its reach)."""
+    return sorted(a for a, r in ACTIONS.items() if r.roles is None or role in r.roles)
 
 
 def rule(action: str) -> Rule:

@@ -1,5 +1,5 @@
 """Operator commands: `flask --app app setup | create-user | load-demo | serve | verify-audit |
-mqtt-listen | config`, plus those of cli_ops (health, create-database) and cli_devices
+mqtt-listen | config | policy`, plus those of cli_ops (health, create-database) and cli_devices
 (simulate-devices)."""
 from __future__ import annotations
 
@@ -123,6 +123,15 @@ def register(app: Flask) -> None:
         width = max(len(name) for name, _, _ in settings.describe())
         for name, value, doc in settings.describe():
             click.echo(f"{name:<{width}}  {value or '-'}" + (f"    # {doc}" if doc else ""))
+
+    @app.cli.command("policy")
+    def show_policy():
+        """Each role and the actions it may take (processes/policy.py)."""
+        from processes import policy
+
+        for role in policy.ROLES:
+            click.echo(f"{role} {policy.role_name(role)} [{policy.REACH[role]}]: "
+                       + " ".join(policy.actions_of(role)))
 
     @app.cli.command("verify-audit")
     def verify_audit():

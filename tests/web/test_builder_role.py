@@ -63,3 +63,11 @@ def test_the_建设单位_lane_is_the_builders_and_setup_moves_old_tasks_to_it(a
     finish(api, iid, "confirm_builder", "builder_fscj", CONFIRM)
     assert P1 in api.get(f"/api/v1/instances/{iid}", as_user="builder_fscj").get_json()[
         "business_key"]
+
+
+def test_flask_policy_lists_what_the_builder_may_do(app):
+    out = app.test_cli_runner().invoke(args=["policy"])
+    assert out.exit_code == 0, out.output
+    (line,) = [row for row in out.output.splitlines() if row.startswith("builder ")]
+    assert line.startswith("builder 建设单位 [enterprise]:")
+    assert "task.complete" in line.split() and "instance.cancel" not in line.split()
