@@ -126,8 +126,9 @@ class Batch:
         self.alarms[(row["device_id"], row["alarm_id"])] = row
         if row["effect"] in ROUTED and row["instances"]:
             self.running[(row["device_id"], row["type"])] = row["instances"][0]
-        if row["effect"] == "started":
-            self.started_here.update(row["instances"])
+        action = ((row.get("payload") or {}).get("route") or {}).get("action")
+        if row["effect"] == "started" and action == "rectification":
+            self.started_here.update(row["instances"])     # a rectification, known running
 
     def add_reading(self, device_id: str, at: datetime, values: dict) -> bool:
         key = (device_id, at)

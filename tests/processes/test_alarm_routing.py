@@ -139,3 +139,12 @@ def test_a_batch_evaluates_the_table_once_per_distinct_facts(api, bundled, count
     ingest(engine, [Envelope("http", raw=json.dumps(alarm("W-99", level="warning")),
                              kind="alarm")])
     assert counted["parse"] == 1                 # the same version is not parsed again
+
+
+def test_a_warning_talk_an_alarm_started_is_not_a_rectification_to_merge_into(api, bundled):
+    deploy_table(api, with_rule("alarm", "warning_talk"))
+    engine = bundled
+    batch = [Envelope("http", raw=json.dumps(alarm(f"A-{i}")), kind="alarm") for i in range(2)]
+    first, second = (o.alarms[0] for o in ingest(engine, batch))
+    assert first["effect"] == "started" and second["effect"] == "started"
+    assert first["instances"] != second["instances"]
