@@ -1,25 +1,29 @@
-"""Application factory: `flask --app app ...` and `create_app()` build the whole platform."""
+"""Application factory: `flask --app app ...` and `create_app()` build the whole platform.
+
+`celery -A app worker|beat` finds its Celery application here too (`app.celery`, built on
+first access by `create_app()` from the same settings): Celery is configured from the app.
+Nothing is built at import time.
+"""
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 
-from flask import Flask, request
+from flask import Flask
 
 from engine.core import Engine, EngineSettings
 from engine.db import Database
-
-ENV_KEYS = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "MQTT_URL", "SECRET_KEY",
-            "MQTT_TOPIC_PREFIX")
+from settings import Settings
 
 
-def _secret_key(instance_dir: str) -> str:
+def _secret_key(var_dir: str) -> str:
     """A stable key for the embedded default, so tokens survive a restart."""
-    path = os.path.join(instance_dir, "secret_key")
+    path = os.path.join(var_dir, "secret_key")
     if os.path.exists(path):
         with open(path) as fh:
             return fh.read().strip()
-    os.makedirs(instance_dir, exist_ok=True)
+    os.makedirs(var_dir, exist_ok=True)
     key = secrets.token_hex(32)
     with open(path, "w") as fh:
         fh.write(key)
@@ -27,16 +31,16 @@ def _secret_key(instance_dir: str) -> str:
     return key
 
 
-def _engine_settings(config: dict) -> EngineSettings:
-    values = dict(config.get("ENGINE", {}))
-    if os.environ.get("JIANGUAN_TASK_MAX_RETRIES"):
-        values.setdefault("job_attempts", int(os.environ["JIANGUAN_TASK_MAX_RETRIES"]) + 1)
-    if os.environ.get("JIANGUAN_RETRY_BACKOFF"):
-        values.setdefault("job_backoff_seconds", float(os.environ["JIANGUAN_RETRY_BACKOFF"]))
-    return EngineSettings(**values)
-
-
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, settings: Settings | None = None) -> Flask:
+    """`config` takes the contract's keys (DATABASE_URL, CELERY_BROKER_URL, REDIS_URL,
+    MQTT_URL, SECRET_KEY), ENGINE (engine limits) and any Flask setting; it overrides the
+    environment, which overrides JIANGUAN_SETTINGS_FILE (see settings.py)."""
+    settings = settings or Settings.load(overrides=config)
+    if not settings.secret_key:
+        settings = settings.replace(secret_key=_secret_key(settings.var_dir))
+    if not settings.database_url:
+        path = os.path.join(settings.var_dir, "jianguan.db")
+        settings = settings.replace(database_url=f"sqlite:///{path}")
     app = Flask(__name__, static_folder="web/static", static_url_path="/static")
     app.config.update(
         API_TITLE="Jianguan 监管 API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
@@ -45,56 +49,51 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=32 * 1024 * 1024, JSON_AS_ASCII=False,
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]},
-        VAR_DIR=os.path.abspath("var"),
     )
-    for key in ENV_KEYS:
-        if os.environ.get(key):
-            app.config[key] = os.environ[key]
-    app.config.update(config or {})
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(app.config["VAR_DIR"])
+    app.config.update({k: v for k, v in (config or {}).items() if k != "ENGINE"})
+    app.config.update(settings.flask_config())
+    app.extensions["jianguan.settings"] = settings
     app.json.ensure_ascii = False
 
-    from processes import access
+    from processes import operations, policy
 
-    database = Database(app.config.get("DATABASE_URL"))
-    engine = Engine(db=database, settings=_engine_settings(app.config),
-                    role_of=access.role_of_lane, scope_of=access.scope_of)
-    if app.config.get("CELERY_BROKER_URL"):
-        from integrations import celery_app
-        engine.wake = celery_app.wake
-    from processes import operations
+    engine = Engine(db=Database(settings.database_url),
+                    settings=EngineSettings(**settings.engine_settings()),
+                    role_of=policy.role_of_lane, scope_of=policy.scope_of)
     operations.register(engine.services)
+    for name in settings.extra_operations:
+        importlib.import_module(name).register(engine.services)
     app.extensions["jianguan.engine"] = engine
+    _register_adapters(app, settings, engine)
 
-    _register_api(app)
-    from web import ui; ui.register(app)  # noqa: E702  the browser pages (web/ui/)
-    from web import cli
+    from web import api
+    api.register(app)                 # first: it localizes the schemas' messages
+    from web import cli, ui
+    ui.register(app)
     cli.register(app)
     return app
 
 
-def _register_api(app: Flask) -> None:
-    from flask_smorest import Api
+def _register_adapters(app: Flask, settings: Settings, engine: Engine) -> None:
+    """The outside world the domain asks for through its interfaces."""
+    from integrations.pdf import PdfRenderer
+    from processes import documents
 
-    from web.localize import localize
-    localize()
+    documents.register_renderer(PdfRenderer(), documents.Issuer(settings.authority,
+                                                                settings.public_url))
+    if settings.celery_broker_url:
+        from integrations import celery_app
 
-    from web import (alarms, attachments, audit, auth, dashboard, definitions, devices,
-                     documents, duties, errors, health, instances, messages, projects,
-                     records, tasks)
+        celery = celery_app.make_celery(settings, engine)
+        app.extensions["jianguan.celery"] = celery
+        engine.wake = celery_app.waker(celery, settings.celery_queue)
 
-    api = Api(app)
-    for module in (auth, definitions, instances, tasks, attachments, messages, projects,
-                   records, documents, duties, audit, dashboard, alarms, devices):
-        api.register_blueprint(module.blp)
-    app.register_blueprint(documents.pages)      # the public verification page, not API
-    app.register_blueprint(health.blp)          # /healthz, no token
-    errors.register(app)
 
-    @app.before_request
-    def _require_token():
-        # 401 comes before any other check, on every API call but the login itself
-        if (request.path.startswith("/api/v1/") and request.path != "/api/v1/auth/token"
-                and not request.path.startswith("/api/v1/verify/")):
-            auth.current()
+def __getattr__(name: str):
+    """`celery -A app ...`: Celery asks this module for `app` (none here), then `celery`."""
+    if name == "celery":
+        built = create_app()
+        if "jianguan.celery" not in built.extensions:
+            raise RuntimeError("未配置 CELERY_BROKER_URL, 无法启动 Celery (no broker configured)")
+        return built.extensions["jianguan.celery"]
+    raise AttributeError(name)

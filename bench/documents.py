@@ -3,9 +3,10 @@
 For every document kind, in rounds, interleaved:
   bare      weasyprint.HTML(string=html).write_pdf() on the very HTML the platform renders
             (also with one FontConfiguration reused, as the platform does)
-  platform  processes.documents.generate: read the row and project, Jinja template, QR code,
-            render with the restricted URL fetcher, SHA-256, store PDF + code + audit event
-            in one transaction (SQLite file)
+  platform  processes.documents.issue_in, the one path of gates and corrections: number,
+            read the project, Jinja template, QR code, render with the restricted URL
+            fetcher, SHA-256, store row + PDF + code + audit event in one transaction
+            (SQLite file)
 Prints the median per document of each and the ratio (goal: under 1.3).
 
     .venv/bin/python bench/documents.py [--rounds 5]
@@ -43,47 +44,50 @@ FACTS = {
 def setup(tmp: str):
     from engine.core import Engine
     from engine.db import Database
-    from processes import operations
+    from integrations.pdf import PdfRenderer
+    from processes import documents, operations
     from processes.demo import load_reference
     from processes.migrate import upgrade
+    from settings import Settings
 
     db = Database(f"sqlite:///{os.path.join(tmp, 'bench.db')}")
     upgrade(db)
     engine = Engine(db=db)
     operations.register(engine.services)
+    settings = Settings.load({})
+    documents.register_renderer(PdfRenderer(), documents.Issuer(settings.authority,
+                                                                settings.public_url))
     with db.write() as conn:
         load_reference(conn)
     return engine
 
 
-def request(engine, kind: str, serial: int) -> str:
-    """A requested document as `document.request` leaves it, with its variables snapshot."""
-    from sqlalchemy import insert
+def request(engine, kind: str, serial: int):
+    """A document as a gate's `document.request` asks for it, with its variables snapshot."""
+    from types import SimpleNamespace
 
     from engine.clock import utcnow
-    from processes.operations import next_number
-    from processes.schema import documents
 
-    doc_id = str(uuid.uuid4())
-    with engine.db.write() as conn:
-        now = utcnow()
-        conn.execute(insert(documents).values(
-            id=doc_id, instance_id=str(uuid.uuid4()), kind=kind,
-            number=next_number(conn, kind, now.year), title=kind, status="requested",
-            data={"element_id": "bench", "variables": FACTS}, created_at=now))
-    return doc_id
+    return SimpleNamespace(id=str(uuid.uuid4()), instance_id=str(uuid.uuid4()), kind=kind,
+                           number=f"BENCH-{kind}-{serial}-{uuid.uuid4().hex[:6]}", title=kind,
+                           replaces=None, created_at=utcnow(),
+                           data={"element_id": "bench", "variables": FACTS})
 
 
-def html_of(engine, doc_id: str) -> str:
-    from sqlalchemy import select
-
+def html_of(engine, doc) -> str:
     from integrations import pdf
     from processes.documents import build_context, new_code
-    from processes.schema import documents
 
     with engine.db.read() as conn:
-        doc = conn.execute(select(documents).where(documents.c.id == doc_id)).first()
         return pdf.render_html(doc.kind, build_context(conn, doc, new_code()))
+
+
+def issue(engine, doc) -> dict:
+    from processes.documents import issue_in
+
+    with engine.unit("bench") as unit:
+        return issue_in(unit.conn, unit.now, lambda kind, **d: unit.record(
+            kind, doc.instance_id, None, **d), doc)
 
 
 def main() -> None:
@@ -95,7 +99,6 @@ def main() -> None:
     from weasyprint.text.fonts import FontConfiguration
 
     from integrations import pdf
-    from processes.documents import generate
     from processes.operations import DOCUMENT_KINDS
 
     base = "file://" + pdf.DOCUMENT_TEMPLATES + "/"
@@ -105,14 +108,14 @@ def main() -> None:
         # warm-up: fonts, Jinja compilation, SQLite pages
         warm = request(engine, kinds[0], 0)
         weasyprint.HTML(string=html_of(engine, warm), base_url=base).write_pdf()
-        generate(engine, warm)
+        issue(engine, warm)
 
         bare, bare_fc, platform = [], [], []
         fonts = FontConfiguration()
         for rnd in range(args.rounds):
             for kind in kinds:
-                doc_id = request(engine, kind, rnd)
-                html = html_of(engine, doc_id)
+                doc = request(engine, kind, rnd)
+                html = html_of(engine, doc)
                 t0 = time.perf_counter()
                 out = weasyprint.HTML(string=html, base_url=base).write_pdf()
                 bare.append(time.perf_counter() - t0)
@@ -120,7 +123,7 @@ def main() -> None:
                 weasyprint.HTML(string=html, base_url=base).write_pdf(font_config=fonts)
                 bare_fc.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                result = generate(engine, doc_id)
+                result = issue(engine, doc)
                 platform.append(time.perf_counter() - t0)
                 assert result["status"] == "generated" and out, result
         engine.db.dispose()

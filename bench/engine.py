@@ -65,7 +65,7 @@ def engine_run(url: str, count: int) -> float:
     from engine.core import Engine
     from engine.db import Database
     from engine.deploy import deploy
-    from processes.access import role_of_lane, scope_of
+    from processes.policy import role_of_lane, scope_of
     from processes.migrate import upgrade
 
     db = Database(url)

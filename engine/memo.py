@@ -1,4 +1,4 @@
-"""Values kept for a few seconds per key, in one process.
+"""Values kept for a few seconds per key, in one process (cachetools' TTL caches).
 
 For reads that are asked far more often than they change (who a token's user is, how many
 tasks an inbox holds); whoever owns a Memo decides how stale its values may be.
@@ -6,34 +6,39 @@ tasks an inbox holds); whoever owns a Memo decides how stale its values may be.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable, Hashable
+
+from cachetools import TTLCache
+
+_MISSING = object()
 
 
 class Memo:
     def __init__(self, max_items: int = 5000):
         self.max_items = max_items
-        self._items: dict[Hashable, tuple[Any, float]] = {}
-        self._lock = threading.Lock()
+        self._caches: dict[float, TTLCache] = {}      # one per time to live
+        self._lock = threading.Lock()                  # cachetools caches are not thread-safe
 
     def get(self, key: Hashable, ttl: float, compute: Callable[[], Any],
             keep: Callable[[Any], bool] = lambda _value: True) -> Any:
         """The value kept for `key` if younger than `ttl` seconds, else `compute()` (kept
         when `keep` says so)."""
-        now = time.monotonic()
-        hit = self._items.get(key)
-        if hit is not None and now - hit[1] < ttl:
-            return hit[0]
+        with self._lock:
+            cache = self._caches.get(ttl)
+            if cache is None:
+                cache = self._caches[ttl] = TTLCache(self.max_items, ttl)
+            hit = cache.get(key, _MISSING)
+        if hit is not _MISSING:
+            return hit
         value = compute()
         with self._lock:
             if keep(value):
-                if len(self._items) >= self.max_items:
-                    self._items.clear()
-                self._items[key] = (value, now)
+                cache[key] = value
             else:
-                self._items.pop(key, None)
+                cache.pop(key, None)
         return value
 
     def clear(self) -> None:
         with self._lock:
-            self._items.clear()
+            for cache in self._caches.values():
+                cache.clear()

@@ -14,13 +14,12 @@ at most `max_age` seconds old. A key without a number in it counts as fresh whil
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from celery.beat import PersistentScheduler
 
@@ -55,12 +54,6 @@ def redis_client(url: str):
         return client
 
 
-def redis_url(config: Mapping[str, Any]) -> str | None:
-    """Redis as the platform uses it: REDIS_URL, else the broker when that is Redis."""
-    url = config.get("REDIS_URL") or config.get("CELERY_BROKER_URL")
-    return url if url and str(url).startswith(("redis://", "rediss://", "unix://")) else None
-
-
 def _short(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:200]}"
@@ -93,13 +86,13 @@ def check_broker(url: str) -> None:
         conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT)
 
 
-def web_parts(db, config: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+def web_parts(db, settings) -> tuple[dict[str, str], dict[str, str]]:
     """Each part's status ("ok", "down", or "off" when not configured) and the errors."""
     checks = {"database": lambda: check_database(db)}
-    if config.get("REDIS_URL"):
-        checks["redis"] = lambda: check_redis(config["REDIS_URL"])
-    if config.get("CELERY_BROKER_URL"):
-        checks["broker"] = lambda: check_broker(config["CELERY_BROKER_URL"])
+    if settings.redis_url:
+        checks["redis"] = lambda: check_redis(settings.redis_url)
+    if settings.celery_broker_url:
+        checks["broker"] = lambda: check_broker(settings.celery_broker_url)
     parts = {"database": "off", "redis": "off", "broker": "off"}
     errors: dict[str, str] = {}
     for name, check in checks.items():
@@ -127,14 +120,14 @@ def check_web(url: str, timeout: float = CHECK_TIMEOUT * 2) -> Verdict:
 
 # -- workers: Celery control ping -----------------------------------------------------------
 
-def check_worker(timeout: float = CHECK_TIMEOUT, destination: list[str] | None = None) -> Verdict:
-    """A worker (or each named one) answers a control ping over the broker."""
-    from integrations.celery_app import BROKER_URL, app
-
-    if not BROKER_URL:
-        return Verdict(False, "no CELERY_BROKER_URL or REDIS_URL: no Celery workers to ping")
+def check_worker(celery, timeout: float = CHECK_TIMEOUT,
+                 destination: list[str] | None = None) -> Verdict:
+    """A worker (or each named one) answers a control ping over the broker (`celery`: the
+    app's Celery application, None without CELERY_BROKER_URL)."""
+    if celery is None:
+        return Verdict(False, "no CELERY_BROKER_URL: no Celery workers to ping")
     try:
-        replies = app.control.ping(timeout=timeout, destination=destination or None)
+        replies = celery.control.ping(timeout=timeout, destination=destination or None)
     except Exception as exc:
         return Verdict(False, f"broker unreachable: {_short(exc)}")
     names = sorted(name for reply in replies for name in reply)
@@ -185,8 +178,7 @@ class HeartbeatScheduler(PersistentScheduler):
         super().__init__(*args, **kwargs)
         # tick at least this often, so the heartbeat is fresh even with long periods
         self.max_interval = min(self.max_interval or HEARTBEAT_EVERY, HEARTBEAT_EVERY)
-        self._redis_url = redis_url({"REDIS_URL": os.environ.get("REDIS_URL"),
-                                     "CELERY_BROKER_URL": self.app.conf.broker_url})
+        self._redis_url = self.app.conf.get("jianguan_heartbeat_url")
         self._last_beat = 0.0
 
     def tick(self, *args, **kwargs):
@@ -201,20 +193,15 @@ class HeartbeatScheduler(PersistentScheduler):
         return min(wait, HEARTBEAT_EVERY)
 
 
-def check(kind: str, config: Mapping[str, Any], url: str | None = None,
+def check(kind: str, settings, celery=None, url: str | None = None,
           timeout: float = CHECK_TIMEOUT, max_age: float = DEFAULT_MAX_AGE,
           destination: list[str] | None = None) -> Verdict:
     """The verdict for one kind of process, as `flask health --kind` prints it."""
     if kind == "web":
-        return check_web(url or default_web_url(), timeout=timeout)
+        return check_web(url or settings.health_url, timeout=timeout)
     if kind == "worker":
-        return check_worker(timeout=timeout, destination=destination)
+        return check_worker(celery, timeout=timeout, destination=destination)
     key = {"beat": BEAT_KEY, "listener": LISTENER_KEY}.get(kind)
     if key is None:
         return Verdict(False, f"unknown kind {kind!r}")
-    return check_heartbeat(redis_url(config), key, max_age=max_age)
-
-
-def default_web_url() -> str:
-    return os.environ.get("JIANGUAN_WEB_URL") or \
-        f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    return check_heartbeat(settings.heartbeat_redis_url, key, max_age=max_age)

@@ -1,4 +1,5 @@
-"""Official documents as PDF: one Jinja template per kind, rendered by WeasyPrint.
+"""Official documents as PDF: one Jinja template per kind, rendered by WeasyPrint
+(`PdfRenderer`, the implementation of processes.documents.Renderer).
 
 Autoescape is on for every template: process variables come from contractors' forms and must
 render as text. WeasyPrint gets a URL fetcher that serves the templates' own files and installed
@@ -21,7 +22,6 @@ from weasyprint.urls import URLFetcher
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 DOCUMENT_TEMPLATES = os.path.join(TEMPLATES, "documents")
 FONT_DIRS = ("/usr/share/fonts",)
-DEFAULT_AUTHORITY = "佛山市住房和城乡建设局 建设工程质量安全监督站"
 CHINA = timezone(timedelta(hours=8))
 DIGITS = "〇一二三四五六七八九"
 
@@ -140,6 +140,19 @@ def html_to_pdf(html: str) -> bytes:
 def render_pdf(kind: str, context: dict) -> bytes:
     """The document's PDF bytes; raises on a missing template or a rendering error."""
     return html_to_pdf(render_html(kind, context))
+
+
+class PdfRenderer:
+    """processes.documents.Renderer on WeasyPrint; create_app registers it."""
+
+    def has_template(self, kind: str) -> bool:
+        return has_template(kind)
+
+    def render(self, kind: str, context: dict) -> bytes:
+        return render_pdf(kind, context)
+
+    def qr_svg(self, url: str) -> Markup:
+        return qr_svg(url)
 
 
 def render_page(name: str, context: dict) -> str:

@@ -1,8 +1,8 @@
-"""The embedded default's scheduler: one daemon thread firing due timers, starting the
-instances of due timer start events (engine.schedules) and running other background passes
-such as document rendering, so that `make run` keeps every deadline with no worker or broker
-installed. With CELERY_BROKER_URL set, integrations.celery_app runs the same passes as Celery
-tasks (beat) instead."""
+"""The embedded default's scheduler: one daemon thread firing due timers and async service tasks
+(document gates), starting the instances of due timer start events (engine.schedules) and
+running other background passes (silent devices), so that `make run` keeps every deadline with
+no worker or broker installed. Its interval is the settings' timer_interval. With
+CELERY_BROKER_URL set, the Celery application create_app makes runs the same passes instead."""
 from __future__ import annotations
 
 import logging
@@ -18,7 +18,7 @@ class TimerThread:
     def __init__(self, engine, interval: float = 5.0, jobs: tuple = ()):
         self.engine = engine
         self.interval = interval
-        self.jobs = jobs          # further background passes, e.g. rendering requested documents
+        self.jobs = jobs          # further background passes, e.g. silent devices
         self.started = 0          # instances started by timer start events so far
         self._stop = threading.Event()
         self._wakeup = threading.Event()

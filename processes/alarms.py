@@ -6,13 +6,12 @@ savepoint: a message that fails is rolled back alone and becomes a dead letter, 
 commit. The listener acknowledges the batch to the broker only after that commit, so a crash
 loses nothing, and the unique (device, alarm_id) key makes a redelivery have no second effect.
 
-Routing of one alarm (see docs/architecture.md):
-1. a crane alarm goes to the crane's filing instance in service (message `crane_alarm`,
-   correlated by project and crane); that instance decides by level;
-2. otherwise a warning (预警) is recorded and shown, nothing starts;
-3. an alarm of a device and type whose rectification is still running joins it (`merged`);
-4. otherwise message `rectification_alarm` by project: a running rectification catches it,
-   else a new rectification starts for the project's contractor.
+Routing of one alarm is data: the latest deployed version of the decision table
+`alarm_routing` (bpmn/alarm_routing.dmn) maps the alarm's facts (device type, level, alarm
+type, project status, whether the crane is in service, whether the device already has a
+rectification open for this type) to an action and a deadline; this module only carries out the
+action named (ACTIONS). A designer changes routing by deploying a new version of the table.
+The table is evaluated once per distinct set of facts in a batch and parsed once per version.
 """
 from __future__ import annotations
 
@@ -23,13 +22,14 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from engine import messages
+from engine import decisions, messages
+from engine import instances as processes
 from engine.clock import utcnow
 
 from . import thresholds as limits_mod
 from .device_batch import Batch
 from .device_payloads import Refused, check_identity, decode, load, parse_topic
-from .schema import alarms, devices
+from .schema import devices
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +175,9 @@ def raise_alarm(batch: Batch, device: dict, alarm: dict, source: str) -> dict:
                "type": alarm["type"], "level": alarm["level"], "value": alarm.get("value"),
                "threshold": alarm.get("threshold"), "at": alarm["at"].isoformat(),
                "crane_id": crane_id, "message": alarm.get("message")}
+    route: dict = {}
     try:
-        effect, instance_ids, note = _route(batch, device, payload)
+        effect, instance_ids, note = _route(batch, device, payload, route)
     except RouteFailed as failed:
         effect, instance_ids, note = "failed", [], str(failed)[:300]
     row = {"device_id": device["id"], "alarm_id": alarm["alarm_id"],
@@ -184,24 +185,45 @@ def raise_alarm(batch: Batch, device: dict, alarm: dict, source: str) -> dict:
            "type": alarm["type"], "level": alarm["level"], "value": alarm.get("value"),
            "threshold": alarm.get("threshold"), "at": alarm["at"], "received_at": batch.unit.now,
            "source": source, "effect": effect, "instances": instance_ids, "note": note,
-           "payload": json.loads(json.dumps({k: v for k, v in alarm.items() if k != "at"},
-                                            default=str))}
+           "payload": json.loads(json.dumps({**{k: v for k, v in alarm.items() if k != "at"},
+                                             "route": route}, default=str))}
     batch.add_alarm(row)
     return {**_public(row), "duplicate": False}
 
 
 class RouteFailed(Exception):
-    """The process refused the alarm (a script failed, a conflict): it is kept as `failed`."""
+    """The alarm could not be carried out (no decision, an unknown action, a process that
+    failed): it is kept as `failed` with the reason."""
 
 
-def _message(batch: Batch, name: str, correlation: dict, alarm: dict, message_id: str):
-    """One BPMN message in a savepoint: a process that fails rolls back alone."""
+def _route(batch: Batch, device: dict, alarm: dict, route: dict) -> tuple[str, list[str], str]:
+    facts = {"device_type": device["device_type"], "level": alarm["level"],
+             "alarm_type": alarm["type"],
+             "project_status": batch.project_status(device["project_code"]),
+             "crane_in_service": batch.crane_in_service(alarm.get("crane_id")),
+             "open_rectification": batch.running_rectification(
+                 device["id"], alarm["type"]) is not None}
+    try:
+        version, decided = batch.decide(ROUTING, facts)
+    except decisions.DecisionError as exc:
+        raise RouteFailed(f"报警分级决策不可用 (routing decision unavailable): {exc.message}")
+    action = decided.get("action")
+    route.update(action=action, deadline_hours=decided.get("deadline_hours"), version=version)
+    carry_out = ACTIONS.get(action)
+    if carry_out is None:
+        raise RouteFailed(f"决策 {ROUTING} v{version} 给出未知的处置方式 {action!r} "
+                          f"(unknown action; known: {', '.join(sorted(ACTIONS))})")
+    alarm["route"] = dict(route)          # the process sees the action and its deadline
+    return carry_out(batch, device, alarm, decided)
+
+
+def _in_savepoint(batch: Batch, work):
+    """A process step in a savepoint: a process that fails rolls back alone."""
     unit = batch.unit
     marks = (len(unit.events), len(unit.after_commit))
     savepoint = unit.conn.begin_nested()
     try:
-        result = messages.correlate(batch.engine, unit, name, correlation, alarm, message_id,
-                                    buffer=False)
+        result = work(unit)
         savepoint.commit()
         return result
     except Exception as exc:
@@ -212,28 +234,55 @@ def _message(batch: Batch, name: str, correlation: dict, alarm: dict, message_id
                           f"{str(exc)[:200]}") from exc
 
 
-def _route(batch: Batch, device: dict, alarm: dict) -> tuple[str, list[str], str]:
-    key = f"alarm:{device['id']}:{alarm['alarm_id']}"
-    project = device["project_code"]
-    if device["device_type"] == "crane" and alarm.get("crane_id"):
-        result = _message(batch, "crane_alarm",
-                          {"project_code": project, "crane_id": alarm["crane_id"]},
-                          alarm, f"{key}:crane")
-        if result.correlated:
-            return "correlated", result.correlated, "已送达使用中的起重机械流程"
-    if alarm["level"] == "warning":
-        return "recorded", [], "预警: 已通知施工、监理单位, 不立整改"
+def _message(batch: Batch, name: str, correlation: dict, alarm: dict, suffix: str):
+    message_id = f"alarm:{alarm['device_id']}:{alarm['alarm_id']}:{suffix}"
+    return _in_savepoint(batch, lambda unit: messages.correlate(
+        batch.engine, unit, name, correlation, alarm, message_id, buffer=False))
+
+
+def _record(batch, device, alarm, decided):
+    return "recorded", [], decided.get("note") or "仅记录"
+
+
+def _crane_filing(batch, device, alarm, decided):
+    result = _message(batch, "crane_alarm", {"project_code": device["project_code"],
+                                             "crane_id": alarm.get("crane_id")}, alarm, "crane")
+    batch.crane_states.pop(alarm.get("crane_id"), None)   # the filing may have suspended it
+    if result.correlated:
+        return "correlated", result.correlated, decided.get("note") or "已送达起重机械流程"
+    return "recorded", [], "没有使用中的起重机械流程接收此报警 (no filing instance waiting)"
+
+
+def _merge(batch, device, alarm, decided):
     running = batch.running_rectification(device["id"], alarm["type"])
-    if running is not None:
-        return "merged", [running], "同一设备同类报警的整改正在进行, 已并入"
+    if running is None:
+        raise RouteFailed("没有可并入的整改 (no running rectification of this device and type)")
+    return "merged", [running], decided.get("note") or "已并入进行中的整改"
+
+
+def _rectification(batch, device, alarm, decided):
+    project = device["project_code"]
     result = _message(batch, "rectification_alarm",
-                      {"project_code": project, "business_key": project},
-                      alarm, f"{key}:rectification")
+                      {"project_code": project, "business_key": project}, alarm, "rectification")
     if result.correlated:
         return "correlated", result.correlated, "已送达进行中的整改"
     if result.started:
         return "started", result.started, "已发起隐患整改"
     return "recorded", [], "没有流程接收此报警 (未部署整改流程)"
+
+
+def _warning_talk(batch, device, alarm, decided):
+    project = device["project_code"]
+    handle = _in_savepoint(batch, lambda unit: processes.start(
+        batch.engine, unit, "warning_talk", project,
+        {"project_code": project, "alarm": alarm,
+         "talk_reason": f"设备报警: {alarm['type']} = {alarm.get('value')}"}))
+    return "started", [handle.id], decided.get("note") or "已发起警示约谈"
+
+
+ROUTING = "alarm_routing"
+ACTIONS = {"record": _record, "crane_filing": _crane_filing, "merge": _merge,
+           "rectification": _rectification, "warning_talk": _warning_talk}
 
 
 def _dead(batch: Batch, envelope: Envelope, refused: Refused) -> Outcome:
@@ -288,17 +337,3 @@ def _aware(value: datetime) -> datetime:
 
 def _public(row: dict) -> dict:
     return {k: row.get(k) for k in ("alarm_id", "device_id", "effect", "instances", "note")}
-
-
-def query(conn, project_codes: list[str] | None, device_type: str | None = None,
-          since: datetime | None = None):
-    """The alarms a caller may see, newest first (project_codes None: all)."""
-    stmt = select(alarms).order_by(alarms.c.id.desc())
-    if project_codes is not None:
-        stmt = stmt.where(alarms.c.project_code.in_(project_codes))
-    if device_type:
-        stmt = stmt.where(alarms.c.device_type == device_type)
-    if since is not None:
-        stmt = stmt.where(alarms.c.received_at >= since)
-    return stmt
-

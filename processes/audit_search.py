@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
 from engine import audit
 from engine.schema import audit_events, instances
 
-from . import access
+from . import policy
 from .people import Principal
 
 CHINA = timezone(timedelta(hours=8))      # dates people type are days in Foshan
-READ_ROLES = ("admin", "auditor", "leader")
 
 
 @dataclass(frozen=True)
@@ -53,18 +52,11 @@ def upper_bound(value: date | datetime) -> datetime:
     return day_start(value) + timedelta(days=1)
 
 
-def _scope(principal: Principal):
-    if principal.role == "admin" or principal.district is None:
-        return true()
-    return and_(audit_events.c.instance_id.is_not(None),
-                access.instance_clause(principal, instances.c.scope_key))
-
-
 def _statement(principal: Principal, filt: AuditFilter):
     source = audit_events.outerjoin(instances, instances.c.id == audit_events.c.instance_id)
     stmt = (select(audit_events, instances.c.process_key, instances.c.business_key,
                    instances.c.scope_key)
-            .select_from(source).where(_scope(principal)))
+            .select_from(source).where(policy.audit_clause(principal)))
     if filt.business_key:
         stmt = stmt.where(or_(instances.c.business_key == filt.business_key,
                               instances.c.scope_key == filt.business_key))

@@ -16,7 +16,6 @@ from engine.schema import TASK_IS_OPEN, instances, tasks
 
 from . import schema as domain
 from .duties import compliance, with_rate
-from .people import Principal
 from .schema import cranes, devices, projects
 from .thresholds import LEVEL_NAMES
 
@@ -24,20 +23,10 @@ RECTIFICATION = "rectification"
 OFFLINE_AFTER = timedelta(days=1)
 LIST_LIMIT = 200                 # rows per list shown under a chart
 NO_PROJECT = "未关联项目"
-VIEW_ROLES = ("admin", "leader", "inspector", "auditor")
 
 CRANE_STATES = {"planned": "计划进场", "refused": "不予备案", "in_service": "使用中",
                 "suspended": "暂停使用", "dismantled": "已拆除"}
 DEVICE_TYPES = {"dust": "扬尘监测", "pit": "深基坑监测", "crane": "塔吊黑匣子", "video": "视频监控"}
-
-
-def reader_scope(principal: Principal, district: str | None) -> str | None:
-    """The district a reader's figures cover: their own when they have one, else the one they
-    asked for (None: the whole city). A request for another district is refused by the
-    caller; here the reader's own district simply wins."""
-    if principal.role != "admin" and principal.district is not None:
-        return principal.district
-    return district or None
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from werkzeug.security import generate_password_hash
 
 from engine.clock import utcnow
 
 from .people import create_user, get_user
-from .schema import cranes, devices, enterprises, experts, projects
+from .schema import cranes, devices, enterprises, experts, projects, users
 
 DISTRICTS = ("禅城区", "南海区", "顺德区", "高明区", "三水区")
 DEMO_PASSWORD = "jianguan123"
@@ -76,7 +76,7 @@ USERS = [
     ("supervisor_hn", "supervisor", "华南监理总监", None, "91440600SUP001"),
     ("supervisor_fs", "supervisor", "佛山监理总监", None, "91440600SUP002"),
     ("supervisor_hd", "supervisor", "宏达监理总监", None, "91440600SUP003"),
-    ("builder_fscj", "contractor", "佛山城投项目负责人(建设单位)", None, "91440600BLD001"),
+    ("builder_fscj", "builder", "佛山城投项目负责人(建设单位)", None, "91440600BLD001"),
     ("gateway", "gateway", "物联网网关", None, None),
 ]
 
@@ -185,10 +185,13 @@ def load_reference(conn) -> dict:
                 progress=progress, extra={}))
             counts["projects"] += 1
     for username, role, display, district, enterprise in USERS:
-        if get_user(conn, username) is None:
+        existing = get_user(conn, username)
+        if existing is None:
             create_user(conn, username, role, DEMO_PASSWORD, district, enterprise, display,
                         password_hash=_demo_hash())
             counts["users"] += 1
+        elif existing.role != role:       # a demo account whose role changed (builder_fscj)
+            conn.execute(update(users).where(users.c.id == existing.id).values(role=role))
     counts.update(load_sites(conn, utcnow()))
     return counts
 

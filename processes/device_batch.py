@@ -1,9 +1,10 @@
 """One transaction's worth of device messages: what it reads once, what it writes at the end.
 
 A burst of alarms is mostly repeats (QoS 1 redeliveries, a device alarming every few seconds):
-reading each device, each earlier alarm and each running rectification once per batch, and
-writing alarm rows, readings and dead letters in one statement each, is what lets one SQLite
-file keep up with a thousand alarms a second."""
+reading each device, each earlier alarm, each running rectification, project and crane once
+per batch, evaluating the routing decision once per distinct set of facts, and writing alarm
+rows, readings and dead letters in one statement each, is what lets one SQLite file keep up
+with a thousand alarms a second."""
 from __future__ import annotations
 
 import json
@@ -11,10 +12,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import and_, column, insert, select, update, values
 
+from engine import decisions
 from engine.schema import instances
 
 from . import thresholds as limits_mod
-from .schema import alarms, dead_letters, devices, readings
+from .schema import alarms, cranes, dead_letters, devices, projects, readings
 
 ROUTED = ("started", "correlated", "merged")
 
@@ -32,6 +34,10 @@ class Batch:
         self.started_here: set[str] = set()
         self.alive: set[str] = set()
         self.limit_rows = None
+        self.statuses: dict[str, str | None] = {}
+        self.crane_states: dict[str, str | None] = {}
+        self.decided: dict[tuple, tuple[int, dict]] = {}
+        self.decision = None
         self.touched: set[str] = set()
         self.new_alarms: list[dict] = []
         self.new_readings: list[dict] = []
@@ -64,6 +70,33 @@ class Batch:
             self.limit_rows = limits_mod.all_limits(self.conn)
         return self.limit_rows
 
+    def project_status(self, code: str) -> str | None:
+        if code not in self.statuses:
+            self.statuses[code] = self.conn.execute(select(projects.c.status).where(
+                projects.c.code == code)).scalar()
+        return self.statuses[code]
+
+    def crane_in_service(self, crane_id: str | None) -> bool:
+        if not crane_id:
+            return False
+        if crane_id not in self.crane_states:
+            self.crane_states[crane_id] = self.conn.execute(select(cranes.c.state).where(
+                cranes.c.id == crane_id)).scalar()
+        return self.crane_states[crane_id] == "in_service"
+
+    def decide(self, key: str, facts: dict) -> tuple[int, dict]:
+        """(version, outputs) of the latest deployed decision `key` for these facts: read and
+        parsed once per batch (engine.decisions keeps each version parsed), evaluated once per
+        distinct set of facts."""
+        if self.decision is None or self.decision.key != key:
+            self.decision = decisions.latest(self.conn, key)
+            self.scripts = self.engine.new_scripts()
+        memo = (key, *sorted(facts.items()))
+        if memo not in self.decided:
+            self.decided[memo] = (self.decision.version,
+                                  decisions.evaluate(self.decision, self.scripts, facts))
+        return self.decided[memo]
+
     def running_rectification(self, device_id: str, alarm_type: str) -> str | None:
         """The rectification the last routed alarm of this device and type opened or reached,
         while it still runs."""
@@ -93,8 +126,9 @@ class Batch:
         self.alarms[(row["device_id"], row["alarm_id"])] = row
         if row["effect"] in ROUTED and row["instances"]:
             self.running[(row["device_id"], row["type"])] = row["instances"][0]
-        if row["effect"] == "started":
-            self.started_here.update(row["instances"])
+        action = ((row.get("payload") or {}).get("route") or {}).get("action")
+        if row["effect"] == "started" and action == "rectification":
+            self.started_here.update(row["instances"])     # a rectification, known running
 
     def add_reading(self, device_id: str, at: datetime, values: dict) -> bool:
         key = (device_id, at)

@@ -1,24 +1,30 @@
-"""Rendering requested documents into stored, verifiable PDFs.
+"""Issuing documents: number, render and store a verifiable PDF in the caller's transaction.
 
-`document.request` (operations.py) numbers a document and records it as 'requested' in the
-gate's transaction. `generate_pending` (called by the background scheduler) renders each one
-outside any transaction, then stores PDF, SHA-256 and verification code in one short write that
-only succeeds while the row is still 'requested' or 'failed': a document once generated never
-changes, and a correction is a new document naming the one it replaces.
+There is one path. A gate's `document.request` (operations.py, an async service task run by a
+worker) and a correction (`correct`, asked by an inspector) both call `issue_in`: the PDF is
+rendered before anything is written and stored with its SHA-256 and verification code in the
+same transaction, so a rendering failure leaves no row and no used number (a gate retries,
+then opens an incident; a correction answers with the error). A document once issued never
+changes; a correction is a new document naming the one it replaces.
+
+The domain renders through the `Renderer` interface; the app registers the implementation
+(integrations.pdf.PdfRenderer) and the issuer's settings with `register_renderer`.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import logging
-import os
 import secrets
 import uuid
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Protocol
 
 from sqlalchemy import insert, select, update
 
+from engine.errors import Conflict, EngineError
 from engine.schema import instances
-from integrations import pdf
 
 from .operations import next_number
 from .schema import document_files, documents, enterprises, projects
@@ -27,22 +33,50 @@ log = logging.getLogger(__name__)
 
 CODE_LENGTH = 10
 SYSTEM_ACTOR = "system:documents"
-MAX_ERROR_TEXT = 1000
 
 
-class DocumentIssued(Exception):
-    """The document has been generated already; it is never rendered again."""
+class Renderer(Protocol):
+    """What the domain needs to turn a document into a PDF."""
+
+    def has_template(self, kind: str) -> bool: ...
+
+    def render(self, kind: str, context: dict) -> bytes: ...
+
+    def qr_svg(self, url: str) -> str: ...
 
 
-class NotCorrectable(Exception):
+@dataclass(frozen=True)
+class Issuer:
+    """Printed on every document: who issues it, and where its code is checked."""
+    authority: str
+    public_url: str
+
+
+_registered: tuple[Renderer, Issuer] | None = None
+
+
+def register_renderer(renderer: Renderer, issuer: Issuer) -> None:
+    global _registered
+    _registered = (renderer, Issuer(issuer.authority, issuer.public_url.rstrip("/")))
+
+
+def _office() -> tuple[Renderer, Issuer]:
+    if _registered is None:
+        raise RenderFailed("未注册文书渲染器 (no document renderer registered)")
+    return _registered
+
+
+def issuer() -> Issuer:
+    return _office()[1]
+
+
+class RenderFailed(EngineError):
+    """The PDF could not be made; nothing was written."""
+    status = 503
+
+
+class NotCorrectable(Conflict):
     """A correction of a document that is not issued, or already corrected."""
-
-
-def settings() -> dict:
-    """Issuing authority and the public address printed in the QR code (environment)."""
-    return {"authority": os.environ.get("JIANGUAN_AUTHORITY") or pdf.DEFAULT_AUTHORITY,
-            "public_url": (os.environ.get("JIANGUAN_PUBLIC_URL")
-                           or "http://127.0.0.1:5000").rstrip("/")}
 
 
 def new_code() -> str:
@@ -51,7 +85,7 @@ def new_code() -> str:
 
 
 def verify_url(code: str, public_url: str | None = None) -> str:
-    return f"{public_url or settings()['public_url']}/verify/{code}"
+    return f"{public_url or issuer().public_url}/verify/{code}"
 
 
 # -- the rendering context ---------------------------------------------------------------------
@@ -98,11 +132,11 @@ def base_variables(doc, inst) -> dict:
     return dict(snapshot if snapshot else (inst.variables if inst else {}) or {})
 
 
-def build_context(conn, doc, code: str, conf: dict | None = None) -> dict:
+def build_context(conn, doc, code: str, office: tuple[Renderer, Issuer] | None = None) -> dict:
     """Everything a template sees: the document, the project, the instance's variables
     (a snapshot in the document's data wins over the instance's current ones) and any
     corrected values."""
-    conf = conf or settings()
+    renderer, issued_by = office or _office()
     inst = conn.execute(select(instances.c.variables, instances.c.business_key,
                                instances.c.scope_key)
                         .where(instances.c.id == doc.instance_id)).first()
@@ -116,129 +150,81 @@ def build_context(conn, doc, code: str, conf: dict | None = None) -> dict:
     if doc.replaces:
         replaced = conn.execute(select(documents.c.number)
                                 .where(documents.c.id == doc.replaces)).scalar()
-    url = verify_url(code, conf["public_url"])
+    url = verify_url(code, issued_by.public_url)
     return {
-        "authority": conf["authority"],
+        "authority": issued_by.authority,
         "doc": {"id": doc.id, "kind": doc.kind, "number": doc.number, "title": doc.title,
                 "issued_on": doc.created_at, "replaces_number": replaced,
                 "correction_reason": data.get("reason")},
         "project": project, "v": variables, "addressee": _addressee(doc.kind, project, variables),
         "inspectors": _inspectors(variables),
-        "legal_basis": (conf.get("legal_basis") or {}).get(doc.kind),
-        "verify": {"code": code, "url": url, "qr": pdf.qr_svg(url)},
+        "verify": {"code": code, "url": url, "qr": renderer.qr_svg(url)},
         "snapshot": base_variables(doc, inst),
     }
 
 
-# -- generation --------------------------------------------------------------------------------
+# -- issuing -----------------------------------------------------------------------------------
 
-def generate(engine, document_id: str) -> dict:
-    """Render one requested (or failed) document and store it. Raises DocumentIssued for a
-    document already generated; a rendering error marks it 'failed' with the reason (and is
-    retried by the next pass) rather than losing it."""
-    with engine.db.read() as conn:
-        doc = conn.execute(select(documents).where(documents.c.id == document_id)).first()
-        if doc is None:
-            raise LookupError(f"文书不存在 (document {document_id} not found)")
-        if doc.status == "generated":
-            raise DocumentIssued(f"文书 {doc.number} 已出具, 不可重新生成 (already issued)")
-        code = new_code()
-        try:
-            context = build_context(conn, doc, code)
-        except Exception as exc:   # noqa: BLE001 - any fault is recorded on the document
-            return _fail(engine, doc, exc)
-    try:
-        if not pdf.has_template(doc.kind):
-            raise LookupError(f"缺少文书模板 (no template for kind '{doc.kind}')")
-        data = pdf.render_pdf(doc.kind, context)
-    except Exception as exc:   # noqa: BLE001
-        return _fail(engine, doc, exc)
-    return _store(engine, doc, code, data, context["snapshot"])
-
-
-def issue_in(conn, now, record, doc) -> dict:
-    """Render a new document (a row not yet written) and store it inside the caller's
-    transaction: the gate's async service task (`document.request`), so the gate goes on
-    only with its PDF stored, and a failure writes nothing (retry, then an incident).
-    `record(kind, **details)` appends the audit event to that transaction."""
+def issue_in(conn, now, record, doc, existing: bool = False) -> dict:
+    """Render `doc` (a row not yet written, or an unrendered one when `existing`) and store
+    it, PDF and all, in the caller's transaction; `record(kind, **details)` appends the
+    audit event to it. Raises RenderFailed, having written nothing, when no PDF comes out."""
+    office = _office()
+    renderer = office[0]
     code = new_code()
-    context = build_context(conn, doc, code)
-    if not pdf.has_template(doc.kind):
-        raise LookupError(f"缺少文书模板 (no template for kind '{doc.kind}')")
-    data = pdf.render_pdf(doc.kind, context)
-    conn.execute(insert(documents).values(
-        id=doc.id, instance_id=doc.instance_id, kind=doc.kind, number=doc.number,
-        title=doc.title, status="requested", data=doc.data, created_at=doc.created_at))
-    return _write(conn, now, record, doc, code, data, context["snapshot"])
-
-
-def _store(engine, doc, code: str, data: bytes, snapshot: dict) -> dict:
-    with engine.unit(SYSTEM_ACTOR) as unit:
-        return _write(unit.conn, unit.now,
-                      lambda kind, **details: unit.record(kind, doc.instance_id, None, **details),
-                      doc, code, data, snapshot)
-
-
-def _write(conn, now, record, doc, code: str, data: bytes, snapshot: dict) -> dict:
+    try:
+        context = build_context(conn, doc, code, office)
+        if not renderer.has_template(doc.kind):
+            raise LookupError(f"缺少文书模板 (no template for kind '{doc.kind}')")
+        data = renderer.render(doc.kind, context)
+    except Exception as exc:      # noqa: BLE001 - the caller's transaction rolls back
+        raise RenderFailed(f"文书 {doc.number} 生成失败 (rendering failed): "
+                           f"{type(exc).__name__}: {str(exc)[:500]}") from exc
     digest = hashlib.sha256(data).hexdigest()
-    claimed = conn.execute(
-        update(documents).where(documents.c.id == doc.id,
-                                documents.c.status.in_(("requested", "failed")))
-        .values(status="generated", sha256=digest, verify_code=code,
-                data={**(doc.data or {}), "error": None, "variables": snapshot,
-                      "generated_at": now.isoformat()}))
-    if claimed.rowcount != 1:
-        raise DocumentIssued(f"文书 {doc.number} 已由其他进程出具 (generated concurrently)")
-    conn.execute(insert(document_files).values(document_id=doc.id, pdf=data,
-                                               size=len(data), created_at=now))
+    values = dict(status="generated", sha256=digest, verify_code=code,
+                  data={**(doc.data or {}), "error": None, "variables": context["snapshot"],
+                        "generated_at": now.isoformat()})
+    if existing:
+        conn.execute(update(documents).where(documents.c.id == doc.id).values(**values))
+    else:
+        conn.execute(insert(documents).values(
+            id=doc.id, instance_id=doc.instance_id, kind=doc.kind, number=doc.number,
+            title=doc.title, replaces=doc.replaces, created_at=doc.created_at, **values))
+    conn.execute(insert(document_files).values(document_id=doc.id, pdf=data, size=len(data),
+                                               created_at=now))
     record("document.generated", document_id=doc.id, number=doc.number, sha256=digest,
            verify_code=code)
     return {"id": doc.id, "number": doc.number, "status": "generated", "sha256": digest,
             "verify_code": code, "size": len(data)}
 
 
-def _fail(engine, doc, exc: Exception) -> dict:
-    reason = f"文书生成失败 (rendering failed): {type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
-    log.warning("document %s %s: %s", doc.id, doc.number, reason)
-    attempts = int((doc.data or {}).get("attempts", 0)) + 1
-    with engine.unit(SYSTEM_ACTOR) as unit:
-        unit.conn.execute(update(documents).where(documents.c.id == doc.id,
-                                                  documents.c.status.in_(("requested", "failed")))
-                          .values(status="failed",
-                                  data={**(doc.data or {}), "error": reason, "attempts": attempts}))
-        unit.record("document.failed", doc.instance_id, None, document_id=doc.id,
-                    number=doc.number, error=reason)
-    return {"id": doc.id, "number": doc.number, "status": "failed", "error": reason}
-
-
-MAX_ATTEMPTS = 3
-
-
-def generate_pending(engine, limit: int = 20) -> int:
-    """One background pass: render the oldest requested documents (and failed ones with
-    attempts left). Returns how many were generated; errors never escape."""
+def issue_leftovers(engine) -> int:
+    """Documents an earlier version left 'requested' or 'failed' (it rendered corrections on a
+    background pass): issued now, each in its own transaction, by the same path. Run by
+    `flask setup`; a document that still fails stays as it is and is logged."""
     with engine.db.read() as conn:
-        rows = conn.execute(select(documents.c.id, documents.c.status, documents.c.data)
-                            .where(documents.c.status.in_(("requested", "failed")))
-                            .order_by(documents.c.created_at).limit(limit * 2)).all()
-    todo = [r.id for r in rows if r.status == "requested"
-            or int((r.data or {}).get("attempts", 0)) < MAX_ATTEMPTS][:limit]
-    done = 0
-    for document_id in todo:
+        ids = list(conn.execute(select(documents.c.id).where(
+            documents.c.status.in_(("requested", "failed")))).scalars())
+    issued = 0
+    for document_id in ids:
         try:
-            done += generate(engine, document_id)["status"] == "generated"
-        except DocumentIssued:
-            continue
-        except Exception:   # noqa: BLE001 - a broken database must not stop the pass
-            log.exception("document %s: generation pass failed", document_id)
-    return done
+            with engine.unit(SYSTEM_ACTOR) as unit:
+                doc = unit.conn.execute(select(documents).where(
+                    documents.c.id == document_id)).first()
+                issue_in(unit.conn, unit.now, lambda kind, **d: unit.record(
+                    kind, doc.instance_id, None, **d), doc, existing=True)
+            issued += 1
+        except RenderFailed as exc:
+            log.warning("document %s not issued: %s", document_id, exc.message)
+    return issued
 
 
 # -- corrections and lookups -------------------------------------------------------------------
 
 def correct(unit, document_id: str, changes: dict, reason: str) -> dict:
-    """A new 'requested' document replacing an issued one: same kind and instance, the next
-    number of its kind, the corrected values on top of the original's variables."""
+    """A new document replacing an issued one, issued at once by the gates' path: same kind and
+    instance, the next number of its kind, the corrected values over the original's
+    variables."""
     conn, now = unit.conn, unit.now
     doc = conn.execute(select(documents).where(documents.c.id == document_id)).first()
     if doc is None:
@@ -250,19 +236,18 @@ def correct(unit, document_id: str, changes: dict, reason: str) -> dict:
     if successor:
         raise NotCorrectable(f"文书 {doc.number} 已被 {successor} 更正 (already corrected)")
     original = doc.data or {}
-    new_id = str(uuid.uuid4())
     number = next_number(conn, doc.kind, now.year)
-    conn.execute(insert(documents).values(
-        id=new_id, instance_id=doc.instance_id, kind=doc.kind, number=number, title=doc.title,
-        status="requested", replaces=doc.id, created_at=now,
-        data={"element_id": original.get("element_id"), "variables": original.get("variables") or {},
+    new = SimpleNamespace(
+        id=str(uuid.uuid4()), instance_id=doc.instance_id, kind=doc.kind, number=number,
+        title=doc.title, replaces=doc.id, created_at=now,
+        data={"element_id": original.get("element_id"),
+              "variables": original.get("variables") or {},
               "changes": {**(original.get("changes") or {}), **changes}, "reason": reason,
-              "corrected_by": unit.actor}))
-    unit.record("document.corrected", doc.instance_id, None, document_id=new_id, number=number,
+              "corrected_by": unit.actor})
+    unit.record("document.corrected", doc.instance_id, None, document_id=new.id, number=number,
                 replaces=doc.id, replaces_number=doc.number, reason=reason,
                 changes=sorted(changes))
-    return {"id": new_id, "number": number, "kind": doc.kind, "title": doc.title,
-            "status": "requested", "replaces": doc.id}
+    return issue_in(conn, now, lambda kind, **d: unit.record(kind, doc.instance_id, None, **d), new)
 
 
 def find_by_code(conn, code: str):

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from engine.memo import Memo
 from engine.schema import TASK_IS_OPEN, instances, tasks
 
-from . import access
+from . import policy
 from .people import Principal
 from .schema import projects
 
@@ -41,7 +41,7 @@ def page(conn: Connection, memo: Memo, principal: Principal, filters: dict, offs
     shape = _shape(filters)
     who = (principal.role, principal.district, principal.enterprise_code)
     scopes = memo.get(("scopes", *who), SCOPES_TTL,
-                      lambda: access.task_scopes(conn, principal))
+                      lambda: policy.task_scopes(conn, principal))
     if scopes is not None and len(scopes) <= MAX_MERGED_SCOPES:
         if not scopes:
             return 0, []
@@ -50,7 +50,7 @@ def page(conn: Connection, memo: Memo, principal: Principal, filters: dict, offs
                       upto=offset + limit, skip=offset, take=limit)
         count, stmt = _merged(len(codes), None in scopes, shape)
     else:
-        clause = (TASK_IS_OPEN, access.task_clause(principal), *_filters(shape))
+        clause = (TASK_IS_OPEN, policy.task_clause(principal), *_filters(shape))
         count = select(func.count()).select_from(tasks).where(*clause)
         stmt = (select(tasks, instances.c.business_key)
                 .join(instances, instances.c.id == tasks.c.instance_id)

@@ -9,7 +9,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine.clock import utcnow
 from engine.errors import Conflict, Invalid
 
-from .schema import BUREAU_ROLES, ROLES, enterprises, users
+from .policy import BUREAU_ROLES, ENTERPRISE_COLUMNS, ROLES
+from .schema import enterprises, users
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def create_user(conn, username: str, role: str, password: str, district: str | N
         errors["role"] = [f"角色必须是 {', '.join(ROLES)} 之一 (unknown role)"]
     if not password or len(password) < 6:
         errors["password"] = ["密码至少 6 位 (password too short)"]
-    if role in ("contractor", "supervisor") and not enterprise_code:
+    if role in ENTERPRISE_COLUMNS and not enterprise_code:
         errors["enterprise"] = ["企业用户必须指定所属企业 (enterprise required)"]
     if enterprise_code and conn.execute(select(enterprises.c.code).where(
             enterprises.c.code == enterprise_code)).first() is None:

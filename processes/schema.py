@@ -6,10 +6,7 @@ from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Inde
 
 from engine.schema import metadata
 
-ROLES = ("admin", "designer", "inspector", "contractor", "supervisor", "expert", "leader",
-         "auditor", "gateway")
-BUREAU_ROLES = ("admin", "designer", "inspector", "leader", "auditor")
-ENTERPRISE_ROLES = ("contractor", "supervisor")
+# roles, and who may do what: processes/policy.py
 
 users = Table(
     "users", metadata,

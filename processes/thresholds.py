@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 
-from .schema import thresholds
+from engine.errors import Invalid
+
+from .schema import projects, thresholds
 
 LEVELS = ("warning", "alarm", "danger")
 LEVEL_NAMES = {"warning": "预警", "alarm": "报警", "danger": "危险报警"}
@@ -73,6 +75,23 @@ def load_defaults(conn) -> int:
         {"device_type": t, "metric": m, "level": lv, "limit": float(lim), "sustain_seconds": s,
          "note": note} for t, m, lv, lim, s, note in DEFAULTS])
     return len(DEFAULTS)
+
+
+def listing() -> Select:
+    return select(thresholds).order_by(thresholds.c.device_type, thresholds.c.metric,
+                                       thresholds.c.id)
+
+
+def add(unit, values: dict) -> dict:
+    """A project's or a monitoring point's own limit of a metric, kept in the audit trail."""
+    code = values.get("project_code")
+    if code and unit.conn.execute(select(projects.c.code).where(
+            projects.c.code == code)).first() is None:
+        raise Invalid("项目不存在 (unknown project)", {"project_code": ["项目不存在"]})
+    row_id = unit.conn.execute(insert(thresholds).values(**values)
+                               .returning(thresholds.c.id)).scalar_one()
+    unit.record("threshold.added", None, None, id=row_id, **values)
+    return {"id": row_id, **values}
 
 
 def all_limits(conn) -> list:

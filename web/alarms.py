@@ -4,18 +4,16 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func, select
 
-from processes import access
-from processes.alarms import Envelope, ingest, query
+from processes import device_records
+from processes.alarms import Envelope, ingest
 from processes.device_payloads import MAX_PAYLOAD_BYTES
-from processes.schema import dead_letters, projects
-from processes.thresholds import LEVEL_NAMES
 
-from .auth import authenticated, current, roles
+from .auth import allow, current
 from .device_schemas import (AlarmQuery, AlarmRecordSchema, DeadLetterSchema,
                              IngestResultSchema)
 from .ext import services
+from .paging import ListingPage, query
 
 blp = Blueprint("alarms", __name__, url_prefix="/api/v1",
                 description="设备报警与监测数据 (device alarms and telemetry)")
@@ -47,29 +45,20 @@ class Alarms(MethodView):
     @blp.response(201, IngestResultSchema)
     @blp.alt_response(200, schema=IngestResultSchema, description="重复的 alarm_id: 不再生效")
     @blp.alt_response(422, description="无效报警: 已存入死信 (dead letter), errors 按字段")
-    @roles("admin", "gateway")
+    @allow("alarm.ingest")
     def post(self):
-        """设备报警 (an alarm, as on MQTT): records it and starts or reaches a process"""
+        """设备报警 (an alarm, as on MQTT): records it and routes it by the deployed decision
+        `alarm_routing` (starts or reaches a process, or only records it)"""
         return _ingest("alarm")
 
     @blp.arguments(AlarmQuery, location="query")
     @blp.response(200, AlarmRecordSchema(many=True))
-    @blp.paginate()
-    @authenticated
-    def get(self, args, pagination_parameters):
+    @blp.paginate(ListingPage)
+    @allow("alarm.list")
+    def get(self, args):
         """收到的报警及其处理结果, 最新在前 (alarms received and what each did)"""
-        principal = current()
-        visible = select(projects.c.code).where(access.project_clause(principal))
-        stmt = query(None, args.get("device_type"), args.get("since"))
-        stmt = stmt.where(stmt.selected_columns.project_code.in_(visible))
-        if args.get("project_code"):
-            stmt = stmt.where(stmt.selected_columns.project_code == args["project_code"])
-        with services().db.read() as conn:
-            pagination_parameters.item_count = conn.execute(
-                select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
-            rows = conn.execute(stmt.limit(pagination_parameters.page_size)
-                                .offset(pagination_parameters.first_item)).all()
-        return [{**r._mapping, "level_name": LEVEL_NAMES.get(r.level, r.level)} for r in rows]
+        return query(device_records.alarms_listing(current(), **args),
+                     device_records.alarm_record)
 
 
 @blp.route("/telemetry")
@@ -77,7 +66,7 @@ class Telemetry(MethodView):
     @blp.doc(**BODY_DOC)
     @blp.response(200, IngestResultSchema)
     @blp.alt_response(422, description="无效数据: 已存入死信 (dead letter)")
-    @roles("admin", "gateway")
+    @allow("telemetry.ingest")
     def post(self):
         """监测数据或心跳 (telemetry, or `"kind": "heartbeat"`): limits crossed raise alarms"""
         return _ingest("telemetry")
@@ -86,14 +75,8 @@ class Telemetry(MethodView):
 @blp.route("/dead-letters")
 class DeadLetters(MethodView):
     @blp.response(200, DeadLetterSchema(many=True))
-    @blp.paginate()
-    @roles("admin", "gateway", "auditor", "leader")
-    def get(self, pagination_parameters):
+    @blp.paginate(ListingPage)
+    @allow("dead_letter.list")
+    def get(self):
         """被拒收的消息及原因, 最新在前 (payloads refused, with the reason)"""
-        stmt = select(dead_letters).order_by(dead_letters.c.id.desc())
-        with services().db.read() as conn:
-            pagination_parameters.item_count = conn.execute(
-                select(func.count()).select_from(dead_letters)).scalar()
-            rows = conn.execute(stmt.limit(pagination_parameters.page_size)
-                                .offset(pagination_parameters.first_item)).all()
-        return [dict(r._mapping) for r in rows]
+        return query(device_records.dead_letters_listing())

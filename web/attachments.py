@@ -9,12 +9,11 @@ from flask_smorest import Blueprint, abort
 
 from engine import attachments as store
 from engine.tasks import task_row
+from processes import policy
 
-from .auth import authenticated, current
+from .auth import allow, current
 from .ext import services
-from .instances import readable
 from .schemas import AttachmentSchema
-from .tasks import actionable
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1",
                 description="表单附件 (form attachments)")
@@ -24,7 +23,7 @@ blp = Blueprint("attachments", __name__, url_prefix="/api/v1",
 class TaskAttachments(MethodView):
     @blp.response(201, AttachmentSchema)
     @blp.alt_response(422, description="empty, too large (20 MB) or not an image/PDF/Word/Excel")
-    @authenticated
+    @allow("task.attach")
     def post(self, task_id):
         """上传附件 (multipart field `file`, optional `field`; returns the id for the form)"""
         upload = request.files.get("file")
@@ -33,7 +32,7 @@ class TaskAttachments(MethodView):
                   errors={"file": ["必填 (required)"]})
         engine = services()
         with engine.db.read() as conn:
-            row = actionable(conn, task_id)
+            row = policy.load(conn, current(), "task.attach", task_id)
         data = upload.read(store.MAX_BYTES + 1)
         with engine.unit(current().username) as unit:
             if task_row(unit.conn, task_id).state != "open":
@@ -42,23 +41,21 @@ class TaskAttachments(MethodView):
                                request.form.get("field"))
 
     @blp.response(200, AttachmentSchema(many=True))
-    @authenticated
+    @allow("task.attachments")
     def get(self, task_id):
         """任务所在流程的附件 (attachments of the task's instance)"""
         with services().db.read() as conn:
-            row = task_row(conn, task_id)
-            readable(conn, row.instance_id)
+            row = policy.load(conn, current(), "task.attachments", task_id)
             return store.listed(conn, row.instance_id)
 
 
 @blp.route("/attachments/<string:attachment_id>")
 class Attachment(MethodView):
     @blp.response(200, description="the file itself")
-    @authenticated
+    @allow("attachment.read")
     def get(self, attachment_id):
         """下载附件 (for those who may see its instance)"""
         with services().db.read() as conn:
-            row = store.fetch(conn, attachment_id)
-            readable(conn, row.instance_id)
+            row = policy.load(conn, current(), "attachment.read", attachment_id)
         return send_file(io.BytesIO(row.data), mimetype=row.content_type,
                          download_name=row.file_name, as_attachment=True)

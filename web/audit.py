@@ -13,11 +13,12 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from engine.clock import utcnow
-from processes.audit_search import (CHINA, READ_ROLES, AuditFilter, day_start, iter_events,
-                                    search, upper_bound, verify_chain)
+from processes.audit_search import (CHINA, AuditFilter, day_start, iter_events, search,
+                                    upper_bound, verify_chain)
 
-from .auth import current, roles
+from .auth import allow, current
 from .ext import services
+from .paging import Listing, ListingPage
 from .schemas import HistoryEventSchema, Strict
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计 (audit trail)")
@@ -88,22 +89,22 @@ def _filter(query: dict) -> AuditFilter:
 class AuditSearch(MethodView):
     @blp.arguments(AuditQuery, location="query")
     @blp.response(200, AuditEventSchema(many=True))
-    @blp.paginate()
-    @roles(*READ_ROLES)
-    def get(self, query, pagination_parameters):
+    @blp.paginate(ListingPage)
+    @allow("audit.search")
+    def get(self, query):
         """审计检索 (events by project, actor, process, kind and date range; newest first)"""
-        with services().db.read() as conn:
-            total, rows = search(conn, current(), _filter(query),
-                                 pagination_parameters.first_item,
-                                 pagination_parameters.page_size)
-        pagination_parameters.item_count = total
-        return rows
+        principal, filt = current(), _filter(query)
+
+        def fetch(offset: int, limit: int):
+            with services().db.read() as conn:
+                return search(conn, principal, filt, offset, limit)
+        return Listing(fetch, lambda row: row)
 
 
 @blp.route("/audit/verify")
 class AuditVerify(MethodView):
     @blp.response(200, AuditVerifySchema)
-    @roles(*READ_ROLES)
+    @allow("audit.verify")
     def get(self):
         """校验审计链 (recompute every hash, as `flask verify-audit` does)"""
         with services().db.read() as conn:
@@ -143,7 +144,7 @@ class AuditCsv(MethodView):
     @blp.arguments(AuditQuery, location="query")
     @blp.response(200, content_type="text/csv",
                   description="UTF-8 (带 BOM) 的 CSV, Excel 可直接打开")
-    @roles(*READ_ROLES)
+    @allow("audit.export")
     def get(self, query):
         """导出审计检索结果 (the same search as /audit, every matching event, as CSV)"""
         principal, filt = current(), _filter(query)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from functools import wraps
 
 from flask import current_app, g, request, session
 from flask.views import MethodView
@@ -18,6 +17,8 @@ from flask_smorest import Blueprint, abort
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from marshmallow import Schema, fields, validate
 
+from engine.errors import Forbidden
+from processes import policy
 from processes.people import Principal, authenticate, get_user_by_id
 
 from .ext import memo, services
@@ -132,27 +133,50 @@ def _from_session() -> Principal:
     return principal
 
 
-def roles(*allowed: str):
-    """Authenticate, then refuse callers whose role is not one of `allowed`."""
+ACTION_ATTRIBUTE = "_policy_action"
+
+
+def allow(action: str):
+    """Declares the endpoint's action (a key of processes.policy.ACTIONS). The check itself
+    runs before the request is parsed (web.api): sign-in (401), then the action's roles (403);
+    the handler checks the object's scope through policy.load. An /api/v1 endpoint without a
+    declared action answers 403 to everyone (and fails tests/web/test_policy_matrix.py)."""
+    policy.rule(action)                  # an unknown action fails at import, not at run time
+
     def deco(fn):
-        @wraps(fn)
-        def wrapper(*args, **kwargs):
-            principal = current()
-            if allowed and principal.role not in allowed:
-                abort(403, message=f"角色 {principal.role} 无权执行此操作 (forbidden for role)")
-            return fn(*args, **kwargs)
-        return wrapper
+        setattr(fn, ACTION_ATTRIBUTE, action)
+        return fn
     return deco
 
 
-def authenticated(fn):
-    return roles()(fn)
+def declared_action(view_function, method: str) -> str | None:
+    view_class = getattr(view_function, "view_class", None)
+    handler = getattr(view_class, method.lower(), None) if view_class else view_function
+    if handler is None and method.upper() == "HEAD":
+        handler = getattr(view_class, "get", None)
+    return getattr(handler, ACTION_ATTRIBUTE, None)
+
+
+def authorize() -> None:
+    """Before every /api/v1 request: who calls (401) and whether the role may (403)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or request.method == "OPTIONS":
+        current()                        # unknown paths: 401 first, then the 404
+        return
+    action = declared_action(view, request.method)
+    if action is not None and policy.rule(action).roles is None:
+        return                           # public: sign-in, verification of a printed code
+    principal = current()
+    if action is None:
+        raise Forbidden("该接口未声明权限规则 (endpoint without a policy rule)")
+    policy.require(principal, action)
 
 
 @blp.route("/token")
 class Token(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
+    @allow("auth.login")
     def post(self, body):
         """登录, 换取令牌 (exchange username and password for a bearer token)"""
         with services().db.read() as conn:

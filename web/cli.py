@@ -1,5 +1,6 @@
 """Operator commands: `flask --app app setup | create-user | load-demo | serve | verify-audit |
-mqtt-listen`, plus those of cli_ops (health, create-database) and cli_devices (simulate-devices)."""
+mqtt-listen | config | policy`, plus those of cli_ops (health, create-database) and cli_devices
+(simulate-devices)."""
 from __future__ import annotations
 
 import sys
@@ -14,6 +15,7 @@ from . import cli_devices, cli_ops
 
 def register(app: Flask) -> None:
     engine = app.extensions["jianguan.engine"]
+    settings = app.extensions["jianguan.settings"]
     cli_ops.register(app)          # health, create-database
     cli_devices.register(app)      # simulate-devices
 
@@ -21,12 +23,16 @@ def register(app: Flask) -> None:
     def setup():
         """Create or upgrade the database and deploy bpmn/ and forms/ (safe to run twice)."""
         from processes.bundled import deploy_bundled
+        from processes.documents import issue_leftovers
         from processes.migrate import upgrade
+        from processes.policy import reassign_lanes
         from processes.thresholds import load_defaults
 
         upgrade(engine.db)
         with engine.unit("system:setup") as unit:
             load_defaults(unit.conn)           # alarm limits: data an operator may change
+            reassign_lanes(unit.conn)          # open tasks follow the current lane → role map
+        issue_leftovers(engine)                # corrections an earlier version left unrendered
         click.echo(f"数据库已就绪 (database ready): {engine.db.engine.url.render_as_string()}")
         deployed = deploy_bundled(engine)
         created = [d for d in deployed if d.created]
@@ -66,17 +72,17 @@ def register(app: Flask) -> None:
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=5000, type=int)
-    @click.option("--timer-interval", default=5.0, type=float, help="seconds between timer passes")
-    def serve(host: str, port: int, timer_interval: float):
+    @click.option("--timer-interval", default=None, type=float,
+                  help="seconds between timer passes (JIANGUAN_TIMER_INTERVAL, default 5)")
+    def serve(host: str, port: int, timer_interval: float | None):
         """The embedded default: web server plus the in-process timer scheduler."""
         from werkzeug.serving import run_simple
 
         from integrations.scheduler import TimerThread
         from processes.alarms import check_silent
-        from processes.documents import generate_pending
 
-        timers = TimerThread(engine, timer_interval,
-                             jobs=(generate_pending, check_silent)).start()
+        timers = TimerThread(engine, timer_interval or settings.timer_interval,
+                             jobs=(check_silent,)).start()
         if engine.wake is None:          # no broker: async tasks run on this thread
             engine.wake = timers.wake
         click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
@@ -99,18 +105,33 @@ def register(app: Flask) -> None:
 
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        url = url or app.config.get("MQTT_URL")
+        url = url or settings.mqtt_url
         if not url:
             raise click.ClickException("未配置 MQTT_URL (set MQTT_URL or pass --url)")
-        prefix = prefix or app.config.get("MQTT_TOPIC_PREFIX") or PREFIX
-        listener = Listener(engine, url, client_id=client_id, prefix=prefix,
-                            redis_url=app.config.get("REDIS_URL")
-                            or app.config.get("CELERY_BROKER_URL"))
+        listener = Listener(engine, url, client_id=client_id,
+                            prefix=prefix or settings.mqtt_topic_prefix or PREFIX,
+                            redis_url=settings.heartbeat_redis_url)
         click.echo(f"监听 {listener.host}:{listener.port} {listener.topic} "
                    f"(listening; Ctrl-C stops)", err=True)
         stats = listener.run()
         click.echo(f"已停止 (stopped): 收到 {stats.received}, 接受 {stats.accepted}, "
                    f"重复 {stats.duplicates}, 死信 {stats.dead}")
+
+    @app.cli.command("config")
+    def show_config():
+        """The settings this process runs with (secrets masked) and where each comes from."""
+        width = max(len(name) for name, _, _ in settings.describe())
+        for name, value, doc in settings.describe():
+            click.echo(f"{name:<{width}}  {value or '-'}" + (f"    # {doc}" if doc else ""))
+
+    @app.cli.command("policy")
+    def show_policy():
+        """Each role and the actions it may take (processes/policy.py)."""
+        from processes import policy
+
+        for role in policy.ROLES:
+            click.echo(f"{role} {policy.role_name(role)} [{policy.REACH[role]}]: "
+                       + " ".join(policy.actions_of(role)))
 
     @app.cli.command("verify-audit")
     def verify_audit():

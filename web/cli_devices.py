@@ -49,7 +49,7 @@ def register(app: Flask) -> None:
                   default=None, help="stamp simulated time from here (default: wall clock)")
     @click.option("--step", type=float, default=60.0, show_default=True,
                   help="simulated seconds per round, with --start")
-    @click.option("--topic-prefix", default="jianguan", show_default=True)
+    @click.option("--topic-prefix", default=None, help="default: MQTT_TOPIC_PREFIX (jianguan)")
     @click.option("--summary-json", type=click.Path(dir_okay=False, writable=True), default=None,
                   help="also write the final counts to this file")
     @click.option("--quiet", is_flag=True, help="no status line")
@@ -74,7 +74,7 @@ def register(app: Flask) -> None:
             if missing:
                 raise click.ClickException(f"这些项目没有设备 (no devices for): {', '.join(missing)}")
 
-        mqtt_url = mqtt_url or app.config.get("MQTT_URL")
+        mqtt_url = mqtt_url or app.extensions["jianguan.settings"].mqtt_url
         transport = transport or ("mqtt" if mqtt_url else "http")
         run_id = run_id or datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
         if seed is None:                  # drawn, and printed, so that any run can be replayed
@@ -83,7 +83,8 @@ def register(app: Flask) -> None:
             if not mqtt_url:
                 raise click.UsageError("--transport mqtt needs --mqtt-url or MQTT_URL")
             sender = MqttTransport(mqtt_url, client_id=f"jianguan-sim-{run_id}-{os.getpid()}",
-                                   prefix=topic_prefix)
+                                   prefix=topic_prefix
+                                   or app.extensions["jianguan.settings"].mqtt_topic_prefix)
             target = mqtt_url
         else:
             sender = HttpTransport(urllib_poster(base_url), username,

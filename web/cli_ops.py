@@ -42,7 +42,7 @@ def register(app: Flask) -> None:
     @click.option("--kind", required=True,
                   type=click.Choice(["web", "worker", "beat", "listener"]))
     @click.option("--url", default=None,
-                  help="web: base URL (default $JIANGUAN_WEB_URL or http://127.0.0.1:$PORT)")
+                  help="web: base URL (default JIANGUAN_WEB_URL or http://127.0.0.1:PORT)")
     @click.option("--timeout", default=checks.CHECK_TIMEOUT, type=float, show_default=True,
                   help="seconds to wait for an answer (web, worker)")
     @click.option("--max-age", default=checks.DEFAULT_MAX_AGE, type=float, show_default=True,
@@ -52,8 +52,9 @@ def register(app: Flask) -> None:
     def health(kind: str, url: str | None, timeout: float, max_age: float,
                destination: tuple[str, ...]):
         """Exit 0 when a process of this kind is alive, 1 otherwise (for process managers)."""
-        verdict = checks.check(kind, app.config, url=url, timeout=timeout, max_age=max_age,
-                               destination=list(destination))
+        verdict = checks.check(kind, app.extensions["jianguan.settings"],
+                               app.extensions.get("jianguan.celery"), url=url, timeout=timeout,
+                               max_age=max_age, destination=list(destination))
         click.echo(f"{kind}: {'ok' if verdict.ok else 'FAIL'}: {verdict.detail}",
                    err=not verdict.ok)
         sys.exit(0 if verdict.ok else 1)

@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from engine.clock import utcnow
-from processes.dashboard import VIEW_ROLES, districts, overview, reader_scope
+from processes import policy
+from processes.dashboard import districts, overview
 
-from .auth import current, roles
+from .auth import allow, current
 from .ext import services
 from .schemas import Strict
 
@@ -55,17 +56,13 @@ def _plain(value):
 class Dashboard(MethodView):
     @blp.arguments(DashboardQuery, location="query")
     @blp.response(200, DashboardSchema)
-    @roles(*VIEW_ROLES)
+    @allow("dashboard.read")
     def get(self, query):
         """总控端数据 (projects, rectifications, alarms, cranes, devices, duties; per district)"""
         principal = current()
-        asked = query.get("district")
-        if asked and principal.role != "admin" and principal.district not in (None, asked):
-            abort(403, message="只能查看本辖区的数据 (other district)")
-        district = reader_scope(principal, asked)
-        inspector = principal.username if principal.role == "inspector" else None
+        district = policy.district_of(principal, query.get("district"))
+        own = policy.district_of(principal, None)           # None: the whole city
         with services().db.read() as conn:
-            data = overview(conn, district, utcnow(), inspector)
-            scoped = principal.role != "admin" and principal.district is not None
-            data["districts"] = [principal.district] if scoped else districts(conn)
+            data = overview(conn, district, utcnow(), policy.own_duties_only(principal))
+            data["districts"] = [own] if own else districts(conn)
         return _plain(data)

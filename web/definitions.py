@@ -14,8 +14,9 @@ from engine.errors import Invalid
 from engine.schema import definitions
 from engine.store import Unit
 
-from .auth import authenticated, current, roles
+from .auth import allow, current
 from .ext import services
+from .paging import ListingPage, query
 from .schemas import (DefinitionDetailSchema, DefinitionQuery, DefinitionSchema,
                       DeployedSchema, DeployResultSchema, Strict, VersionQuery)
 
@@ -35,29 +36,23 @@ def as_dict(row) -> dict:
 class Definitions(MethodView):
     @blp.arguments(DefinitionQuery, location="query")
     @blp.response(200, DefinitionSchema(many=True))
-    @blp.paginate()
-    @authenticated
-    def get(self, query, pagination_parameters):
+    @blp.paginate(ListingPage)
+    @allow("definition.list")
+    def get(self, args):
         """已部署的流程定义 (latest version of each key; all_versions=true for every version)"""
-        stmt = select(definitions).where(definitions.c.kind == query["kind"])
-        if not query["all_versions"]:
+        stmt = select(definitions).where(definitions.c.kind == args["kind"])
+        if not args["all_versions"]:
             latest = (select(definitions.c.key, func.max(definitions.c.version).label("v"))
-                      .where(definitions.c.kind == query["kind"])
+                      .where(definitions.c.kind == args["kind"])
                       .group_by(definitions.c.key).subquery())
             stmt = stmt.join(latest, (definitions.c.key == latest.c.key)
                              & (definitions.c.version == latest.c.v))
-        with services().db.read() as conn:
-            total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-            rows = conn.execute(stmt.order_by(definitions.c.key, definitions.c.version.desc())
-                                .offset(pagination_parameters.first_item)
-                                .limit(pagination_parameters.page_size)).all()
-        pagination_parameters.item_count = total
-        return [as_dict(r) for r in rows]
+        return query(stmt.order_by(definitions.c.key, definitions.c.version.desc()), as_dict)
 
     @blp.response(201, DeployResultSchema)
     @blp.alt_response(200, schema=DeployResultSchema, description="全部与已部署版本相同, 未产生新版本")
     @blp.alt_response(422, description="per-file errors: {file: [{line, element_id, message}]}")
-    @roles("designer", "admin")
+    @allow("definition.deploy")
     def post(self):
         """部署 .bpmn / .dmn / 表单 .json 文件 (multipart field `files`; all or nothing)"""
         files = _uploaded_files()
@@ -72,14 +67,14 @@ class Definitions(MethodView):
 class Definition(MethodView):
     @blp.arguments(VersionQuery, location="query")
     @blp.response(200, DefinitionDetailSchema)
-    @authenticated
-    def get(self, query, key):
+    @allow("definition.read")
+    def get(self, args, key):
         """一个流程定义 (latest, or ?version=N), with its XML"""
         engine = services()
         with engine.db.read() as conn:
-            row = engine.definition(conn, key, query.get("version"), kind=query["kind"])
+            row = engine.definition(conn, key, args.get("version"), kind=args["kind"])
             versions = [r.version for r in conn.execute(
-                select(definitions.c.version).where(definitions.c.kind == query["kind"],
+                select(definitions.c.version).where(definitions.c.kind == args["kind"],
                                                     definitions.c.key == key)
                 .order_by(definitions.c.version))]
         data = as_dict(row)
@@ -126,7 +121,7 @@ def _error_list(problems) -> list[dict]:
 @blp.route("/validate")
 class Validate(MethodView):
     @blp.response(200, ValidateResultSchema)
-    @roles("designer", "admin")
+    @allow("definition.validate")
     def post(self):
         """校验而不部署 (the checks of a deploy, multipart field `files`; nothing is stored)"""
         files = _uploaded_files()

@@ -29,8 +29,15 @@ class AlarmRecordSchema(Strict):
     received_at = fields.DateTime()
     source = fields.String(metadata={"description": "mqtt http threshold silence"})
     effect = fields.String(metadata={
-        "description": "started: 发起整改; correlated: 送达运行中的流程; merged: 并入同设备同类"
-                       "报警正在进行的整改; recorded: 仅记录 (预警或无流程接收)"})
+        "description": "started: 发起流程; correlated: 送达运行中的流程; merged: 并入同设备同类"
+                       "报警正在进行的整改; recorded: 仅记录 (预警或无流程接收); failed: 未能处理, "
+                       "见 note"})
+    action = fields.String(allow_none=True, metadata={
+        "description": "报警分级决策 alarm_routing 给出的处置方式 (record crane_filing merge "
+                       "rectification warning_talk)"})
+    deadline_hours = fields.Integer(allow_none=True, metadata={"description": "处置时限(小时)"})
+    decision_version = fields.Integer(allow_none=True,
+                                      metadata={"description": "所用决策表的版本"})
     instances = fields.List(fields.String())
     note = fields.String(allow_none=True)
 

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from integrations import pdf
 from processes import documents as docs
+from processes import policy
 from processes.schema import documents
 
-from .auth import authenticated, current, roles
+from .auth import allow, current
 from .ext import services
-from .instances import readable
 from .schemas import DocumentSchema
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="文书 (documents)")
@@ -40,22 +40,14 @@ class VerifySchema(Schema):
     message = fields.String()
 
 
-def _document(conn, document_id: str):
-    row = conn.execute(select(documents).where(documents.c.id == document_id)).first()
-    if row is None:
-        abort(404, message=f"文书不存在 (document {document_id} not found)")
-    readable(conn, row.instance_id)
-    return row
-
-
 @blp.route("/documents/<string:document_id>")
 class DocumentFile(MethodView):
     @blp.doc(responses={"200": {"description": "PDF", "content": {"application/pdf": {}}}})
-    @authenticated
+    @allow("document.read")
     def get(self, document_id):
         """文书 PDF (the issued file, to those who may see the instance)"""
         with services().db.read() as conn:
-            row = _document(conn, document_id)
+            row = policy.load(conn, current(), "document.read", document_id)
             data = docs.pdf_of(conn, row.id) if row.status == "generated" else None
         if data is None:
             state = {"requested": "正在生成", "failed": "生成失败, 等待重试"}.get(row.status,
@@ -73,16 +65,16 @@ class DocumentFile(MethodView):
 class DocumentCorrection(MethodView):
     @blp.arguments(CorrectSchema)
     @blp.response(201, DocumentSchema)
-    @roles("admin", "inspector")
+    @blp.alt_response(409, description="尚未出具或已被更正 (not issued, or corrected already)")
+    @blp.alt_response(503, description="文书生成失败, 未作任何更改 (rendering failed)")
+    @allow("document.correct")
     def post(self, body, document_id):
-        """更正文书 (a new document replacing an issued one; the original never changes)"""
+        """更正文书 (a new document replacing an issued one, issued at once; the original never
+        changes)"""
         engine = services()
         with engine.unit(current().username) as unit:
-            _document(unit.conn, document_id)
-            try:
-                created = docs.correct(unit, document_id, body["changes"], body["reason"])
-            except docs.NotCorrectable as exc:
-                abort(409, message=str(exc))
+            policy.load(unit.conn, current(), "document.correct", document_id)
+            created = docs.correct(unit, document_id, body["changes"], body["reason"])
             row = unit.conn.execute(select(documents)
                                     .where(documents.c.id == created["id"])).first()
         return dict(row._mapping)
@@ -96,7 +88,7 @@ def verification(code: str) -> dict:
                     "message": "未找到与该验证码对应的文书, 请注意防伪 (unknown code)"}
         successor = docs.successor_of(conn, row.id)
     result = {"valid": True, "code": row.verify_code, "number": row.number, "title": row.title,
-              "issued_at": row.created_at, "authority": docs.settings()["authority"],
+              "issued_at": row.created_at, "authority": docs.issuer().authority,
               "sha256": row.sha256, "superseded_by": successor.number if successor else None,
               "message": "该文书真实有效 (genuine document)"}
     if successor:
@@ -108,6 +100,7 @@ def verification(code: str) -> dict:
 @blp.route("/verify/<string:code>")
 class Verify(MethodView):
     @blp.response(200, VerifySchema)
+    @allow("document.verify")
     def get(self, code):
         """验证文书 (public: whether a printed code belongs to a genuine document)"""
         result = verification(code)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
+
 from engine.clock import utcnow
+from processes import policy
 from processes.duties import compliance
 
-from .auth import current, roles
+from .auth import allow, current
 from .ext import services
 
 
@@ -19,17 +21,12 @@ blp = Blueprint("duties", __name__, url_prefix="/api/v1/duties", description="�
 
 @blp.route("/compliance")
 class Compliance(MethodView):
-    @roles("admin", "leader", "inspector", "auditor")
+    @allow("duty.compliance")
     def get(self):
         """履职情况 (per inspector and district: done on time, overdue, open, rate)"""
         principal = current()
-        district = request.args.get("district") or None
-        if principal.role != "admin" and principal.district is not None:
-            if district not in (None, principal.district):
-                abort(403, message="只能查看本辖区的履职情况 (other district)")
-            district = principal.district
+        district = policy.district_of(principal, request.args.get("district") or None)
         now = utcnow()
-        inspector = principal.username if principal.role == "inspector" else None
         with services().db.read() as conn:
-            out = compliance(conn, now, district, inspector)
+            out = compliance(conn, now, district, policy.own_duties_only(principal))
         return {"district": district, "as_of": now.isoformat(), "items": out}

@@ -15,7 +15,7 @@ blp = Blueprint("health", __name__)
 @blp.get("/healthz")
 def healthz():
     engine = current_app.extensions["jianguan.engine"]
-    parts, errors = health.web_parts(engine.db, current_app.config)
+    parts, errors = health.web_parts(engine.db, current_app.extensions["jianguan.settings"])
     if errors:
         body = {"status": "down", **parts, "down": sorted(errors), "errors": errors}
         return jsonify(body), 503

@@ -6,10 +6,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from processes import access
-from processes.schema import documents, enterprises, expert_draws, projects, score_events
+from processes import policy
+from processes.schema import documents, enterprises, expert_draws, score_events
 
-from .auth import authenticated, current, roles
+from .auth import allow, current
 from .ext import services
 from .instances import readable
 from .schemas import DocumentSchema, ExpertDrawSchema, ScoreSchema
@@ -20,17 +20,17 @@ blp = Blueprint("records", __name__, url_prefix="/api/v1", description="记分�
 @blp.route("/scores")
 class Scores(MethodView):
     @blp.response(200, ScoreSchema(many=True))
-    @authenticated
+    @allow("score.list")
     def get(self):
         """违规记分 (points per enterprise on the caller's projects, highest first)"""
-        visible = select(projects.c.code).where(access.project_clause(current()))
+        visible = policy.in_visible_projects(current(), score_events.c.project_code)
         with services().db.read() as conn:
             rows = conn.execute(
                 select(score_events.c.enterprise_code, enterprises.c.name,
                        func.sum(score_events.c.points).label("points"),
                        func.count().label("events"))
                 .join(enterprises, enterprises.c.code == score_events.c.enterprise_code)
-                .where(score_events.c.project_code.in_(visible))
+                .where(visible)
                 .group_by(score_events.c.enterprise_code, enterprises.c.name)
                 .order_by(func.sum(score_events.c.points).desc())).all()
         return [{"enterprise_code": r.enterprise_code, "enterprise_name": r.name,
@@ -40,11 +40,11 @@ class Scores(MethodView):
 @blp.route("/instances/<string:instance_id>/documents")
 class InstanceDocuments(MethodView):
     @blp.response(200, DocumentSchema(many=True))
-    @authenticated
+    @allow("instance.documents")
     def get(self, instance_id):
         """流程文书 (documents issued at the instance's gates)"""
         with services().db.read() as conn:
-            readable(conn, instance_id)
+            readable(conn, instance_id, "instance.documents")
             rows = conn.execute(select(documents).where(documents.c.instance_id == instance_id)
                                 .order_by(documents.c.created_at, documents.c.number)).all()
         return [dict(r._mapping) for r in rows]
@@ -53,11 +53,11 @@ class InstanceDocuments(MethodView):
 @blp.route("/instances/<string:instance_id>/expert-draws")
 class ExpertDraws(MethodView):
     @blp.response(200, ExpertDrawSchema(many=True))
-    @roles("admin", "inspector", "leader", "auditor")
+    @allow("instance.expert_draws")
     def get(self, instance_id):
         """专家抽取记录 (seed, eligible candidates, exclusions and choice of every draw)"""
         with services().db.read() as conn:
-            readable(conn, instance_id)
+            readable(conn, instance_id, "instance.expert_draws")
             rows = conn.execute(select(expert_draws).where(
                 expert_draws.c.instance_id == instance_id).order_by(expert_draws.c.id)).all()
         return [dict(r._mapping) for r in rows]

@@ -1,6 +1,7 @@
 """Alarms and telemetry over HTTP: one path with MQTT, what each alarm did, dead letters."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -147,3 +148,19 @@ def test_an_alarm_of_another_device_reaches_the_running_rectification(api, bundl
 def _has_pit(api) -> bool:
     found = api.get(f"/api/v1/devices?project_code={PROJECT}&device_type=pit").get_json()
     return bool(found)
+
+
+def test_the_alarm_list_filters_by_device_type_and_project(api, bundled):
+    api.post("/api/v1/alarms", json=alarm("D-1"), as_user="gateway")
+    api.post("/api/v1/alarms", json=alarm("V-1", device_type="video", device_id="VIDEO-CC001",
+                                          type="offline"), as_user="gateway")
+    dust = api.get("/api/v1/alarms?device_type=dust", as_user="inspector_cc")
+    assert dust.status_code == 200, dust.get_json()
+    assert [a["alarm_id"] for a in dust.get_json()] == ["D-1"]
+    assert json.loads(dust.headers["X-Pagination"])["total"] == 1
+    video = api.get(f"/api/v1/alarms?device_type=video&project_code={PROJECT}",
+                    as_user="inspector_cc").get_json()
+    assert [a["alarm_id"] for a in video] == ["V-1"]
+    assert api.get("/api/v1/alarms?device_type=dust", as_user="inspector_nh").get_json() == []
+    bad = api.get("/api/v1/alarms?device_type=rain", as_user="inspector_cc")
+    assert bad.status_code == 422 and "device_type" in bad.get_json()["errors"]

@@ -6,13 +6,15 @@ import hashlib
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from engine.clock import clock
 from engine.timers import fire_due
 from integrations import pdf
 from processes import documents as docs
 from processes.schema import documents
+from settings import DEFAULT_AUTHORITY
 
 from .helpers import deploy, issue, pdf_text, printed_code, request_document
 
@@ -51,12 +53,10 @@ def test_an_issued_document_is_never_rendered_again(api, engine):
     deploy(api)
     _, doc = issue(api, engine, "talk_notice", {"talk_summoned": "项目负责人周某"})
     first = api.get(f"/api/v1/documents/{doc['id']}").get_data()
-    with pytest.raises(docs.DocumentIssued):
-        docs.generate(engine, doc["id"])
-    assert docs.generate_pending(engine) == 0
+    assert docs.issue_leftovers(engine) == 0              # `flask setup` renders nothing again
     again = api.get(f"/api/v1/documents/{doc['id']}").get_data()
     assert again == first and hashlib.sha256(again).hexdigest() == doc["sha256"]
-    with pytest.raises(Exception):
+    with pytest.raises(DBAPIError, match="issued documents never change"):
         with engine.db.write() as conn:      # the database itself refuses
             conn.execute(text("UPDATE document_files SET size = 1"))
     assert api.get(f"/api/v1/documents/{doc['id']}").get_data() == first
@@ -75,8 +75,12 @@ def test_only_those_who_see_the_instance_get_the_pdf(api, engine):
     assert api.get("/api/v1/documents/no-such-id").status_code == 404
 
 
-def test_the_gate_waits_for_its_pdf_and_a_rendering_failure_is_an_incident(
-        api, engine, monkeypatch):
+class BrokenRenderer(pdf.PdfRenderer):
+    def render(self, kind, context):
+        raise RuntimeError("font cache unavailable")
+
+
+def test_the_gate_waits_for_its_pdf_and_a_rendering_failure_is_an_incident(api, engine):
     deploy(api)
     engine.wake = None                        # no worker: the gate stays where it is
     engine.settings.job_attempts, engine.settings.job_backoff_seconds = 2, 30
@@ -87,14 +91,16 @@ def test_the_gate_waits_for_its_pdf_and_a_rendering_failure_is_an_incident(
     assert inst["state"] == "running" and [w["type"] for w in inst["waiting"]] == ["job"]
     assert api.get(f"/api/v1/instances/{instance_id}/documents").get_json() == []
 
-    def broken(kind, context):
-        raise RuntimeError("font cache unavailable")
-    monkeypatch.setattr(pdf, "render_pdf", broken)
-    fire_due(engine)                                           # first try: rolled back
-    assert api.get(f"/api/v1/instances/{instance_id}/documents").get_json() == []
-    assert api.instance(instance_id)["waiting"][0]["attempts"] == 1
-    clock.advance(timedelta(seconds=31))
-    fire_due(engine)                                           # last try: an incident
+    issuer = docs.issuer()
+    docs.register_renderer(BrokenRenderer(), issuer)
+    try:
+        fire_due(engine)                                       # first try: rolled back
+        assert api.get(f"/api/v1/instances/{instance_id}/documents").get_json() == []
+        assert api.instance(instance_id)["waiting"][0]["attempts"] == 1
+        clock.advance(timedelta(seconds=31))
+        fire_due(engine)                                       # last try: an incident
+    finally:
+        docs.register_renderer(pdf.PdfRenderer(), issuer)
     inst = api.instance(instance_id)
     assert inst["state"] == "error"
     assert "font cache unavailable" in inst["incidents"][0]["message"]
@@ -103,7 +109,6 @@ def test_the_gate_waits_for_its_pdf_and_a_rendering_failure_is_an_incident(
     assert "job.failed" in history and "incident.opened" in history
     assert api.get(f"/api/v1/instances/{instance_id}/documents").get_json() == []
 
-    monkeypatch.undo()
     r = api.post(f"/api/v1/instances/{instance_id}/retry", as_user="admin")
     assert r.status_code == 200, r.get_json()
     assert api.instance(instance_id)["state"] == "completed"
@@ -112,28 +117,47 @@ def test_the_gate_waits_for_its_pdf_and_a_rendering_failure_is_an_incident(
     assert api.get(f"/api/v1/documents/{listed[0]['id']}").status_code == 200
 
 
-def test_a_correction_is_rendered_in_the_background_and_retried(api, engine, monkeypatch):
+def test_a_correction_is_issued_at_once_by_the_gates_path_or_not_at_all(api, engine):
     deploy(api)
-    _, doc = issue(api, engine, "talk_notice", {"talk_summoned": "项目负责人周某"})
-    r = api.post(f"/api/v1/documents/{doc['id']}/correct", as_user="inspector_cc",
-                 json={"reason": "约谈时间有误", "changes": {"talk_time": "2026-12-02 09:00"}})
-    new = r.get_json()
-    waiting = api.get(f"/api/v1/documents/{new['id']}")
-    assert waiting.status_code == 409 and "正在生成" in waiting.get_json()["message"]
+    instance_id, doc = issue(api, engine, "talk_notice", {"talk_summoned": "项目负责人周某"})
+    url = f"/api/v1/documents/{doc['id']}/correct"
+    body = {"reason": "约谈时间有误", "changes": {"talk_time": "2026-12-02 09:00"}}
+    issuer = docs.issuer()
+    docs.register_renderer(BrokenRenderer(), issuer)
+    try:
+        failed = api.post(url, as_user="inspector_cc", json=body)
+    finally:
+        docs.register_renderer(pdf.PdfRenderer(), issuer)
+    assert failed.status_code == 503 and "font cache unavailable" in failed.get_json()["message"]
+    listed = api.get(f"/api/v1/instances/{instance_id}/documents").get_json()
+    assert [d["number"] for d in listed] == [doc["number"]]          # nothing half-issued
 
-    def broken(kind, context):
-        raise RuntimeError("font cache unavailable")
-    monkeypatch.setattr(pdf, "render_pdf", broken)
-    assert docs.generate_pending(engine) == 0
-    with engine.db.read() as conn:
-        row = conn.execute(select(documents.c.status, documents.c.data)
-                           .where(documents.c.id == new["id"])).first()
-    assert row.status == "failed" and "font cache unavailable" in row.data["error"]
-    failed = api.get(f"/api/v1/documents/{new['id']}")
-    assert failed.status_code == 409 and "生成失败" in failed.get_json()["message"]
-    monkeypatch.undo()
-    assert docs.generate_pending(engine) == 1
-    assert api.get(f"/api/v1/documents/{new['id']}").status_code == 200
+    r = api.post(url, as_user="inspector_cc", json=body)
+    assert r.status_code == 201, r.get_json()
+    new = r.get_json()
+    assert new["status"] == "generated" and new["sha256"]
+    served = api.get(f"/api/v1/documents/{new['id']}")
+    assert served.status_code == 200 and hashlib.sha256(served.get_data()).hexdigest() == \
+        new["sha256"]
+    history = [e["kind"] for e in api.get(f"/api/v1/instances/{instance_id}/history").get_json()]
+    assert history[-2:] == ["document.corrected", "document.generated"]
+
+
+def test_a_document_left_unrendered_by_an_earlier_version_is_issued_by_setup(api, engine):
+    deploy(api)
+    instance_id, doc = issue(api, engine, "talk_notice", {"talk_summoned": "项目负责人周某"})
+    with engine.db.write() as conn:           # as the old background pass left a correction
+        conn.execute(documents.insert().values(
+            id="leftover", instance_id=instance_id, kind="talk_notice", number="YTTZ-2026-09999",
+            title="约谈通知书", status="failed", replaces=doc["id"], created_at=clock.now(),
+            data={"variables": {"talk_summoned": "项目负责人周某"}, "reason": "更正",
+                  "changes": {}, "error": "font cache unavailable", "attempts": 3}))
+    r = api.app.test_cli_runner().invoke(args=["setup"])
+    assert r.exit_code == 0, r.output
+    served = api.get("/api/v1/documents/leftover")
+    assert served.status_code == 200
+    assert "本文书更正并替代第" + doc["number"] + "号" in pdf_text(served.get_data())
+    assert docs.issue_leftovers(engine) == 0
 
 
 def test_a_correction_is_a_new_document_naming_the_one_it_replaces(api, engine):
@@ -148,13 +172,10 @@ def test_a_correction_is_a_new_document_naming_the_one_it_replaces(api, engine):
     r = api.post(url, as_user="inspector_cc", json=body)
     assert r.status_code == 201, r.get_json()
     new = r.get_json()
-    assert new["replaces"] == doc["id"] and new["status"] == "requested"
+    assert new["replaces"] == doc["id"] and new["status"] == "generated"
     assert new["number"] != doc["number"] and new["number"].startswith("ZGTZ-")
     assert api.post(url, as_user="inspector_cc", json=body).status_code == 409   # once only
-    assert api.post(f"/api/v1/documents/{new['id']}/correct", as_user="inspector_cc",
-                    json=body).status_code == 409                                  # not issued
 
-    assert docs.generate_pending(engine) == 1
     corrected = pdf_text(api.get(f"/api/v1/documents/{new['id']}").get_data())
     assert f"本文书更正并替代第{doc['number']}号" in corrected
     assert "整改期限填写错误" in corrected and "二〇二六年十二月五日前" in corrected
@@ -176,7 +197,7 @@ def test_verification_needs_no_login_and_rejects_unknown_codes(api, engine):
     assert ok.status_code == 200
     assert ok.get_json() | {"issued_at": None} == {
         "valid": True, "code": code, "number": doc["number"], "title": "起重机械使用登记证明",
-        "issued_at": None, "authority": pdf.DEFAULT_AUTHORITY, "sha256": doc["sha256"],
+        "issued_at": None, "authority": DEFAULT_AUTHORITY, "sha256": doc["sha256"],
         "superseded_by": None, "message": "该文书真实有效 (genuine document)"}
     fake = api.client.get("/verify/AAAAAAAAAA")
     assert fake.status_code == 404 and "未找到与验证码" in fake.get_data(as_text=True)

@@ -33,7 +33,8 @@ INSTALL = {"install_unit": "佛山市安装工程有限公司", "install_date": 
 
 
 def deploy_crane(api):
-    deploy(api, bpmn=["warning_talk", "rectification", "crane_filing"], dmn=["talk_triggers"],
+    deploy(api, bpmn=["warning_talk", "rectification", "crane_filing"],
+           dmn=["talk_triggers", "alarm_routing"],
            forms=CRANE_FORMS + RECT_FORMS + TALK_FORMS)
 
 

@@ -79,7 +79,7 @@ class Cluster:
     def _spawn(self, name: str, args: list[str], ready: str | None) -> subprocess.Popen:
         log = str(self.tmp / f"{name}.log")
         fh = open(log, "w")
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "integrations.celery_app",
+        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "app",
                                  *args], cwd=ROOT, env=self.env, stdout=fh,
                                 stderr=subprocess.STDOUT)
         self.procs[name], self.logs[name] = proc, log

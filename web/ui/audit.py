@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from processes.audit_search import READ_ROLES
-
 from .common import page
 
 bp = Blueprint("ui_audit", __name__)
 
 
 @bp.get("/audit")
-@page(*READ_ROLES)
+@page("audit.search")
 def audit():
     return render_template("audit.html")

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from processes.dashboard import VIEW_ROLES
-
 from .common import page
 
 bp = Blueprint("ui_dashboard", __name__)
 
 
 @bp.get("/dashboard")
-@page(*VIEW_ROLES)
+@page("dashboard.read")
 def dashboard():
     return render_template("dashboard.html")

@@ -10,6 +10,6 @@ bp = Blueprint("ui_designer", __name__)
 
 
 @bp.get("/designer")
-@page("designer")
+@page("page.designer")
 def designer():
     return render_template("designer.html")

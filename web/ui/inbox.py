@@ -9,6 +9,6 @@ bp = Blueprint("ui_inbox", __name__)
 
 
 @bp.get("/inbox")
-@page()
+@page("page.inbox")
 def inbox():
     return render_template("inbox.html")

@@ -9,7 +9,7 @@ bp = Blueprint("ui_instance", __name__)
 
 
 @bp.get("/instances")
-@page()
+@page("page.instances")
 def instances():
     return render_template("instances.html")
 

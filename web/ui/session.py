@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request
 
+from processes import policy
 from processes.people import authenticate
 
 from ..auth import csrf_valid, sign_in, sign_out
@@ -43,7 +44,7 @@ def login():
     if principal is None:
         return render_template("login.html", next=target or "", username=username,
                                error="用户名或密码错误。"), 401
-    if principal.role == "gateway":
+    if not policy.allows(principal, "page.sign_in"):
         return render_template("login.html", next="", username=username,
                                error="设备网关账号不能登录网页。"), 403
     sign_in(principal)

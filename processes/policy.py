@@ -1,0 +1,387 @@
+"""Who may do what, in one place: roles, the actions each may take, and the scope of each kind
+of resource. The API (every endpoint declares its action), the pages and their navigation, and
+the inbox query all read this module; nothing else holds a role list or a scope rule.
+
+Scope (the "reach" of a role):
+- `all`: admins see everything;
+- `bureau`: bureau staff see the projects of their district and the instances of no project
+  (everything when they have no district);
+- `enterprise`: contractor, supervisor and builder staff see the projects where their
+  enterprise is that party (`contractor_code`, `supervisor_code`, `builder_code`);
+- `assigned`: an expert sees the instances of the tasks drawn for him;
+- `none`: a device gateway reads nothing.
+A task is acted on by its lane's role within that reach (an expert: only his own tasks; an
+admin: any, marked in the audit trail). An instance belongs to the project its business key
+(or `project_code` variable) names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, false, or_, select, true, update
+
+from engine.errors import Forbidden, NotFound
+from engine.schema import attachments, instances, tasks
+
+from .schema import documents, projects
+
+if TYPE_CHECKING:
+    from .people import Principal
+
+ROLES = ("admin", "designer", "inspector", "contractor", "supervisor", "builder", "expert",
+         "leader", "auditor", "gateway")
+ROLE_NAMES = {
+    "admin": "系统管理员", "designer": "流程设计员", "inspector": "监督员",
+    "contractor": "施工单位", "supervisor": "监理单位", "builder": "建设单位",
+    "expert": "评审专家", "leader": "领导", "auditor": "审计员", "gateway": "物联网网关",
+}
+BUREAU_ROLES = ("admin", "designer", "inspector", "leader", "auditor")
+# enterprise roles and the project column naming their enterprise
+ENTERPRISE_COLUMNS = {"contractor": "contractor_code", "supervisor": "supervisor_code",
+                      "builder": "builder_code"}
+REACH = {"admin": "all", "designer": "bureau", "inspector": "bureau", "leader": "bureau",
+         "auditor": "bureau", "contractor": "enterprise", "supervisor": "enterprise",
+         "builder": "enterprise", "expert": "assigned", "gateway": "none"}
+
+# Lane names a designer may use for each role (English role names work as they are).
+LANE_ROLES = {
+    "inspector": ("监督员", "监督站", "监督人员", "质量安全监督站", "监督机构", "inspector"),
+    "contractor": ("施工单位", "施工总包", "总包单位", "施工方", "安装单位", "产权单位",
+                   "使用单位", "contractor"),
+    "builder": ("建设单位", "建设方", "业主", "builder"),
+    "supervisor": ("监理", "监理单位", "监理工程师", "总监", "supervisor"),
+    "expert": ("专家", "评审专家", "expert"),
+    "leader": ("领导", "区住建局", "住建局", "局领导", "leader"),
+    "designer": ("流程设计", "designer"),
+    "auditor": ("审计", "auditor"),
+    "admin": ("管理员", "admin"),
+}
+_LANE_TO_ROLE = {name.lower(): role for role, names in LANE_ROLES.items() for name in names}
+
+# -- roles → actions ---------------------------------------------------------------------------
+
+PEOPLE = frozenset(ROLES) - {"gateway"}
+STAFF = frozenset({"admin", "inspector", "leader", "auditor"})
+DESIGNERS = frozenset({"admin", "designer"})
+AUDITORS = frozenset({"admin", "auditor", "leader"})
+DEVICES = frozenset({"admin", "gateway"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may take an action (`roles`; None: anyone, no sign-in), and on what kind of
+    resource; `need` "act" when the caller must be able to work the object (a task of his
+    role), not only see it; `listing` marks a list that the scope filters instead of
+    refusing."""
+    roles: frozenset | None
+    resource: str | None = None
+    need: str = "read"
+    listing: bool = False
+
+
+# Kinds of resource and their scope: project, instance, task (to act: the lane's role too),
+# document and attachment (their instance's), device and alarm (their project's, in lists),
+# audit (its instance's district), district (the caller's own); definition, dead_letter,
+# threshold and message are not scoped (the role alone decides).
+PUBLIC = Rule(None)
+ACTIONS: dict[str, Rule] = {
+    "auth.login": PUBLIC,
+    "document.verify": PUBLIC,
+    "definition.list": Rule(PEOPLE, "definition", listing=True),
+    "definition.read": Rule(PEOPLE, "definition"),
+    "definition.deploy": Rule(DESIGNERS, "definition"),
+    "definition.validate": Rule(DESIGNERS, "definition"),
+    "instance.start": Rule(PEOPLE, "project", need="start"),
+    "instance.list": Rule(PEOPLE, "instance", listing=True),
+    "instance.read": Rule(PEOPLE, "instance"),
+    "instance.history": Rule(PEOPLE, "instance"),
+    "instance.documents": Rule(PEOPLE, "instance"),
+    "instance.expert_draws": Rule(STAFF, "instance"),
+    "instance.cancel": Rule(frozenset({"admin", "inspector", "leader"}), "instance"),
+    "instance.retry": Rule(frozenset({"admin", "designer", "inspector"}), "instance"),
+    "task.list": Rule(PEOPLE, "task", need="act", listing=True),
+    "task.read": Rule(PEOPLE, "task"),
+    "task.attachments": Rule(PEOPLE, "task"),
+    "task.claim": Rule(PEOPLE, "task", need="act"),
+    "task.unclaim": Rule(PEOPLE, "task", need="act"),
+    "task.draft": Rule(PEOPLE, "task", need="act"),
+    "task.complete": Rule(PEOPLE, "task", need="act"),
+    "task.attach": Rule(PEOPLE, "task", need="act"),
+    "attachment.read": Rule(PEOPLE, "attachment"),
+    "document.read": Rule(PEOPLE, "document"),
+    "document.correct": Rule(frozenset({"admin", "inspector"}), "document"),
+    "project.list": Rule(PEOPLE, "project", listing=True),
+    "score.list": Rule(PEOPLE, "project", listing=True),
+    "message.send": Rule(DEVICES, "message"),
+    "message.list": Rule(frozenset({"admin", "gateway", "auditor"}), "message", listing=True),
+    "alarm.ingest": Rule(DEVICES, "alarm"),
+    "telemetry.ingest": Rule(DEVICES, "device"),
+    "alarm.list": Rule(PEOPLE, "alarm", listing=True),
+    "device.list": Rule(PEOPLE, "device", listing=True),
+    "dead_letter.list": Rule(frozenset({"admin", "gateway", "auditor", "leader"}),
+                             "dead_letter", listing=True),
+    "threshold.list": Rule(frozenset({"admin", "designer", "inspector", "leader", "auditor",
+                                      "gateway"}), "threshold", listing=True),
+    "threshold.add": Rule(DESIGNERS, "threshold"),
+    "dashboard.read": Rule(STAFF, "district"),
+    "duty.compliance": Rule(STAFF, "district"),
+    "audit.search": Rule(AUDITORS, "audit", listing=True),
+    "audit.export": Rule(AUDITORS, "audit", listing=True),
+    "audit.verify": Rule(AUDITORS, "audit"),
+    # pages (web/ui): which roles each page is for; the data inside follow the API's rules
+    "page.inbox": Rule(PEOPLE - {"auditor"}),
+    "page.instances": Rule(PEOPLE - {"expert"}),
+    "page.alarms": Rule(STAFF),
+    "page.designer": Rule(DESIGNERS),
+    "page.sign_in": Rule(PEOPLE),
+}
+
+# The navigation of the pages: (path, label, action that shows it).
+NAV = (("/inbox", "我的待办", "page.inbox"), ("/instances", "流程实例", "page.instances"),
+       ("/dashboard", "监管驾驶舱", "dashboard.read"), ("/alarms", "设备告警", "page.alarms"),
+       ("/designer", "流程设计", "page.designer"), ("/audit", "审计追溯", "audit.search"))
+HOME = {"designer": "/designer", "leader": "/dashboard", "auditor": "/audit"}
+
+
+def actions_of(role: str) -> list[str]:
+    """The actions a role may take (on objects within its reach)."""
+    return sorted(a for a, r in ACTIONS.items() if r.roles is None or role in r.roles)
+
+
+def rule(action: str) -> Rule:
+    try:
+        return ACTIONS[action]
+    except KeyError:
+        raise LookupError(f"no rule for action {action!r}: add it to processes.policy") from None
+
+
+def allows(principal: Principal | None, action: str) -> bool:
+    """The role part of the rule (scope is checked on the object)."""
+    roles = rule(action).roles
+    return roles is None or (principal is not None and principal.role in roles)
+
+
+def require(principal: Principal, action: str) -> None:
+    if not allows(principal, action):
+        raise Forbidden(f"角色 {role_name(principal.role)} 无权执行此操作 "
+                        f"(role {principal.role} may not {action})")
+
+
+def role_name(role: str) -> str:
+    return ROLE_NAMES.get(role, role)
+
+
+def nav_for(principal: Principal | None) -> list[tuple[str, str]]:
+    return [(path, label) for path, label, action in NAV if allows(principal, action)] \
+        if principal is not None else []
+
+
+def home_of(principal: Principal) -> str:
+    return HOME.get(principal.role, "/inbox")
+
+
+# -- lanes ---------------------------------------------------------------------------------------
+
+def role_of_lane(lane: str | None) -> str | None:
+    """The role whose members work a lane's tasks; a lane we cannot map stays admin-only."""
+    if not lane:
+        return None
+    return _LANE_TO_ROLE.get(lane.strip().lower())
+
+
+def scope_of(business_key: str | None, variables: dict) -> str | None:
+    code = business_key or (variables or {}).get("project_code")
+    return str(code) if code else None
+
+
+def reassign_lanes(conn) -> int:
+    """Open tasks get their role again from their lane (the lane map changed when the builder
+    role came: 建设单位 lanes were the contractor's). Run by `flask setup`."""
+    changed = 0
+    lanes = conn.execute(select(tasks.c.lane).where(tasks.c.state == "open",
+                                                    tasks.c.lane.is_not(None)).distinct())
+    for lane in list(lanes.scalars()):
+        role = role_of_lane(lane)
+        changed += conn.execute(update(tasks).where(
+            tasks.c.state == "open", tasks.c.lane == lane, tasks.c.role.is_distinct_from(role))
+            .values(role=role)).rowcount
+    return changed
+
+
+# -- scope as SQL ------------------------------------------------------------------------------
+
+def _reach(principal: Principal) -> str:
+    reach = REACH.get(principal.role, "none")
+    if reach == "bureau":
+        return "all" if principal.district is None else "district"
+    if reach == "enterprise" and not principal.enterprise_code:
+        return "none"
+    return reach
+
+
+def _visible_projects(principal: Principal):
+    """SELECT of the project codes the principal sees (None: every project)."""
+    reach = _reach(principal)
+    if reach == "all":
+        return None
+    if reach == "district":
+        return select(projects.c.code).where(projects.c.district == principal.district)
+    if reach == "enterprise":
+        column = projects.c[ENTERPRISE_COLUMNS[principal.role]]
+        return select(projects.c.code).where(column == principal.enterprise_code)
+    if reach == "assigned":
+        return select(instances.c.scope_key).where(instances.c.id.in_(_assigned(principal)))
+    return select(projects.c.code).where(false())
+
+
+def _assigned(principal: Principal):
+    return select(tasks.c.instance_id).where(tasks.c.assignee == principal.username)
+
+
+def project_clause(principal: Principal):
+    """SQL condition on the projects table: the projects this principal may read."""
+    visible = _visible_projects(principal)
+    return true() if visible is None else projects.c.code.in_(visible)
+
+
+def in_visible_projects(principal: Principal, column):
+    """SQL condition on a project-code column (devices, alarms, scores)."""
+    visible = _visible_projects(principal)
+    return true() if visible is None else column.in_(visible)
+
+
+def instance_clause(principal: Principal, scope_column=instances.c.scope_key):
+    """SQL condition on a scope_key column: the instances (or their rows) this principal
+    may read."""
+    reach = _reach(principal)
+    if reach == "all":
+        return true()
+    if reach == "assigned":
+        if scope_column is instances.c.scope_key:
+            return instances.c.id.in_(_assigned(principal))
+        return scope_column.in_(_visible_projects(principal))
+    visible = scope_column.in_(_visible_projects(principal))
+    return or_(scope_column.is_(None), visible) if reach == "district" else visible
+
+
+def task_clause(principal: Principal):
+    """SQL condition on tasks: the tasks this principal may act on (the inbox)."""
+    if principal.role == "admin":
+        return true()
+    if principal.role == "expert":
+        return and_(tasks.c.role == "expert", tasks.c.assignee == principal.username)
+    return and_(tasks.c.role == principal.role, instance_clause(principal, tasks.c.scope_key))
+
+
+def task_scopes(conn, principal: Principal) -> list[str | None] | None:
+    """The same rule as task_clause, as the list of project codes (None: tasks of no project)
+    whose open tasks of its role the principal acts on; None where the rule is not such a
+    list (admins, experts, city-wide staff)."""
+    reach = _reach(principal)
+    if reach in ("all", "assigned") or principal.role == "admin":
+        return None
+    if reach == "none":
+        return []
+    codes = list(conn.execute(_visible_projects(principal)).scalars())
+    return [None, *codes] if reach == "district" else codes
+
+
+def own_duties_only(principal: Principal) -> str | None:
+    """An inspector's duty figures are his own (the username); others see everyone's."""
+    return principal.username if principal.role == "inspector" else None
+
+
+def overrides_tasks(principal: Principal) -> bool:
+    """May act on any task, claimed by whoever (marked in the audit trail)."""
+    return principal.role == "admin"
+
+
+def district_of(principal: Principal, asked: str | None) -> str | None:
+    """The district a reader's figures cover: their own when they have one (asking for
+    another is refused), else the one asked for (None: the whole city)."""
+    if principal.role == "admin" or principal.district is None:
+        return asked or None
+    if asked not in (None, "", principal.district):
+        raise Forbidden("只能查看本辖区的数据 (other district)")
+    return principal.district
+
+
+def audit_clause(principal: Principal):
+    """Audit events a reader may search (joined to their instance): district staff read the
+    events of their district's instances, everyone else here reads all."""
+    from engine.schema import audit_events
+
+    if _reach(principal) == "all":
+        return true()
+    return and_(audit_events.c.instance_id.is_not(None),
+                instance_clause(principal, instances.c.scope_key))
+
+
+# -- one object: load it, 404, 403 -----------------------------------------------------------
+
+_NOUNS = {"instance": ("流程实例", "instance"), "task": ("任务", "task"),
+          "document": ("文书", "document"), "attachment": ("附件", "attachment"),
+          "project": ("项目", "project")}
+_TABLES = {"instance": instances, "task": tasks, "document": documents,
+           "attachment": attachments, "project": projects}
+
+
+def load(conn, principal: Principal, action: str, object_id: str):
+    """The object an action is about, when the principal may take it there: NotFound (404)
+    when there is no such object, Forbidden (403) when it is outside the caller's scope."""
+    r = rule(action)
+    require(principal, action)
+    table = _TABLES[r.resource]
+    key = table.c.code if r.resource == "project" else table.c.id
+    row = conn.execute(select(table).where(key == object_id)).first()
+    noun, english = _NOUNS[r.resource]
+    if row is None:
+        raise NotFound(f"{noun}不存在 ({english} {object_id} not found)")
+    if not in_scope(conn, principal, r, row):
+        raise Forbidden(f"无权访问该{noun}: 不在您的角色或管辖范围内 ({english} outside your scope)")
+    return row
+
+
+def in_scope(conn, principal: Principal, r: Rule, row) -> bool:
+    if r.resource == "project":
+        return can_see_project(conn, principal, row.code)
+    if r.resource == "task":
+        return can_act_on_task(conn, principal, row.id) or (
+            r.need != "act" and can_read_instance(conn, principal, row.instance_id))
+    instance_id = row.id if r.resource == "instance" else row.instance_id
+    return can_read_instance(conn, principal, instance_id)
+
+
+def can_read_instance(conn, principal: Principal, instance_id: str) -> bool:
+    return conn.execute(select(instances.c.id).where(
+        instances.c.id == instance_id, instance_clause(principal))).first() is not None
+
+
+def can_act_on_task(conn, principal: Principal, task_id: str) -> bool:
+    return conn.execute(select(tasks.c.id).where(
+        tasks.c.id == task_id, task_clause(principal))).first() is not None
+
+
+def can_see_project(conn, principal: Principal, code: str) -> bool:
+    return conn.execute(select(projects.c.code).where(
+        projects.c.code == code, project_clause(principal))).first() is not None
+
+
+def check_start(conn, principal: Principal, start_lane: str | None, business_key: str | None,
+                variables: dict) -> None:
+    """Starting needs the role of the start event's lane (bureau staff where it has none)
+    and, for an instance of a project, that project in the caller's scope."""
+    require(principal, "instance.start")
+    if principal.role == "admin":
+        return
+    role = role_of_lane(start_lane)
+    allowed = principal.role in ("inspector", "leader", "designer") if role is None \
+        else principal.role == role
+    if not allowed:
+        raise Forbidden(f"只有 {start_lane or '监督机构人员'} 可以启动该流程 "
+                        "(role may not start this process)")
+    scope = scope_of(business_key, variables)
+    if scope and not can_see_project(conn, principal, scope) and conn.execute(
+            select(projects.c.code).where(projects.c.code == scope)).first() is not None:
+        raise Forbidden("该项目不在您的管辖或所属范围内 (project outside your scope)")

@@ -1,0 +1,43 @@
+"""Lists under flask-smorest's pagination (`@blp.paginate(ListingPage)`, total in the
+X-Pagination header): a handler returns a Listing and the pager reads the requested page."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask_smorest import Page
+from sqlalchemy import func, select
+
+from .ext import services
+
+Fetch = Callable[[int, int], "tuple[int, list]"]
+
+
+class Listing:
+    """`fetch(offset, limit) -> (total, rows)`, and `shape(row)` for each row of the page."""
+
+    def __init__(self, fetch: Fetch, shape: Callable = lambda row: dict(row._mapping)):
+        self.fetch, self.shape = fetch, shape
+
+
+def query(stmt, shape: Callable = lambda row: dict(row._mapping)) -> Listing:
+    """An ordered SELECT, counted and paged in one read transaction."""
+    def fetch(offset: int, limit: int) -> tuple[int, list]:
+        with services().db.read() as conn:
+            total = conn.execute(select(func.count()).select_from(
+                stmt.order_by(None).subquery())).scalar_one()
+            return total, conn.execute(stmt.offset(offset).limit(limit)).all()
+    return Listing(fetch, shape)
+
+
+class ListingPage(Page):
+    def __init__(self, collection: Listing, page_params):
+        self._total, self._rows = collection.fetch(page_params.first_item, page_params.page_size)
+        super().__init__(collection, page_params)
+
+    @property
+    def items(self) -> list:
+        return [self.collection.shape(row) for row in self._rows]
+
+    @property
+    def item_count(self) -> int:
+        return self._total
