@@ -11,6 +11,7 @@ from typing import Callable, Iterator, TypeVar
 from sqlalchemy import func, select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from . import spiff
 from .clock import install_spiff_clock, utcnow
 from .db import Database
 from .errors import NotFound, StaleWrite
@@ -19,6 +20,7 @@ from .scripting import EngineScripts, make_environment
 from .serializer import SpecCache
 from .services import ServiceRegistry
 from .store import Unit, load_specs
+from .workflow_cache import WorkflowCache
 
 
 def _default_scope(business_key: str | None, variables: dict) -> str | None:
@@ -46,11 +48,13 @@ class Engine:
     role_of: Callable[[str | None], str | None] = lambda lane: lane
     scope_of: Callable[[str | None, dict], str | None] = _default_scope
     specs: SpecCache = field(default_factory=SpecCache)
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)
     # called after commit with the id of an instance that has a new async job: the embedded
     # thread wakes up, or a Celery task is sent; without it the next timer pass runs the job
     wake: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
+        spiff.check_version()
         install_spiff_clock()
         logging.getLogger("spiff").setLevel(logging.WARNING)
         self._environment = None

@@ -16,7 +16,7 @@ MAX_START_VARIABLES_BYTES = 256_000
 
 
 def load_handle(engine, unit: Unit, instance_id: str) -> Handle:
-    loaded = store.load(unit.conn, engine.specs, instance_id)
+    loaded = store.load(unit.conn, engine.specs, instance_id, engine.workflows)
     row = loaded.row
     definition = engine.definition_by_id(unit.conn, row.definition_id)
     handle = Handle(id=row.id, definition=definition, business_key=row.business_key,

@@ -19,6 +19,8 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
+from . import spiff
+
 MAX_CORRELATION_PROPS = 8
 
 
@@ -192,7 +194,7 @@ def _kind(ed) -> str:
 
 
 def _timer_due(task, ed) -> datetime | None:
-    value = task._get_internal_data("event_value")
+    value = spiff.event_value(task)
     if isinstance(value, dict):
         if value.get("cycles") == 0:
             return None       # a finished cycle: spiff keeps it waiting, but it fires no more

@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
-from . import store
+from . import spiff, store
 from .projection import Waits, element_id, find_task, message_keys, read_waits
 from .schema import incidents, messages
 from .errors import Invalid
@@ -151,13 +151,9 @@ def deliver(handle: Handle, task_id: str, name: str, payload, correlation: dict)
         if cp.name in correlation:
             for key in cp.correlation_keys or [cp.name]:
                 handle.wf.correlations.setdefault(key, {})[cp.name] = correlation[cp.name]
-    task._set_internal_data(event_fired=True)
-    task.task_spec._update(task)
+    spiff.fire_event(task)
     if getattr(task.task_spec, "cancel_activity", True) is False and task.parent is not None:
-        # BPMN lets a non-interrupting boundary event fire again while its activity runs;
-        # spiff arms it once, so arm a fresh one beside the one that fired.
-        again = task.parent._add_child(task.task_spec, TaskState.FUTURE)
-        again.task_spec._update(again)
+        spiff.arm_again(task)
     return True
 
 
@@ -207,8 +203,12 @@ def persist(engine, unit: Unit, handle: Handle) -> None:
         store.insert_instance(unit, instance_id=handle.id, definition=handle.definition,
                               business_key=handle.business_key, scope_key=handle.scope_key,
                               state=state, wf=handle.wf)
+        version = 1
     else:
-        store.save_instance(unit, handle.row, handle.wf, state)
+        version = store.save_instance(unit, handle.row, handle.wf, state)
+    # once committed, the next step of this instance in this process starts from this object
+    wf = handle.wf
+    unit.after_commit.append(lambda: engine.workflows.put(handle.id, version, wf))
     if handle.new_incidents:
         unit.conn.execute(insert(incidents), handle.new_incidents)
         handle.new_incidents = []

@@ -13,9 +13,10 @@ from SpiffWorkflow.task import TaskState
 
 from . import audit
 from .errors import NotFound, StaleWrite
-from .projection import Waits, find_task, read_waits
+from .projection import Waits, element_id, find_task, read_waits
 from .schema import definitions, instances, subscriptions, tasks, timers
 from .serializer import SpecCache, dump_workflow, load_workflow
+from .workflow_cache import WorkflowCache
 
 MAX_VARIABLES_BYTES = 256_000
 
@@ -55,21 +56,53 @@ def load_specs(conn: Connection, cache: SpecCache, definition_id: int):
 
 
 # Built once: these run on every step, and building a statement costs more than running it.
-_LOAD = select(instances).where(instances.c.id == bindparam("instance_id"))
+# The blob is read only when the workflow cache does not hold the row's version.
+_LOAD = select(*[c for c in instances.c if c.name != "blob"]).where(
+    instances.c.id == bindparam("instance_id"))
+_BLOB = select(instances.c.blob, instances.c.lock_version).where(
+    instances.c.id == bindparam("instance_id"))
 _SAVE = (update(instances)
          .where(instances.c.id == bindparam("instance_id"),
                 instances.c.lock_version == bindparam("expected_version"))
          .values(blob=bindparam("blob"), variables=bindparam("variables"),
+                 completed_elements=bindparam("completed"),
                  state=bindparam("state"), lock_version=bindparam("new_version"),
                  updated_at=bindparam("now"), ended_at=bindparam("ended")))
 
 
-def load(conn: Connection, cache: SpecCache, instance_id: str) -> Loaded:
+def load(conn: Connection, cache: SpecCache, instance_id: str,
+         workflows: WorkflowCache | None = None) -> Loaded:
+    """The instance row (without its blob) and its workflow: the cached object when the
+    cache holds this row's lock_version (then owned by the caller), else the blob's."""
     row = conn.execute(_LOAD, {"instance_id": instance_id}).first()
     if row is None:
         raise NotFound(f"流程实例不存在 (instance {instance_id} not found)")
-    specs = load_specs(conn, cache, row.definition_id)
-    return Loaded(row, load_workflow(row.blob, specs))
+    workflow = workflows.take(row.id, row.lock_version) if workflows is not None else None
+    if workflow is None:
+        workflow = load_blob(conn, cache, row)
+    return Loaded(row, workflow)
+
+
+def load_blob(conn: Connection, cache: SpecCache, row) -> BpmnWorkflow:
+    found = conn.execute(_BLOB, {"instance_id": row.id}).first()
+    if found is None or found.lock_version != row.lock_version:
+        # another writer committed between the two reads (PostgreSQL, read committed)
+        raise StaleWrite("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
+    return workflow_of(conn, cache, row.definition_id, found.blob)
+
+
+def workflow_of(conn: Connection, cache: SpecCache, definition_id: int,
+                blob: bytes) -> BpmnWorkflow:
+    return load_workflow(blob, load_specs(conn, cache, definition_id))
+
+
+def completed_elements(wf: BpmnWorkflow, before=None) -> list[str]:
+    """BPMN elements completed so far: those in the workflow now and those recorded before
+    (finished history may have been cut out of the workflow since)."""
+    done = set(before or ())
+    done.update(element_id(t) for t in wf.get_tasks(state=TaskState.COMPLETED)
+                if t.task_spec.bpmn_id)
+    return sorted(done)
 
 
 def variables_of(wf: BpmnWorkflow) -> dict:
@@ -93,18 +126,21 @@ def insert_instance(unit: Unit, *, instance_id: str, definition, business_key: s
         id=instance_id, definition_id=definition.id, process_key=definition.key,
         version=definition.version, business_key=business_key, scope_key=scope_key,
         state=state, lock_version=1, blob=dump_workflow(wf), variables=variables_of(wf),
-        started_by=unit.actor, started_at=unit.now, updated_at=unit.now, parent_id=parent_id,
+        completed_elements=completed_elements(wf), started_by=unit.actor, started_at=unit.now, updated_at=unit.now, parent_id=parent_id,
         ended_at=unit.now if state in ("completed", "cancelled") else None))
 
 
-def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> None:
+def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> int:
+    """Write the workflow over the version it was loaded at; returns the new version."""
     ended = unit.now if state in ("completed", "cancelled") else None
     result = unit.conn.execute(_SAVE, {
         "instance_id": row.id, "expected_version": row.lock_version, "blob": dump_workflow(wf),
         "variables": variables_of(wf), "state": state, "new_version": row.lock_version + 1,
+        "completed": completed_elements(wf, row.completed_elements),
         "now": unit.now, "ended": ended})
     if result.rowcount != 1:
         raise StaleWrite("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
+    return row.lock_version + 1
 
 
 def projected(wf: BpmnWorkflow, state: str) -> Waits:

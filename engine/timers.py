@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 from SpiffWorkflow.task import TaskState
 
-from . import runner
+from . import runner, spiff
 from .clock import utcnow
 from .errors import Conflict, EngineError, NotFound
 from .instances import load_handle
@@ -188,7 +188,7 @@ def fire_next(engine, skip: set[str], actor: str = ACTOR) -> tuple[str | None, l
 
 def _event_value(task):
     """A copy: spiff updates a cycle timer's value in place when it fires."""
-    value = None if task is None else task._get_internal_data("event_value")
+    value = None if task is None else spiff.event_value(task)
     return dict(value) if isinstance(value, dict) else value
 
 

@@ -7,7 +7,7 @@ an instance with no project counts only city-wide.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
@@ -38,12 +38,6 @@ def reader_scope(principal: Principal, district: str | None) -> str | None:
     if principal.role != "admin" and principal.district is not None:
         return principal.district
     return district or None
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive UTC
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None \
-        else value
 
 
 def projects_by_status(conn: Connection, district: str | None) -> dict:
@@ -81,8 +75,8 @@ def rectifications(conn: Connection, district: str | None, now: datetime) -> dic
         .where(*scoped, TASK_IS_OPEN, tasks.c.due_at < now)
         .order_by(tasks.c.due_at).limit(LIST_LIMIT)).all()
     overdue_items = [{"instance_id": r.instance_id, "task_id": r.task_id, "task": r.name,
-                      "assignee": r.assignee, "role": r.role, "due_at": _aware(r.due_at),
-                      "days_overdue": (now - _aware(r.due_at)).days,
+                      "assignee": r.assignee, "role": r.role, "due_at": r.due_at,
+                      "days_overdue": (now - r.due_at).days,
                       "project_code": r.business_key or r.scope_key,
                       "project_name": r.project_name, "district": r.district or NO_PROJECT}
                      for r in late]
@@ -114,7 +108,7 @@ def alarms(conn: Connection, district: str | None, now: datetime) -> dict:
                projects.c.name.label("project_name"))
         .select_from(table.outerjoin(projects, projects.c.code == table.c.project_code))
         .where(*scoped).order_by(when.desc(), table.c.id.desc()).limit(LIST_LIMIT)).all()
-    items = [{"id": r.id, "at": _aware(r.at or r.received_at), "project_code": r.project_code,
+    items = [{"id": r.id, "at": r.at or r.received_at, "project_code": r.project_code,
               "project_name": r.project_name, "device_id": r.device_id,
               "device_type": r.device_type, "type": r.type, "level": r.level,
               "level_name": LEVEL_NAMES.get(r.level, r.level),
@@ -175,7 +169,7 @@ def device_health(conn: Connection, district: str | None, now: datetime) -> dict
             "offline": sum(t["offline"] for t in by_type), "by_type": by_type,
             "offline_items": [{"id": r.id, "name": r.name, "device_type": r.device_type,
                                "project_code": r.project_code, "project_name": r.project_name,
-                               "state": r.state, "last_seen_at": _aware(r.last_seen_at)}
+                               "state": r.state, "last_seen_at": r.last_seen_at}
                               for r in rows]}
 
 

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
 from engine import instances as commands
+from engine import read_model
 from engine.schema import audit_events, instances
 from processes import access
 from processes.schema import projects
@@ -21,7 +22,7 @@ blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances",
 
 
 def readable(conn, instance_id: str):
-    row = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+    row = read_model.instance_row(conn, instance_id)
     if row is None:
         abort(404, message=f"流程实例不存在 (instance {instance_id} not found)")
     if not access.can_read_instance(conn, current(), instance_id):
@@ -81,8 +82,7 @@ class Instance(MethodView):
         """流程实例详情 (state, variables, open tasks, what it waits for, incidents)"""
         engine = services()
         with engine.db.read() as conn:
-            readable(conn, instance_id)
-            return instance_detail(engine, conn, instance_id)
+            return instance_detail(engine, conn, instance_id, readable(conn, instance_id))
 
 
 @blp.route("/<string:instance_id>/cancel")

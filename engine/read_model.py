@@ -1,0 +1,79 @@
+"""What the API reads about an instance, from the projections written at every step: the
+row, its open tasks, what it waits for, its open incidents and the elements it completed.
+No blob is loaded, except for the data of one open task (the task form shows it) and for
+rows written before `completed_elements` was kept."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, select
+
+from . import store
+from .instances import open_incidents
+from .projection import find_task
+from .schema import TASK_IS_OPEN, instances, subscriptions, tasks, timers
+
+_INSTANCE = select(*[c for c in instances.c if c.name != "blob"]).where(
+    instances.c.id == bindparam("instance_id"))
+_OPEN_TASKS = (select(tasks).where(tasks.c.instance_id == bindparam("instance_id"), TASK_IS_OPEN)
+               .order_by(tasks.c.created_at, tasks.c.id))
+_SUBSCRIPTIONS = (select(subscriptions.c.element_id, subscriptions.c.task_id,
+                         subscriptions.c.message_name, subscriptions.c.correlation)
+                  .where(subscriptions.c.instance_id == bindparam("instance_id"))
+                  .order_by(subscriptions.c.id))
+_TIMERS = (select(timers.c.element_id, timers.c.task_id, timers.c.kind, timers.c.due_at,
+                  timers.c.attempts)
+           .where(timers.c.instance_id == bindparam("instance_id")).order_by(timers.c.id))
+
+
+@dataclass
+class InstanceView:
+    row: object                               # instances row without the blob
+    open_tasks: list = field(default_factory=list)
+    waiting: list[dict] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
+    completed_elements: list[str] = field(default_factory=list)
+
+
+def instance_row(conn, instance_id: str):
+    return conn.execute(_INSTANCE, {"instance_id": instance_id}).first()
+
+
+def instance(engine, conn, instance_id: str, row=None) -> InstanceView | None:
+    row = row if row is not None else instance_row(conn, instance_id)
+    if row is None:
+        return None
+    params = {"instance_id": instance_id}
+    view = InstanceView(row=row, open_tasks=conn.execute(_OPEN_TASKS, params).all())
+    view.waiting = [{"type": "message", "element_id": s.element_id, "task_id": s.task_id,
+                     "name": s.message_name, "correlation": s.correlation, "due_at": None}
+                    for s in conn.execute(_SUBSCRIPTIONS, params)]
+    # an async service task waits for a worker: due now, or after a failed attempt later
+    view.waiting += [{"type": "job" if t.kind == "async" else "timer",
+                      "element_id": t.element_id, "task_id": t.task_id, "name": t.kind,
+                      "correlation": None, "due_at": t.due_at, "attempts": t.attempts}
+                     for t in conn.execute(_TIMERS, params)]
+    view.incidents = open_incidents(conn, instance_id) if row.state == "error" else []
+    view.completed_elements = row.completed_elements
+    if view.completed_elements is None:       # written before the column was kept
+        full = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+        view.completed_elements = store.completed_elements(
+            store.workflow_of(conn, engine.specs, full.definition_id, full.blob))
+    return view
+
+
+def task_data(engine, conn, instance_id: str, task_id: str) -> dict:
+    """The current data of one open task (empty when it is no longer open). Served from the
+    workflow cache when it holds the committed version, else from the blob."""
+    # row and blob in one statement: on PostgreSQL two reads may see different commits
+    row = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+    if row is None:
+        return {}
+    wf = engine.workflows.take(row.id, row.lock_version)
+    if wf is None:
+        wf = store.workflow_of(conn, engine.specs, row.definition_id, row.blob)
+    try:
+        task = find_task(wf, task_id)
+        return dict(task.data) if task is not None else {}
+    finally:
+        engine.workflows.put(row.id, row.lock_version, wf)

@@ -1,0 +1,104 @@
+"""Every use of SpiffWorkflow's private interface, in one place.
+
+SpiffWorkflow 3.2 offers no public way to fire one waiting event with a payload we already
+matched, to arm a non-interrupting boundary event again, to read or set a timer's computed
+value, to point its timer module at our clock, or to cut a finished part of a task tree. The
+engine needs each of these; they live here, each with its test in
+tests/engine/test_spiff_adapter.py, so that an upgrade of SpiffWorkflow breaks this file
+(loudly, in those tests) and nothing else.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+from uuid import UUID
+
+import SpiffWorkflow
+from SpiffWorkflow.task import TaskState
+
+SUPPORTED_VERSION = "3.2.0"
+
+
+def check_version() -> None:
+    """The adapter was written against one version; another must pass its tests first."""
+    version = getattr(SpiffWorkflow, "__version__", None)
+    if version is None:
+        from SpiffWorkflow.version import __version__ as version
+    if version != SUPPORTED_VERSION:
+        raise RuntimeError(f"engine/spiff.py is written for SpiffWorkflow {SUPPORTED_VERSION}, "
+                           f"found {version}: run tests/engine/test_spiff_adapter.py and adapt")
+
+
+# -- task internals ----------------------------------------------------------------------
+def event_value(task) -> Any:
+    """What a timer event computed when it started waiting: an ISO text, or for a cycle a
+    dict {cycles, next, duration}."""
+    return task._get_internal_data("event_value")
+
+
+def set_event_value(task, value: Any) -> None:
+    task._set_internal_data(event_value=value)
+
+
+def update(task) -> None:
+    """Let the task's spec re-evaluate the task (a fired event becomes READY)."""
+    task.task_spec._update(task)
+
+
+def fire_event(task) -> None:
+    """Mark a waiting catch event as fired (its payload already set) and let it move on."""
+    task._set_internal_data(event_fired=True)
+    update(task)
+
+
+def arm_again(task):
+    """A fresh copy of a boundary event beside one that fired (BPMN lets a non-interrupting
+    boundary event fire again while its activity runs; spiff arms it once)."""
+    again = task.parent._add_child(task.task_spec, TaskState.FUTURE)
+    update(again)
+    return again
+
+
+# -- the timer module's clock -------------------------------------------------------------
+def install_timer_clock(datetime_class: type) -> None:
+    """SpiffWorkflow's timer definitions call `datetime.now(timezone.utc)` on their module's
+    `datetime` name: point it at a class whose `now` asks our clock."""
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer
+
+    if not hasattr(timer, "datetime"):
+        raise RuntimeError("SpiffWorkflow's timer module no longer has a `datetime` to replace")
+    timer.datetime = datetime_class
+
+
+def timer_clock():
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer
+
+    return timer.datetime
+
+
+# -- cutting finished history out of a task tree ------------------------------------------
+def splice_out(wf, keep_parent, keep_child, removed: Iterable) -> None:
+    """Link `keep_child` directly under `keep_parent` and drop the `removed` tasks (the
+    finished chain between them and everything hanging off it) from the workflow."""
+    for task in removed:
+        wf.tasks.pop(task.id, None)
+        wf.event_manager.tasks.pop(task.id, None)
+        wf.subprocesses.pop(task.id, None)
+    keep_child._parent = keep_parent.id
+    keep_parent._children = [keep_child.id]
+
+
+def child_ids(task) -> list[UUID]:
+    return list(task._children)
+
+
+# -- stepping with a budget ---------------------------------------------------------------
+def run_engine_steps(wf, after_each: Callable[[Any], None]) -> None:
+    """`do_engine_steps`, calling `after_each(task)` after every task it runs (it may raise to
+    stop the run: the tasks run so far stay run)."""
+    wf.do_engine_steps(did_complete_task=after_each)
+
+
+def trigger_specs(wf) -> list[str]:
+    """Names of the event subprocess specs a process starts when one of their start events
+    catches (spiff creates such a subprocess only when the event arrives)."""
+    return list(getattr(wf.spec.start, "trigger_specs", []) or [])
