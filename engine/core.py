@@ -38,6 +38,11 @@ class EngineSettings:
     max_variables_bytes: int = 256_000
     job_attempts: int = 4                # an async task's tries before it becomes an incident
     job_backoff_seconds: float = 2.0     # first wait between tries, doubling
+    # one command moving one instance stops after this many engine steps or seconds and
+    # leaves an incident (a multi-instance of 20,000, a call activity calling itself)
+    max_steps: int = 10_000
+    max_step_seconds: float = 10.0
+    min_cycle_seconds: float = 60.0      # a shorter cycle timer interval is an incident
 
 
 @dataclass

@@ -21,7 +21,8 @@ def load_handle(engine, unit: Unit, instance_id: str) -> Handle:
     definition = engine.definition_by_id(unit.conn, row.definition_id)
     handle = Handle(id=row.id, definition=definition, business_key=row.business_key,
                     scope_key=row.scope_key, wf=loaded.workflow, row=row, state=row.state)
-    handle.previous = store.projected(loaded.workflow, row.state)
+    handle.previous = loaded.waits if loaded.waits is not None \
+        else store.projected(loaded.workflow, row.state)
     runner.attach_scripts(engine, handle, unit)
     return handle
 

@@ -69,11 +69,12 @@ def task_data(engine, conn, instance_id: str, task_id: str) -> dict:
     row = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
     if row is None:
         return {}
-    wf = engine.workflows.take(row.id, row.lock_version)
-    if wf is None:
-        wf = store.workflow_of(conn, engine.specs, row.definition_id, row.blob)
+    entry = engine.workflows.take(row.id, row.lock_version)
+    wf = entry.workflow if entry is not None else store.workflow_of(
+        conn, engine.specs, row.definition_id, row.blob)
     try:
         task = find_task(wf, task_id)
         return dict(task.data) if task is not None else {}
     finally:
-        engine.workflows.put(row.id, row.lock_version, wf)
+        engine.workflows.put(row.id, row.lock_version, wf,
+                             entry.waits if entry is not None else None)

@@ -3,6 +3,7 @@ turn failures into incidents, hand buffered messages to subscriptions that just 
 save the result with its projections."""
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -67,11 +68,60 @@ def attach_scripts(engine, handle: Handle, unit: Unit) -> None:
     handle.wf.script_engine = scripts
 
 
+class BudgetExceeded(Exception):
+    """A step ran more engine steps, or longer, than EngineSettings allow (a multi-instance
+    of 20,000, a call activity calling itself): it stops, and the instance is an incident."""
+
+
+class Budget:
+    """Engine steps and seconds one command may spend moving one instance; after each step
+    it also stops a cycle timer shorter than the minimum (PT0S fires within the same run)."""
+
+    def __init__(self, settings, wf=None):
+        self.max_steps = settings.max_steps
+        self.max_seconds = settings.max_step_seconds
+        self.min_cycle = settings.min_cycle_seconds
+        self.deadline = time.monotonic() + self.max_seconds
+        self.steps = 0
+        self.wf = wf
+
+    def spend(self, _task=None) -> None:
+        if self.wf is not None:
+            short_cycle(self.wf, self.min_cycle)
+        self.steps += 1
+        if self.steps > self.max_steps:
+            raise BudgetExceeded(f"流程步数超出上限 ({self.max_steps} 步), 已停止运行: 请检查多实例"
+                                 f"数量或调用活动是否调用自身 (step budget exceeded)")
+        if time.monotonic() > self.deadline:
+            raise BudgetExceeded(f"流程运行时间超出上限 ({self.max_seconds:g} 秒, {self.steps} 步), "
+                                 f"已停止运行 (time budget exceeded)")
+
+
+class CycleTooShort(Exception):
+    """A cycle timer whose interval, computed at run time, is below the configured minimum."""
+
+    def __init__(self, message: str, task):
+        super().__init__(message)
+        self.task = task
+
+
+def short_cycle(wf, minimum: float) -> None:
+    """Raise CycleTooShort for a waiting cycle timer whose interval is below `minimum`."""
+    for task in spiff.waiting_event_tasks(wf):
+        seconds = spiff.cycle_seconds(task)
+        if seconds is not None and seconds < minimum:
+            raise CycleTooShort(
+                f"循环定时器 {element_id(task)} 的间隔为 {seconds:g} 秒, 短于下限 {minimum:g} 秒 "
+                f"(cycle interval below the minimum)", task)
+
+
 def advance(engine, unit: Unit, handle: Handle) -> None:
-    """Run to the next wait state, delivering buffered messages as subscriptions open."""
+    """Run to the next wait state, delivering buffered messages as subscriptions open. The
+    whole run is bounded by one budget of engine steps and seconds."""
     tried: set[tuple[str, int]] = set()
+    budget = Budget(engine.settings, handle.wf)
     for _ in range(MAX_ROUNDS):
-        if not _steps(engine, unit, handle):
+        if not _steps(engine, unit, handle, budget):
             return
         if handle.wf.completed:
             return
@@ -79,15 +129,21 @@ def advance(engine, unit: Unit, handle: Handle) -> None:
             return
 
 
-def _steps(engine, unit: Unit, handle: Handle) -> bool:
+def steps(engine, unit: Unit, handle: Handle, budget: Budget | None = None) -> bool:
+    """Engine steps to the next wait state; False when they ended in an incident."""
+    return _steps(engine, unit, handle, budget or Budget(engine.settings, handle.wf))
+
+
+def _steps(engine, unit: Unit, handle: Handle, budget: Budget) -> bool:
     try:
-        handle.wf.do_engine_steps()
+        spiff.run_engine_steps(handle.wf, budget.spend)
+        short_cycle(handle.wf, budget.min_cycle)    # armed by the last step of the run
         return True
     except Exception as exc:  # designer code, services, spiff: all become incidents
         refusal = _refusal(exc)
         if refusal is not None:
             raise Invalid(str(refusal), {"_process": [str(refusal)]}) from exc
-        open_incident(unit, handle, exc)
+        open_incident(unit, handle, exc, getattr(exc, "task", None))
         return False
 
 
@@ -101,9 +157,10 @@ def _refusal(exc: BaseException) -> ServiceRefusal | None:
     return None
 
 
-def open_incident(unit: Unit, handle: Handle, exc: Exception) -> None:
-    failed = handle.wf.get_tasks(state=TaskState.ERROR)
-    task = failed[0] if failed else None
+def open_incident(unit: Unit, handle: Handle, exc: Exception, task=None) -> None:
+    if task is None:
+        failed = handle.wf.get_tasks(state=TaskState.ERROR)
+        task = failed[0] if failed else None
     text = describe(exc)
     handle.state = "error"
     handle.new_incidents.append(dict(
@@ -126,6 +183,10 @@ def describe(exc: Exception) -> str:
 
 
 def _kind(exc: Exception) -> str:
+    if isinstance(exc, BudgetExceeded):
+        return "budget"
+    if isinstance(exc, CycleTooShort):
+        return "timer"
     chain = f"{type(exc).__name__} {type(getattr(exc, 'exception', None)).__name__}"
     if "ScriptError" in chain or "Script" in str(exc)[:40]:
         return "script"
@@ -161,7 +222,13 @@ def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
     """Zeebe-style buffering: a message that arrived before anyone waited is delivered to the
     first subscription that opens and matches it. Returns True when something was delivered."""
     waits = read_waits(handle.wf)
-    names = {s.message_name for s in waits.subscriptions if s.match_key}
+    # a subscription that existed before this step checked the buffer when it opened, and
+    # messages arriving since found it in the table: only new ones need to look
+    known = {(s.task_id, s.message_name, s.match_key)
+             for s in (handle.previous.subscriptions if handle.previous is not None else ())}
+    fresh = [s for s in waits.subscriptions
+             if s.match_key and (s.task_id, s.message_name, s.match_key) not in known]
+    names = {s.message_name for s in fresh}
     if not names:
         return False
     rows = unit.conn.execute(
@@ -171,7 +238,7 @@ def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
     delivered = False
     for msg in rows:
         keys = set(message_keys(msg.correlation or {}))
-        for sub in waits.subscriptions:
+        for sub in fresh:
             if (sub.task_id, msg.id) in tried or sub.message_name != msg.name \
                     or sub.match_key not in keys:
                 continue
@@ -206,9 +273,6 @@ def persist(engine, unit: Unit, handle: Handle) -> None:
         version = 1
     else:
         version = store.save_instance(unit, handle.row, handle.wf, state)
-    # once committed, the next step of this instance in this process starts from this object
-    wf = handle.wf
-    unit.after_commit.append(lambda: engine.workflows.put(handle.id, version, wf))
     if handle.new_incidents:
         unit.conn.execute(insert(incidents), handle.new_incidents)
         handle.new_incidents = []
@@ -216,6 +280,9 @@ def persist(engine, unit: Unit, handle: Handle) -> None:
         unit, handle.id, handle.process_key, handle.scope_key, handle.wf, engine.role_of,
         finished=state in ("completed", "cancelled"),
         previous=Waits() if handle.row is None else handle.previous)
+    # once committed, the next step of this instance in this process starts from this object
+    wf = handle.wf
+    unit.after_commit.append(lambda: engine.workflows.put(handle.id, version, wf, waits))
     if waits.fresh_jobs and engine.wake is not None:
         unit.after_commit.append(lambda: engine.wake(handle.id))
     previous = handle.row.state if handle.row is not None else None

@@ -98,6 +98,19 @@ def run_engine_steps(wf, after_each: Callable[[Any], None]) -> None:
     wf.do_engine_steps(did_complete_task=after_each)
 
 
+def waiting_event_tasks(wf) -> list:
+    """Catch events waiting anywhere in the workflow (its subprocesses included)."""
+    return [t for t in wf.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
+
+
+def cycle_seconds(task) -> float | None:
+    """The interval of a waiting cycle timer, as evaluated when it started waiting."""
+    value = event_value(task)
+    if isinstance(value, dict) and "duration" in value:
+        return float(value["duration"])
+    return None
+
+
 def trigger_specs(wf) -> list[str]:
     """Names of the event subprocess specs a process starts when one of their start events
     catches (spiff creates such a subprocess only when the event arrives)."""

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
@@ -44,7 +44,7 @@ class Unit:
 class Loaded:
     row: object
     workflow: BpmnWorkflow
-    new_subscriptions: list = field(default_factory=list)
+    waits: Waits | None = None     # the projection as stored, when the cache knew it
 
 
 def load_specs(conn: Connection, cache: SpecCache, definition_id: int):
@@ -77,10 +77,10 @@ def load(conn: Connection, cache: SpecCache, instance_id: str,
     row = conn.execute(_LOAD, {"instance_id": instance_id}).first()
     if row is None:
         raise NotFound(f"流程实例不存在 (instance {instance_id} not found)")
-    workflow = workflows.take(row.id, row.lock_version) if workflows is not None else None
-    if workflow is None:
-        workflow = load_blob(conn, cache, row)
-    return Loaded(row, workflow)
+    entry = workflows.take(row.id, row.lock_version) if workflows is not None else None
+    if entry is None:
+        return Loaded(row, load_blob(conn, cache, row))
+    return Loaded(row, entry.workflow, entry.waits)
 
 
 def load_blob(conn: Connection, cache: SpecCache, row) -> BpmnWorkflow:
@@ -165,12 +165,15 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
             select(tasks.c.id, tasks.c.due_at).where(tasks.c.instance_id == instance_id,
                                                      tasks.c.state == "open"))}
     current = {t.id: t for t in waits.tasks}
-    for task_id in set(open_rows) - set(current):
+    closed: dict[bool, list[str]] = {True: [], False: []}
+    for task_id in sorted(set(open_rows) - set(current)):
         spiff_task = find_task(wf, task_id)
-        done = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
-        conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.state == "open")
-                     .values(state="completed" if done else "cancelled", ended_at=unit.now,
-                             ended_by=unit.actor if done else None))
+        closed[spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)].append(task_id)
+    for done, ids in closed.items():     # one statement per outcome, not one per task
+        if ids:
+            conn.execute(update(tasks).where(tasks.c.id.in_(ids), tasks.c.state == "open")
+                         .values(state="completed" if done else "cancelled", ended_at=unit.now,
+                                 ended_by=unit.actor if done else None))
     new_rows = [dict(id=t.id, instance_id=instance_id, process_key=process_key,
                      element_id=t.element_id, name=t.name, lane=t.lane, role=role_of(t.lane),
                      form_key=t.form_key, scope_key=scope_key, state="open", due_at=t.due_at,
@@ -196,22 +199,30 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
                 created_at=unit.now) for s in new_subs.values()])
     waits.fresh_subscriptions = [s for k, s in new_subs.items() if k not in old_subs]
 
-    # an async job's row keeps its due time and attempts (back-off) while it waits
-    old_timers = {(r.task_id, None if r.kind == "async" else _naive(r.due_at)) for r in (
+    # Only the rows that changed are touched: an async job's row keeps its due time and
+    # attempts (back-off) while it waits, whatever a cycle timer beside it does.
+    old_timers = {_timer_key(r) for r in (
         previous.timers if previous is not None else conn.execute(
-            select(timers.c.task_id, timers.c.kind, timers.c.due_at)
+            select(timers.c.task_id, timers.c.element_id, timers.c.kind, timers.c.due_at)
             .where(timers.c.instance_id == instance_id)))}
-    new_timers = {(t.task_id, _naive(t.due_at)): t for t in waits.timers}
-    if old_timers != set(new_timers):
-        conn.execute(delete(timers).where(timers.c.instance_id == instance_id))
-        if new_timers:
-            conn.execute(insert(timers), [dict(
-                instance_id=instance_id, task_id=t.task_id, element_id=t.element_id,
-                kind=t.kind, due_at=t.due_at or unit.now, attempts=0)
-                for t in new_timers.values()])
-        waits.fresh_jobs = [t.task_id for k, t in new_timers.items()
-                            if t.kind == "async" and k not in old_timers]
+    new_timers = {_timer_key(t): t for t in waits.timers}
+    gone = old_timers - set(new_timers)
+    if gone:
+        conn.execute(delete(timers).where(
+            timers.c.instance_id == instance_id,
+            tuple_(timers.c.task_id, timers.c.element_id).in_(
+                sorted({(k[0], k[1]) for k in gone}))))
+    added = [t for k, t in new_timers.items() if k not in old_timers]
+    if added:
+        conn.execute(insert(timers), [dict(
+            instance_id=instance_id, task_id=t.task_id, element_id=t.element_id,
+            kind=t.kind, due_at=t.due_at or unit.now, attempts=0) for t in added])
+    waits.fresh_jobs = [t.task_id for t in added if t.kind == "async"]
     return waits
+
+
+def _timer_key(t) -> tuple:
+    return (t.task_id, t.element_id, None if t.kind == "async" else _naive(t.due_at))
 
 
 def _naive(dt: datetime | None):

@@ -13,9 +13,16 @@ transaction is thrown away with it.
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 from cachetools import LRUCache
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+
+class Entry(NamedTuple):
+    version: int
+    workflow: BpmnWorkflow
+    waits: object = None      # the projection written with it (projection.Waits), if known
 
 
 class WorkflowCache:
@@ -25,24 +32,26 @@ class WorkflowCache:
         self.hits = 0
         self.misses = 0
 
-    def take(self, instance_id: str, lock_version: int) -> BpmnWorkflow | None:
-        """The workflow committed at `lock_version`, now owned by the caller, or None."""
+    def take(self, instance_id: str, lock_version: int) -> Entry | None:
+        """The entry committed at `lock_version`, its workflow now owned by the caller, or
+        None (an entry of another version is dropped: it can never be used again)."""
         with self._lock:
             entry = self._items.pop(instance_id, None)
-            if entry is not None and entry[0] == lock_version:
+            if entry is not None and entry.version == lock_version:
                 self.hits += 1
-                return entry[1]
+                return entry
             self.misses += 1
             return None
 
-    def put(self, instance_id: str, lock_version: int, workflow: BpmnWorkflow) -> None:
+    def put(self, instance_id: str, lock_version: int, workflow: BpmnWorkflow,
+            waits=None) -> None:
         """After commit: keep `workflow` as the instance's state at `lock_version` (an entry
         of a newer version, put by a transaction that committed later, stays)."""
         workflow.script_engine = None       # the step's scripts point at its closed connection
         with self._lock:
             entry = self._items.get(instance_id)
-            if entry is None or entry[0] < lock_version:
-                self._items[instance_id] = (lock_version, workflow)
+            if entry is None or entry.version < lock_version:
+                self._items[instance_id] = Entry(lock_version, workflow, waits)
 
     def discard(self, instance_id: str) -> None:
         with self._lock:
