@@ -198,6 +198,8 @@ def _kind(exc: Exception) -> str:
 def deliver(handle: Handle, task_id: str, name: str, payload, correlation: dict) -> bool:
     """Hand one message to one waiting task; False when it no longer waits for it."""
     task = find_task(handle.wf, task_id)
+    if task is not None and task is handle.wf.task_tree:
+        task = _event_subprocess_start(handle.wf, name)
     if task is None or not task.has_state(TaskState.WAITING):
         return False
     definition = task.task_spec.event_definition
@@ -216,6 +218,16 @@ def deliver(handle: Handle, task_id: str, name: str, payload, correlation: dict)
     if getattr(task.task_spec, "cancel_activity", True) is False and task.parent is not None:
         spiff.arm_again(task)
     return True
+
+
+def _event_subprocess_start(wf: BpmnWorkflow, name: str):
+    """A message for an event subprocess's start (its subscription is on the root task):
+    the subprocess is opened and its start event is the task that receives it."""
+    for spec_name, start in spiff.event_subprocess_starts(wf):
+        ed = start.event_definition
+        if isinstance(ed, MessageEventDefinition) and ed.name == name:
+            return spiff.open_event_subprocess(wf, spec_name, start.name)
+    return None
 
 
 def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:

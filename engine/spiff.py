@@ -115,3 +115,25 @@ def trigger_specs(wf) -> list[str]:
     """Names of the event subprocess specs a process starts when one of their start events
     catches (spiff creates such a subprocess only when the event arrives)."""
     return list(getattr(wf.spec.start, "trigger_specs", []) or [])
+
+
+def event_subprocess_starts(wf) -> list[tuple[str, object]]:
+    """(event subprocess spec name, start event spec) of the top-level process."""
+    found = []
+    for name in trigger_specs(wf):
+        spec = wf.subprocess_specs.get(name)
+        for start in (spec.bpmn_start_events if spec is not None else []):
+            found.append((name, start))
+    return found
+
+
+def open_event_subprocess(wf, spec_name: str, start_name: str):
+    """The waiting start event of an event subprocess, created as SpiffWorkflow does when an
+    event it catches arrives (EventManager.update_collaboration), or an existing one that
+    still waits."""
+    for sub in wf.subprocesses.values():
+        task = sub.get_next_task(state=TaskState.WAITING, spec_name=start_name)
+        if task is not None:
+            return task
+    child_id = wf.spec.start.trigger_wf(wf.task_tree, spec_name)
+    return wf.subprocesses[child_id].get_next_task(state=TaskState.WAITING, spec_name=start_name)
