@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, TypeVar
 
+from cachetools import LRUCache
 from sqlalchemy import func, select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
@@ -19,6 +21,7 @@ from .schema import definitions
 from .scripting import EngineScripts, make_environment
 from .serializer import SpecCache
 from .services import ServiceRegistry
+from .retry import redo_on
 from .store import Unit, load_specs
 from .workflow_cache import WorkflowCache
 
@@ -63,7 +66,8 @@ class Engine:
         install_spiff_clock()
         logging.getLogger("spiff").setLevel(logging.WARNING)
         self._environment = None
-        self._definitions: dict = {}
+        self._definitions: LRUCache = LRUCache(maxsize=10_000)   # versions never change
+        self._definitions_lock = threading.Lock()
 
     # -- wiring -----------------------------------------------------------------------------
     @property
@@ -89,13 +93,10 @@ class Engine:
     def retrying(self, actor: str, work: Callable[[Unit], T], attempts: int = 3) -> T:
         """`work` in a unit, again on a fresh read when another writer changed the instance
         first (a device's alarm reaching the instance while a person completes its task)."""
-        for attempt in range(1, attempts + 1):
-            try:
+        for attempt in redo_on(StaleWrite, attempts):
+            with attempt:
                 with self.unit(actor) as unit:
                     return work(unit)
-            except StaleWrite:
-                if attempt == attempts:
-                    raise
         raise AssertionError("unreachable")
 
     def new_workflow(self, conn, definition) -> BpmnWorkflow:
@@ -114,11 +115,13 @@ class Engine:
 
     def definition_by_id(self, conn, definition_id: int):
         """Definition rows never change once written: cached by id."""
-        row = self._definitions.get(definition_id)
+        with self._definitions_lock:
+            row = self._definitions.get(definition_id)
         if row is None:
             row = conn.execute(select(definitions).where(definitions.c.id == definition_id)).first()
-            if row is not None and len(self._definitions) < 10_000:
-                self._definitions[definition_id] = row
+            if row is not None:
+                with self._definitions_lock:
+                    self._definitions[definition_id] = row
         return row
 
     def latest_form(self, conn, form_key: str | None) -> dict | None:
@@ -134,13 +137,17 @@ class Engine:
     def form_by_id(self, conn, definition_id: int) -> dict | None:
         """A form version's parsed definition (versions never change: cached)."""
         key = ("form", definition_id)
-        if key not in self._definitions:
+        with self._definitions_lock:
+            form = self._definitions.get(key)
+        if form is None:
             row = conn.execute(select(definitions.c.source).where(
                 definitions.c.id == definition_id)).first()
             if row is None:
                 return None
-            self._definitions[key] = json.loads(row.source)
-        return self._definitions[key]
+            form = json.loads(row.source)
+            with self._definitions_lock:
+                self._definitions[key] = form
+        return form
 
     def definition_count(self, conn) -> int:
         return conn.execute(select(func.count()).select_from(definitions)).scalar_one()

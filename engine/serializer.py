@@ -10,8 +10,9 @@ import json
 import threading
 import zlib
 from uuid import UUID
-from collections import OrderedDict
 from typing import Callable
+
+from cachetools import LRUCache
 
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -95,18 +96,15 @@ class SpecCache:
     """definition id -> restored specs, bounded LRU shared by all threads."""
 
     def __init__(self, size: int = 256):
-        self._items: OrderedDict[int, SpecPair] = OrderedDict()
-        self._size = size
+        self._items: LRUCache = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     def get(self, definition_id: int, loader: Callable[[], dict]) -> SpecPair:
         with self._lock:
-            if definition_id in self._items:
-                self._items.move_to_end(definition_id)
-                return self._items[definition_id]
+            specs = self._items.get(definition_id)
+        if specs is not None:
+            return specs
         specs = load_specs(loader())
         with self._lock:
             self._items[definition_id] = specs
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
         return specs

@@ -24,6 +24,7 @@ from .clock import utcnow
 from .errors import Conflict, EngineError, NotFound
 from .instances import load_handle
 from .projection import find_task
+from .retry import backoff_seconds
 from .runner import MAX_INCIDENT_TEXT
 from .schema import incidents, instances, timers
 
@@ -140,7 +141,7 @@ def _run_job(engine, unit, handle, job, incident_ok: bool) -> bool:
 
 def backoff(engine, attempt: int) -> float:
     """Seconds before the next attempt: doubling from job_backoff_seconds, capped at 5 min."""
-    return min(300.0, engine.settings.job_backoff_seconds * (2 ** (attempt - 1)))
+    return backoff_seconds(attempt, engine.settings.job_backoff_seconds)
 
 
 def _postpone(engine, instance_id: str, failed: "JobFailed", actor: str) -> float:
