@@ -9,7 +9,7 @@ tests/engine/test_spiff_adapter.py, so that an upgrade of SpiffWorkflow breaks t
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from uuid import UUID
 
 import SpiffWorkflow
@@ -76,15 +76,69 @@ def timer_clock():
 
 
 # -- cutting finished history out of a task tree ------------------------------------------
-def splice_out(wf, keep_parent, keep_child, removed: Iterable) -> None:
-    """Link `keep_child` directly under `keep_parent` and drop the `removed` tasks (the
-    finished chain between them and everything hanging off it) from the workflow."""
-    for task in removed:
-        wf.tasks.pop(task.id, None)
-        wf.event_manager.tasks.pop(task.id, None)
-        wf.subprocesses.pop(task.id, None)
-    keep_child._parent = keep_parent.id
-    keep_parent._children = [keep_child.id]
+def compact(wf, keep: int = 8, min_cut: int = 40) -> int:
+    """Cut finished history out of the top-level task tree; returns how many tasks went.
+
+    Every task that has not finished hangs below one lowest common ancestor; the chain of
+    finished tasks from the root's child down to it (a loop's past rounds) is history: the
+    audit trail keeps it, the instance does not need it to go on. All but the last `keep`
+    links of that chain go, with the finished branches hanging off them and the finished
+    subprocesses they started; the root then links straight to what is left. Nothing is cut
+    unless at least `min_cut` links would go, or when anything to cut has not finished."""
+    live = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not live:
+        return 0
+    spine = _ancestors(live[0])                  # root .. live[0]
+    index = {t.id: i for i, t in enumerate(spine)}
+    end = len(spine) - 1
+    for task in live[1:]:
+        node = task
+        while node.id not in index:
+            node = node.parent
+        end = min(end, index[node.id])
+    spine = spine[:end + 1]                      # root .. lowest common ancestor
+    cut = spine[1:len(spine) - keep]
+    if len(cut) < min_cut:
+        return 0
+    root, first, keep_child = spine[0], cut[0], spine[len(spine) - keep]
+    removed, kept_below = [], set()
+    for task in keep_child:                      # the subtree that stays (iterates it all)
+        kept_below.add(task.id)
+    for task in first:
+        if task.id in kept_below:
+            continue
+        if not task.has_state(TaskState.FINISHED_MASK):
+            return 0
+        removed.append(task)
+    gone = {t.id for t in removed}
+    if wf.last_task is not None and wf.last_task.id in gone:
+        wf.last_task = keep_child
+    _drop_subprocesses(wf, gone)
+    for task_id in gone:
+        wf.tasks.pop(task_id, None)
+        wf.event_manager.tasks.pop(task_id, None)
+    keep_child._parent = root.id
+    root._children = [keep_child.id if c == first.id else c for c in root._children]
+    return len(gone)
+
+
+def _ancestors(task) -> list:
+    chain = []
+    while task is not None:
+        chain.append(task)
+        task = task.parent
+    return chain[::-1]
+
+
+def _drop_subprocesses(wf, gone: set) -> None:
+    """Subprocesses started by removed tasks (and those they started) go with them."""
+    changed = True
+    while changed:
+        changed = False
+        for parent_id in [k for k in wf.subprocesses if k in gone]:
+            sub = wf.subprocesses.pop(parent_id)
+            gone.update(sub.tasks)
+            changed = True
 
 
 def child_ids(task) -> list[UUID]:

@@ -124,27 +124,29 @@ def _has_event_subprocess(name: str) -> bool:
         return 'triggeredByEvent="true"' in fh.read()
 
 
-def test_splice_out_drops_a_finished_chain_and_links_around_it():
+def test_compact_cuts_a_loops_finished_rounds_and_the_workflow_runs_on():
     wf = workflow("two_lanes.bpmn", "two_lanes", project_code="P")
-    for element, data in [("draft", {}), ("reply", {"accepted": False}), ("draft", {})]:
+    for _ in range(30):
+        for element, data in [("draft", {}), ("reply", {"accepted": False})]:
+            task = ready(wf, element)
+            task.set_data(**data)
+            task.run()
+            wf.do_engine_steps()
+    before = len(wf.tasks)
+    current = ready(wf, "draft")
+    removed = spiff.compact(wf, keep=4, min_cut=10)
+    assert removed > 100 and len(wf.tasks) == before - removed
+    assert current.id in wf.tasks and wf.last_task.id in wf.tasks
+    assert all(t.parent is None or t.parent.id in wf.tasks for t in wf.tasks.values())
+    assert spiff.child_ids(wf.task_tree)[0] in wf.tasks
+    for element, data in [("draft", {}), ("reply", {"accepted": True})]:
         task = ready(wf, element)
         task.set_data(**data)
         task.run()
         wf.do_engine_steps()
-    current = ready(wf, "reply").parent            # the boundary split of the second reply
-    chain = []
-    node = current.parent
-    while node.parent is not None and node.parent is not wf.task_tree:
-        chain.append(node)
-        node = node.parent
-    keep_parent = node
-    removed = [t for c in chain for t in c]        # each with its finished side branches
-    removed = [t for t in removed if not t.is_descendant_of(current) and t is not current]
-    spiff.splice_out(wf, keep_parent, current, removed)
-    assert current.parent is keep_parent and spiff.child_ids(keep_parent) == [current.id]
-    assert all(t.id not in wf.tasks for t in removed)
-    task = ready(wf, "reply")
-    task.set_data(accepted=True)
-    task.run()
-    wf.do_engine_steps()
-    assert wf.completed
+    assert wf.completed and wf.last_task.data["accepted"] is True
+
+
+def test_compact_leaves_a_short_history_alone():
+    wf = workflow("two_lanes.bpmn", "two_lanes", project_code="P")
+    assert spiff.compact(wf, keep=4, min_cut=10) == 0
