@@ -20,8 +20,8 @@ COMPACT_KEEP = 8
 COMPACT_MIN = 20
 
 
-def load_handle(engine, unit: Unit, instance_id: str) -> Handle:
-    loaded = store.load(unit.conn, engine.specs, instance_id, engine.workflows)
+def load_handle(engine, unit: Unit, instance_id: str, row=None) -> Handle:
+    loaded = store.load(unit.conn, engine.specs, instance_id, engine.workflows, row)
     row = loaded.row
     definition = engine.definition_by_id(unit.conn, row.definition_id)
     handle = Handle(id=row.id, definition=definition, business_key=row.business_key,

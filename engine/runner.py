@@ -39,6 +39,7 @@ class Handle:
     touched_messages: list = field(default_factory=list)
     new_incidents: list = field(default_factory=list)   # written once the instance row is
     previous: object = None       # projection as stored (store.projected), or None: read it
+    settled: object = None        # read_waits of the workflow as advance left it, if unchanged
 
     @property
     def process_key(self) -> str:
@@ -120,6 +121,7 @@ def advance(engine, unit: Unit, handle: Handle) -> None:
     whole run is bounded by one budget of engine steps and seconds."""
     tried: set[tuple[str, int]] = set()
     budget = Budget(engine.settings, handle.wf)
+    handle.settled = None
     for _ in range(MAX_ROUNDS):
         if not _steps(engine, unit, handle, budget):
             return
@@ -242,6 +244,7 @@ def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
              if s.match_key and (s.task_id, s.message_name, s.match_key) not in known]
     names = {s.message_name for s in fresh}
     if not names:
+        handle.settled = waits        # nothing more happens to the workflow in advance
         return False
     rows = unit.conn.execute(
         select(messages).where(messages.c.status == "buffered", messages.c.name.in_(names),
@@ -266,6 +269,7 @@ def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
                 break
         if delivered:
             return True
+    handle.settled = waits
     return False
 
 
@@ -291,7 +295,8 @@ def persist(engine, unit: Unit, handle: Handle) -> None:
     waits = store.sync_projection(
         unit, handle.id, handle.process_key, handle.scope_key, handle.wf, engine.role_of,
         finished=state in ("completed", "cancelled"),
-        previous=Waits() if handle.row is None else handle.previous)
+        previous=Waits() if handle.row is None else handle.previous, current=handle.settled)
+    handle.settled = None
     # once committed, the next step of this instance in this process starts from this object
     wf = handle.wf
     unit.after_commit.append(lambda: engine.workflows.put(handle.id, version, wf, waits))

@@ -70,11 +70,16 @@ _SAVE = (update(instances)
                  updated_at=bindparam("now"), ended_at=bindparam("ended")))
 
 
+INSTANCE_COLUMNS = [c for c in instances.c if c.name != "blob"]
+
+
 def load(conn: Connection, cache: SpecCache, instance_id: str,
-         workflows: WorkflowCache | None = None) -> Loaded:
-    """The instance row (without its blob) and its workflow: the cached object when the
-    cache holds this row's lock_version (then owned by the caller), else the blob's."""
-    row = conn.execute(_LOAD, {"instance_id": instance_id}).first()
+         workflows: WorkflowCache | None = None, row=None) -> Loaded:
+    """The instance row (without its blob; given, when the caller read it already in this
+    transaction) and its workflow: the cached object when the cache holds this row's
+    lock_version (then owned by the caller), else the blob's."""
+    if row is None:
+        row = conn.execute(_LOAD, {"instance_id": instance_id}).first()
     if row is None:
         raise NotFound(f"流程实例不存在 (instance {instance_id} not found)")
     entry = workflows.take(row.id, row.lock_version) if workflows is not None else None
@@ -151,13 +156,13 @@ def projected(wf: BpmnWorkflow, state: str) -> Waits:
 
 def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: str | None,
                     wf: BpmnWorkflow, role_of, finished: bool,
-                    previous: Waits | None = None) -> Waits:
+                    previous: Waits | None = None, current: Waits | None = None) -> Waits:
     """Bring tasks, subscriptions and timers in line with the workflow. `previous` is what the
     tables hold (from `projected` at load, or empty for a new instance): given, nothing is read
-    back. Returns what it waits for; subscriptions that did not exist before are flagged for
-    buffered-message delivery."""
+    back. `current` is read_waits(wf) when the caller has it already. Returns what it waits
+    for; subscriptions that did not exist before are flagged for buffered-message delivery."""
     conn = unit.conn
-    waits = Waits() if finished else read_waits(wf)
+    waits = Waits() if finished else current if current is not None else read_waits(wf)
     if previous is not None:
         open_rows = {t.id: t for t in previous.tasks}
     else:
@@ -190,13 +195,18 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
             select(subscriptions.c.task_id, subscriptions.c.message_name,
                    subscriptions.c.match_key).where(subscriptions.c.instance_id == instance_id)))}
     new_subs = {(s.task_id, s.message_name, s.match_key): s for s in waits.subscriptions}
-    if old_subs != set(new_subs):
-        conn.execute(delete(subscriptions).where(subscriptions.c.instance_id == instance_id))
-        if new_subs:
-            conn.execute(insert(subscriptions), [dict(
-                instance_id=instance_id, task_id=s.task_id, element_id=s.element_id,
-                message_name=s.message_name, correlation=s.correlation, match_key=s.match_key,
-                created_at=unit.now) for s in new_subs.values()])
+    gone_subs = old_subs - set(new_subs)
+    if gone_subs:
+        conn.execute(delete(subscriptions).where(
+            subscriptions.c.instance_id == instance_id,
+            tuple_(subscriptions.c.task_id, subscriptions.c.message_name).in_(
+                sorted({(k[0], k[1]) for k in gone_subs}))))
+    added_subs = [s for k, s in new_subs.items() if k not in old_subs]
+    if added_subs:
+        conn.execute(insert(subscriptions), [dict(
+            instance_id=instance_id, task_id=s.task_id, element_id=s.element_id,
+            message_name=s.message_name, correlation=s.correlation, match_key=s.match_key,
+            created_at=unit.now) for s in added_subs])
     waits.fresh_subscriptions = [s for k, s in new_subs.items() if k not in old_subs]
 
     # Only the rows that changed are touched: an async job's row keeps its due time and
