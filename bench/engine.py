@@ -7,6 +7,9 @@ message boundary event) is run to completion N times:
   engine    our engine: every step a committed transaction (workflow, task projection,
             subscriptions, timers, audit chain), on a SQLite file and on PostgreSQL
 Each instance takes the loop once (draft, reply rejected, draft, reply accepted): 4 user steps.
+Growth: the cost of one step of an instance that already completed 500 user tasks (250 rounds
+of the loop) divided by the cost of one with 10, through the same engine.
+Goals (issue 18): engine >= 0.25 of raw on SQLite, >= 0.15 on PostgreSQL; growth <= 2.
 
     .venv/bin/python bench/engine.py [--count 1000] [--pg URL] [--no-pg]
 """
@@ -59,12 +62,17 @@ def raw(count: int, round_trip: bool) -> float:
     return count / (time.perf_counter() - began)
 
 
-def engine_run(url: str, count: int) -> float:
+def engine_run(url: str, count: int) -> dict:
+    """Instances/s through the engine; SQL statements and deserializations per step; the
+    growth ratio of one step's cost."""
+    from sqlalchemy import event
+
     from engine import instances, tasks
     from engine.compiler import SourceFile
     from engine.core import Engine
     from engine.db import Database
     from engine.deploy import deploy
+    from engine.serializer import counts
     from processes.access import role_of_lane, scope_of
     from processes.migrate import upgrade
 
@@ -76,20 +84,52 @@ def engine_run(url: str, count: int) -> float:
             deploy(unit, [SourceFile("two_lanes.bpmn", fh.read())])
     from SpiffWorkflow.task import TaskState
 
+    statements = [0]
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _count(*_args):
+        statements[0] += 1
+
     def next_task(handle) -> str:
         return str(handle.wf.get_tasks(state=TaskState.READY, manual=True)[0].id)
 
+    def start():
+        with engine.unit("bench") as unit:
+            return instances.start(engine, unit, "two_lanes", PROJECT, {"project_code": PROJECT})
+
+    def step(handle, data):
+        with engine.unit("bench") as unit:
+            return tasks.complete(engine, unit, next_task(handle), data)
+
+    statements[0], loads = 0, counts["loads"]
     began = time.perf_counter()
     for _ in range(count):
-        with engine.unit("bench") as unit:
-            handle = instances.start(engine, unit, "two_lanes", PROJECT,
-                                     {"project_code": PROJECT})
+        handle = start()
         for element, data in STEPS:
-            with engine.unit("bench") as unit:
-                handle = tasks.complete(engine, unit, next_task(handle), data)
+            handle = step(handle, data)
     rate = count / (time.perf_counter() - began)
+    steps = count * (len(STEPS) + 1)
+    result = {"rate": rate, "statements": statements[0] / steps,
+              "loads": (counts["loads"] - loads) / steps}
+
+    def step_cost(handle, rounds: int) -> float:
+        began = time.perf_counter()
+        for _ in range(rounds):
+            handle = step(handle, {})
+            handle = step(handle, {"accepted": False})
+        return (time.perf_counter() - began) / (2 * rounds)
+
+    handle = start()
+    for _ in range(5):                         # 10 user tasks completed
+        handle = step(step(handle, {}), {"accepted": False})
+    small = step_cost(handle, 20)
+    handle = start()
+    for _ in range(250):                       # 500 user tasks completed
+        handle = step(step(handle, {}), {"accepted": False})
+    large = step_cost(handle, 20)
+    result.update(step_small_ms=small * 1000, step_large_ms=large * 1000, growth=large / small)
     engine.close()
-    return rate
+    return result
 
 
 def fresh_pg_url(base: str) -> str:
@@ -110,17 +150,29 @@ def main() -> None:
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--no-pg", action="store_true")
     args = ap.parse_args()
-    results = {"raw SpiffWorkflow (memory)": raw(args.count, False),
-               "raw SpiffWorkflow + JSON round trip": raw(args.count, True)}
+    raws = {"raw SpiffWorkflow (memory)": raw(args.count, False),
+            "raw SpiffWorkflow + JSON round trip": raw(args.count, True)}
+    runs = {}
     with tempfile.TemporaryDirectory() as tmp:
-        results["engine, SQLite file"] = engine_run(f"sqlite:///{tmp}/bench.db", args.count)
+        runs["engine, SQLite file"] = (engine_run(f"sqlite:///{tmp}/bench.db", args.count), 0.25)
     if not args.no_pg:
-        results["engine, PostgreSQL"] = engine_run(fresh_pg_url(args.pg), args.count)
-    base = results["raw SpiffWorkflow (memory)"]
+        runs["engine, PostgreSQL"] = (engine_run(fresh_pg_url(args.pg), args.count), 0.15)
+    base = raws["raw SpiffWorkflow (memory)"]
     print(f"{args.count} instances, {len(STEPS)} user steps each, every engine step committed")
-    print(f"{'run':40} {'instances/s':>12} {'ratio to raw':>13}")
-    for name, rate in results.items():
-        print(f"{name:40} {rate:12.1f} {rate / base:13.3f}")
+    print(f"{'run':38} {'instances/s':>11} {'ratio':>6} {'goal':>7} {'SQL/step':>9} "
+          f"{'deser./step':>11}")
+    for name, rate in raws.items():
+        print(f"{name:38} {rate:11.1f} {rate / base:6.3f}")
+    for name, (r, goal) in runs.items():
+        ratio = r["rate"] / base
+        print(f"{name:38} {r['rate']:11.1f} {ratio:6.3f} {'>=' + str(goal):>7} "
+              f"{r['statements']:9.1f} {r['loads']:11.2f}  {'met' if ratio >= goal else 'NOT met'}")
+    print()
+    print(f"{'growth: one step after 500 vs 10 tasks':38} {'10 (ms)':>9} {'500 (ms)':>9} "
+          f"{'ratio':>6} {'goal':>6}")
+    for name, (r, _goal) in runs.items():
+        print(f"{name:38} {r['step_small_ms']:9.2f} {r['step_large_ms']:9.2f} "
+              f"{r['growth']:6.2f} {'<=2':>6}  {'met' if r['growth'] <= 2 else 'NOT met'}")
 
 
 if __name__ == "__main__":
