@@ -19,7 +19,6 @@ Goal (issue 18): p99 < 1 s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys

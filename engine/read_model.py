@@ -16,7 +16,7 @@ from .schema import TASK_IS_OPEN, instances, subscriptions, tasks, timers
 _INSTANCE = select(*[c for c in instances.c if c.name != "blob"]).where(
     instances.c.id == bindparam("instance_id"))
 _OPEN_TASKS = (select(tasks).where(tasks.c.instance_id == bindparam("instance_id"), TASK_IS_OPEN)
-               .order_by(tasks.c.created_at, tasks.c.id))
+               .order_by(tasks.c.created_at))
 _SUBSCRIPTIONS = (select(subscriptions.c.element_id, subscriptions.c.task_id,
                          subscriptions.c.message_name, subscriptions.c.correlation)
                   .where(subscriptions.c.instance_id == bindparam("instance_id"))

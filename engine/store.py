@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
-from . import audit
+from . import audit, spiff
 from .errors import NotFound, StaleWrite
 from .projection import Waits, element_id, find_task, read_waits
 from .schema import definitions, instances, subscriptions, tasks, timers
@@ -105,7 +105,7 @@ def completed_elements(wf: BpmnWorkflow, before=None) -> list[str]:
     """BPMN elements completed so far: those in the workflow now and those recorded before
     (finished history may have been cut out of the workflow since)."""
     done = set(before or ())
-    done.update(element_id(t) for t in wf.get_tasks(state=TaskState.COMPLETED)
+    done.update(element_id(t) for t in spiff.tasks_in_state(wf, TaskState.COMPLETED)
                 if t.task_spec.bpmn_id)
     return sorted(done)
 

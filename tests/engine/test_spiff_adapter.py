@@ -16,9 +16,10 @@ from engine.clock import _ClockDatetime, clock, install_spiff_clock
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "processes")
 
 
-def workflow(file_name: str, process: str, **data) -> BpmnWorkflow:
+def workflow(file_name: str, process: str, *more: str, **data) -> BpmnWorkflow:
     parser = SpiffBpmnParser()
-    parser.add_bpmn_file(os.path.join(HERE, file_name))
+    for name in (file_name, *more):
+        parser.add_bpmn_file(os.path.join(HERE, name))
     wf = BpmnWorkflow(parser.get_spec(process), parser.get_subprocess_specs(process))
     wf.get_tasks(state=TaskState.READY)[0].set_data(**data)
     wf.do_engine_steps()
@@ -150,3 +151,11 @@ def test_compact_cuts_a_loops_finished_rounds_and_the_workflow_runs_on():
 def test_compact_leaves_a_short_history_alone():
     wf = workflow("two_lanes.bpmn", "two_lanes", project_code="P")
     assert spiff.compact(wf, keep=4, min_cut=10) == 0
+
+
+def test_tasks_in_state_finds_the_same_tasks_as_the_tree_walk():
+    wf = workflow("subprocesses.bpmn", "parent", "child.bpmn")   # subprocess tasks too
+    assert wf.subprocesses
+    for state in (TaskState.COMPLETED, TaskState.READY, TaskState.WAITING):
+        assert {t.id for t in spiff.tasks_in_state(wf, state)} == \
+            {t.id for t in wf.get_tasks(state=state)}
