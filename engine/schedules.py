@@ -248,7 +248,9 @@ def _prime(wf, element_id: str, now: datetime) -> None:
         if (task.task_spec.bpmn_id or task.task_spec.name) != element_id:
             continue
         if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
-            spiff.set_event_value(task, {"cycles": 1, "next": past, "duration": 1.0})
+            # one cycle, due already; its interval never comes into play (but must not look
+            # like a designer's too-short cycle to the budget's check)
+            spiff.set_event_value(task, {"cycles": 1, "next": past, "duration": 86400.0})
         else:
             spiff.set_event_value(task, past)
 
