@@ -46,6 +46,7 @@ class EngineSettings:
     max_steps: int = 10_000
     max_step_seconds: float = 10.0
     min_cycle_seconds: float = 60.0      # a shorter cycle timer interval is an incident
+    timer_threads: int = 4               # threads of one timer pass on PostgreSQL
 
 
 @dataclass

@@ -6,24 +6,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import JSON, Integer, bindparam, literal, null, select, type_coerce, union_all
 
 from . import store
 from .instances import open_incidents
 from .projection import find_task
-from .schema import TASK_IS_OPEN, instances, subscriptions, tasks, timers
+from .schema import TASK_IS_OPEN, UTCDateTime, instances, subscriptions, tasks, timers
 
 _INSTANCE = select(*[c for c in instances.c if c.name != "blob"]).where(
     instances.c.id == bindparam("instance_id"))
 _OPEN_TASKS = (select(tasks).where(tasks.c.instance_id == bindparam("instance_id"), TASK_IS_OPEN)
                .order_by(tasks.c.created_at))
-_SUBSCRIPTIONS = (select(subscriptions.c.element_id, subscriptions.c.task_id,
-                         subscriptions.c.message_name, subscriptions.c.correlation)
-                  .where(subscriptions.c.instance_id == bindparam("instance_id"))
-                  .order_by(subscriptions.c.id))
-_TIMERS = (select(timers.c.element_id, timers.c.task_id, timers.c.kind, timers.c.due_at,
-                  timers.c.attempts)
-           .where(timers.c.instance_id == bindparam("instance_id")).order_by(timers.c.id))
+# what it waits for, messages then timers and jobs, in one statement
+_WAITING = union_all(
+    select(literal("message").label("type"), subscriptions.c.id.label("position"),
+           subscriptions.c.element_id, subscriptions.c.task_id,
+           subscriptions.c.message_name.label("name"), subscriptions.c.correlation,
+           type_coerce(null(), UTCDateTime()).label("due_at"),
+           type_coerce(null(), Integer()).label("attempts"))
+    .where(subscriptions.c.instance_id == bindparam("instance_id")),
+    select(literal("timer").label("type"), timers.c.id, timers.c.element_id, timers.c.task_id,
+           timers.c.kind, type_coerce(null(), JSON()), timers.c.due_at, timers.c.attempts)
+    .where(timers.c.instance_id == bindparam("instance_id")),
+).order_by("type", "position")
 
 
 @dataclass
@@ -45,14 +50,16 @@ def instance(engine, conn, instance_id: str, row=None) -> InstanceView | None:
         return None
     params = {"instance_id": instance_id}
     view = InstanceView(row=row, open_tasks=conn.execute(_OPEN_TASKS, params).all())
-    view.waiting = [{"type": "message", "element_id": s.element_id, "task_id": s.task_id,
-                     "name": s.message_name, "correlation": s.correlation, "due_at": None}
-                    for s in conn.execute(_SUBSCRIPTIONS, params)]
-    # an async service task waits for a worker: due now, or after a failed attempt later
-    view.waiting += [{"type": "job" if t.kind == "async" else "timer",
-                      "element_id": t.element_id, "task_id": t.task_id, "name": t.kind,
-                      "correlation": None, "due_at": t.due_at, "attempts": t.attempts}
-                     for t in conn.execute(_TIMERS, params)]
+    for w in conn.execute(_WAITING, params):
+        if w.type == "message":
+            view.waiting.append({"type": "message", "element_id": w.element_id,
+                                 "task_id": w.task_id, "name": w.name,
+                                 "correlation": w.correlation, "due_at": None})
+        else:   # an async service task waits for a worker: due now, or after a failure later
+            view.waiting.append({"type": "job" if w.name == "async" else "timer",
+                                 "element_id": w.element_id, "task_id": w.task_id,
+                                 "name": w.name, "correlation": None, "due_at": w.due_at,
+                                 "attempts": w.attempts})
     view.incidents = open_incidents(conn, instance_id) if row.state == "error" else []
     view.completed_elements = row.completed_elements
     if view.completed_elements is None:       # written before the column was kept
