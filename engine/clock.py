@@ -51,9 +51,9 @@ class _ClockDatetime(datetime):
 
 
 def install_spiff_clock() -> None:
-    from SpiffWorkflow.bpmn.specs.event_definitions import timer
+    from . import spiff
 
-    timer.datetime = _ClockDatetime
+    spiff.install_timer_clock(_ClockDatetime)
 
 
 def utcnow() -> datetime:

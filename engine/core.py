@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, TypeVar
 
+from cachetools import LRUCache
 from sqlalchemy import func, select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from . import spiff
 from .clock import install_spiff_clock, utcnow
 from .db import Database
 from .errors import NotFound, StaleWrite
@@ -18,7 +21,9 @@ from .schema import definitions
 from .scripting import EngineScripts, make_environment
 from .serializer import SpecCache
 from .services import ServiceRegistry
+from .retry import redo_on
 from .store import Unit, load_specs
+from .workflow_cache import WorkflowCache
 
 
 def _default_scope(business_key: str | None, variables: dict) -> str | None:
@@ -36,6 +41,12 @@ class EngineSettings:
     max_variables_bytes: int = 256_000
     job_attempts: int = 4                # an async task's tries before it becomes an incident
     job_backoff_seconds: float = 2.0     # first wait between tries, doubling
+    # one command moving one instance stops after this many engine steps or seconds and
+    # leaves an incident (a multi-instance of 20,000, a call activity calling itself)
+    max_steps: int = 10_000
+    max_step_seconds: float = 10.0
+    min_cycle_seconds: float = 60.0      # a shorter cycle timer interval is an incident
+    timer_threads: int = 4               # threads of one timer pass on PostgreSQL
 
 
 @dataclass
@@ -46,15 +57,18 @@ class Engine:
     role_of: Callable[[str | None], str | None] = lambda lane: lane
     scope_of: Callable[[str | None, dict], str | None] = _default_scope
     specs: SpecCache = field(default_factory=SpecCache)
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)
     # called after commit with the id of an instance that has a new async job: the embedded
     # thread wakes up, or a Celery task is sent; without it the next timer pass runs the job
     wake: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
+        spiff.check_version()
         install_spiff_clock()
         logging.getLogger("spiff").setLevel(logging.WARNING)
         self._environment = None
-        self._definitions: dict = {}
+        self._definitions: LRUCache = LRUCache(maxsize=10_000)   # versions never change
+        self._definitions_lock = threading.Lock()
 
     # -- wiring -----------------------------------------------------------------------------
     @property
@@ -80,13 +94,10 @@ class Engine:
     def retrying(self, actor: str, work: Callable[[Unit], T], attempts: int = 3) -> T:
         """`work` in a unit, again on a fresh read when another writer changed the instance
         first (a device's alarm reaching the instance while a person completes its task)."""
-        for attempt in range(1, attempts + 1):
-            try:
+        for attempt in redo_on(StaleWrite, attempts):
+            with attempt:
                 with self.unit(actor) as unit:
                     return work(unit)
-            except StaleWrite:
-                if attempt == attempts:
-                    raise
         raise AssertionError("unreachable")
 
     def new_workflow(self, conn, definition) -> BpmnWorkflow:
@@ -105,11 +116,13 @@ class Engine:
 
     def definition_by_id(self, conn, definition_id: int):
         """Definition rows never change once written: cached by id."""
-        row = self._definitions.get(definition_id)
+        with self._definitions_lock:
+            row = self._definitions.get(definition_id)
         if row is None:
             row = conn.execute(select(definitions).where(definitions.c.id == definition_id)).first()
-            if row is not None and len(self._definitions) < 10_000:
-                self._definitions[definition_id] = row
+            if row is not None:
+                with self._definitions_lock:
+                    self._definitions[definition_id] = row
         return row
 
     def latest_form(self, conn, form_key: str | None) -> dict | None:
@@ -125,13 +138,17 @@ class Engine:
     def form_by_id(self, conn, definition_id: int) -> dict | None:
         """A form version's parsed definition (versions never change: cached)."""
         key = ("form", definition_id)
-        if key not in self._definitions:
+        with self._definitions_lock:
+            form = self._definitions.get(key)
+        if form is None:
             row = conn.execute(select(definitions.c.source).where(
                 definitions.c.id == definition_id)).first()
             if row is None:
                 return None
-            self._definitions[key] = json.loads(row.source)
-        return self._definitions[key]
+            form = json.loads(row.source)
+            with self._definitions_lock:
+                self._definitions[key] = form
+        return form
 
     def definition_count(self, conn) -> int:
         return conn.execute(select(func.count()).select_from(definitions)).scalar_one()

@@ -55,7 +55,10 @@ class Database:
                 with conn.begin():
                     yield conn
             except Exception as exc:
-                raise _translate(exc) from exc
+                translated = _translate(exc)
+                if translated is exc:
+                    raise          # untranslated: as it was, with its own cause and traceback
+                raise translated from exc
             finally:
                 conn.info.pop("immediate", None)
 

@@ -6,22 +6,33 @@ import json
 from sqlalchemy import select, update
 from SpiffWorkflow.task import TaskState
 
-from . import runner, store
+from . import runner, spiff, store
 from .errors import Conflict, Invalid
 from .runner import Handle
 from .schema import incidents
 from .store import Unit
 
 MAX_START_VARIABLES_BYTES = 256_000
+# Finished history is cut out of a workflow's task tree once it has this many tasks (a loop
+# would otherwise grow its blob and every step's cost without end; the audit trail keeps it).
+COMPACT_ABOVE = 60
+COMPACT_KEEP = 8
+COMPACT_MIN = 20
 
 
-def load_handle(engine, unit: Unit, instance_id: str) -> Handle:
-    loaded = store.load(unit.conn, engine.specs, instance_id)
+def load_handle(engine, unit: Unit, instance_id: str, row=None) -> Handle:
+    loaded = store.load(unit.conn, engine.specs, instance_id, engine.workflows, row)
     row = loaded.row
     definition = engine.definition_by_id(unit.conn, row.definition_id)
     handle = Handle(id=row.id, definition=definition, business_key=row.business_key,
                     scope_key=row.scope_key, wf=loaded.workflow, row=row, state=row.state)
-    handle.previous = store.projected(loaded.workflow, row.state)
+    handle.previous = loaded.waits if loaded.waits is not None \
+        else store.projected(loaded.workflow, row.state)
+    if row.state == "running" and len(loaded.workflow.tasks) > COMPACT_ABOVE:
+        # before the step: the tasks it completes are still there for the projection
+        removed = spiff.compact(loaded.workflow, keep=COMPACT_KEEP, min_cut=COMPACT_MIN)
+        if removed:
+            unit.record("instance.compacted", row.id, removed_tasks=removed)
     runner.attach_scripts(engine, handle, unit)
     return handle
 

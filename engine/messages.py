@@ -151,7 +151,7 @@ def _start(engine, unit: Unit, process_key: str, name: str, correlation: dict, p
     handle = instance_cmds.new_handle(engine, unit, definition,
                                       str(business_key) if business_key else None, variables)
     _only_start_by(handle.wf, name)
-    if not runner._steps(engine, unit, handle):
+    if not runner.steps(engine, unit, handle):
         runner.persist(engine, unit, handle)
         return handle
     from .projection import read_waits

@@ -19,6 +19,8 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
+from . import spiff
+
 MAX_CORRELATION_PROPS = 8
 
 
@@ -133,6 +135,7 @@ def read_waits(wf: BpmnWorkflow) -> Waits:
                     waits.timers.append(Timer(
                         str(task.id), element, _kind(ed), due, _attached_to(task),
                         bool(getattr(task.task_spec, "cancel_activity", True))))
+    waits.subscriptions += _event_subprocess_subscriptions(wf)
     # A task's due date is its earliest interrupting boundary timer (a reminder is not one).
     earliest: dict[bool, dict[str, datetime]] = {True: {}, False: {}}
     for t in waits.timers:
@@ -183,6 +186,24 @@ def _subscription(wf: BpmnWorkflow, task, ed: MessageEventDefinition, element: s
                         match_key(props) if ok else None)
 
 
+def _event_subprocess_subscriptions(wf: BpmnWorkflow) -> list[Subscription]:
+    """An event subprocess with a message start waits as long as its process runs; spiff
+    creates it only when the message arrives, so the subscription is kept on the root task
+    (`runner.deliver` opens the subprocess)."""
+    starts = [(name, start) for name, start in spiff.event_subprocess_starts(wf)
+              if isinstance(start.event_definition, MessageEventDefinition)]
+    if not starts:
+        return []
+    context = wf.last_task or wf.task_tree
+    found = []
+    for _name, start in starts:
+        sub = _subscription(wf, context, start.event_definition,
+                            start.bpmn_id or start.name)
+        sub.task_id = str(wf.task_tree.id)
+        found.append(sub)
+    return found
+
+
 def _kind(ed) -> str:
     if isinstance(ed, CycleTimerEventDefinition):
         return "cycle"
@@ -192,7 +213,7 @@ def _kind(ed) -> str:
 
 
 def _timer_due(task, ed) -> datetime | None:
-    value = task._get_internal_data("event_value")
+    value = spiff.event_value(task)
     if isinstance(value, dict):
         if value.get("cycles") == 0:
             return None       # a finished cycle: spiff keeps it waiting, but it fires no more

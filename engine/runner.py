@@ -13,7 +13,8 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
-from . import store
+from . import spiff, store
+from .budget import Budget, BudgetExceeded, CycleTooShort, short_cycle
 from .projection import Waits, element_id, find_task, message_keys, read_waits
 from .schema import incidents, messages
 from .errors import Invalid
@@ -38,6 +39,7 @@ class Handle:
     touched_messages: list = field(default_factory=list)
     new_incidents: list = field(default_factory=list)   # written once the instance row is
     previous: object = None       # projection as stored (store.projected), or None: read it
+    settled: object = None        # read_waits of the workflow as advance left it, if unchanged
 
     @property
     def process_key(self) -> str:
@@ -68,10 +70,13 @@ def attach_scripts(engine, handle: Handle, unit: Unit) -> None:
 
 
 def advance(engine, unit: Unit, handle: Handle) -> None:
-    """Run to the next wait state, delivering buffered messages as subscriptions open."""
+    """Run to the next wait state, delivering buffered messages as subscriptions open. The
+    whole run is bounded by one budget of engine steps and seconds."""
     tried: set[tuple[str, int]] = set()
+    budget = Budget(engine.settings, handle.wf)
+    handle.settled = None
     for _ in range(MAX_ROUNDS):
-        if not _steps(engine, unit, handle):
+        if not _steps(engine, unit, handle, budget):
             return
         if handle.wf.completed:
             return
@@ -79,15 +84,21 @@ def advance(engine, unit: Unit, handle: Handle) -> None:
             return
 
 
-def _steps(engine, unit: Unit, handle: Handle) -> bool:
+def steps(engine, unit: Unit, handle: Handle, budget: Budget | None = None) -> bool:
+    """Engine steps to the next wait state; False when they ended in an incident."""
+    return _steps(engine, unit, handle, budget or Budget(engine.settings, handle.wf))
+
+
+def _steps(engine, unit: Unit, handle: Handle, budget: Budget) -> bool:
     try:
-        handle.wf.do_engine_steps()
+        spiff.run_engine_steps(handle.wf, budget.spend)
+        short_cycle(handle.wf, budget.min_cycle)    # armed by the last step of the run
         return True
     except Exception as exc:  # designer code, services, spiff: all become incidents
         refusal = _refusal(exc)
         if refusal is not None:
             raise Invalid(str(refusal), {"_process": [str(refusal)]}) from exc
-        open_incident(unit, handle, exc)
+        open_incident(unit, handle, exc, getattr(exc, "task", None))
         return False
 
 
@@ -101,9 +112,10 @@ def _refusal(exc: BaseException) -> ServiceRefusal | None:
     return None
 
 
-def open_incident(unit: Unit, handle: Handle, exc: Exception) -> None:
-    failed = handle.wf.get_tasks(state=TaskState.ERROR)
-    task = failed[0] if failed else None
+def open_incident(unit: Unit, handle: Handle, exc: Exception, task=None) -> None:
+    if task is None:
+        failed = handle.wf.get_tasks(state=TaskState.ERROR)
+        task = failed[0] if failed else None
     text = describe(exc)
     handle.state = "error"
     handle.new_incidents.append(dict(
@@ -126,6 +138,10 @@ def describe(exc: Exception) -> str:
 
 
 def _kind(exc: Exception) -> str:
+    if isinstance(exc, BudgetExceeded):
+        return "budget"
+    if isinstance(exc, CycleTooShort):
+        return "timer"
     chain = f"{type(exc).__name__} {type(getattr(exc, 'exception', None)).__name__}"
     if "ScriptError" in chain or "Script" in str(exc)[:40]:
         return "script"
@@ -137,6 +153,8 @@ def _kind(exc: Exception) -> str:
 def deliver(handle: Handle, task_id: str, name: str, payload, correlation: dict) -> bool:
     """Hand one message to one waiting task; False when it no longer waits for it."""
     task = find_task(handle.wf, task_id)
+    if task is not None and task is handle.wf.task_tree:
+        task = _event_subprocess_start(handle.wf, name)
     if task is None or not task.has_state(TaskState.WAITING):
         return False
     definition = task.task_spec.event_definition
@@ -151,22 +169,35 @@ def deliver(handle: Handle, task_id: str, name: str, payload, correlation: dict)
         if cp.name in correlation:
             for key in cp.correlation_keys or [cp.name]:
                 handle.wf.correlations.setdefault(key, {})[cp.name] = correlation[cp.name]
-    task._set_internal_data(event_fired=True)
-    task.task_spec._update(task)
+    spiff.fire_event(task)
     if getattr(task.task_spec, "cancel_activity", True) is False and task.parent is not None:
-        # BPMN lets a non-interrupting boundary event fire again while its activity runs;
-        # spiff arms it once, so arm a fresh one beside the one that fired.
-        again = task.parent._add_child(task.task_spec, TaskState.FUTURE)
-        again.task_spec._update(again)
+        spiff.arm_again(task)
     return True
+
+
+def _event_subprocess_start(wf: BpmnWorkflow, name: str):
+    """A message for an event subprocess's start (its subscription is on the root task):
+    the subprocess is opened and its start event is the task that receives it."""
+    for spec_name, start in spiff.event_subprocess_starts(wf):
+        ed = start.event_definition
+        if isinstance(ed, MessageEventDefinition) and ed.name == name:
+            return spiff.open_event_subprocess(wf, spec_name, start.name)
+    return None
 
 
 def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
     """Zeebe-style buffering: a message that arrived before anyone waited is delivered to the
     first subscription that opens and matches it. Returns True when something was delivered."""
     waits = read_waits(handle.wf)
-    names = {s.message_name for s in waits.subscriptions if s.match_key}
+    # a subscription that existed before this step checked the buffer when it opened, and
+    # messages arriving since found it in the table: only new ones need to look
+    known = {(s.task_id, s.message_name, s.match_key)
+             for s in (handle.previous.subscriptions if handle.previous is not None else ())}
+    fresh = [s for s in waits.subscriptions
+             if s.match_key and (s.task_id, s.message_name, s.match_key) not in known]
+    names = {s.message_name for s in fresh}
     if not names:
+        handle.settled = waits        # nothing more happens to the workflow in advance
         return False
     rows = unit.conn.execute(
         select(messages).where(messages.c.status == "buffered", messages.c.name.in_(names),
@@ -175,7 +206,7 @@ def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
     delivered = False
     for msg in rows:
         keys = set(message_keys(msg.correlation or {}))
-        for sub in waits.subscriptions:
+        for sub in fresh:
             if (sub.task_id, msg.id) in tried or sub.message_name != msg.name \
                     or sub.match_key not in keys:
                 continue
@@ -191,6 +222,7 @@ def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
                 break
         if delivered:
             return True
+    handle.settled = waits
     return False
 
 
@@ -207,15 +239,20 @@ def persist(engine, unit: Unit, handle: Handle) -> None:
         store.insert_instance(unit, instance_id=handle.id, definition=handle.definition,
                               business_key=handle.business_key, scope_key=handle.scope_key,
                               state=state, wf=handle.wf)
+        version = 1
     else:
-        store.save_instance(unit, handle.row, handle.wf, state)
+        version = store.save_instance(unit, handle.row, handle.wf, state)
     if handle.new_incidents:
         unit.conn.execute(insert(incidents), handle.new_incidents)
         handle.new_incidents = []
     waits = store.sync_projection(
         unit, handle.id, handle.process_key, handle.scope_key, handle.wf, engine.role_of,
         finished=state in ("completed", "cancelled"),
-        previous=Waits() if handle.row is None else handle.previous)
+        previous=Waits() if handle.row is None else handle.previous, current=handle.settled)
+    handle.settled = None
+    # once committed, the next step of this instance in this process starts from this object
+    wf = handle.wf
+    unit.after_commit.append(lambda: engine.workflows.put(handle.id, version, wf, waits))
     if waits.fresh_jobs and engine.wake is not None:
         unit.after_commit.append(lambda: engine.wake(handle.id))
     previous = handle.row.state if handle.row is not None else None

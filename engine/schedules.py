@@ -33,7 +33,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDef
                                                               TimerEventDefinition)
 from SpiffWorkflow.task import TaskState
 
-from . import runner
+from . import runner, spiff
 from .clock import utcnow
 from .errors import Conflict
 from .instances import check_variables, new_handle
@@ -95,7 +95,7 @@ def _next_after(row, now: datetime) -> tuple[datetime | None, int | None, int]:
     if row.kind != "cycle" or remaining == 0:
         return None, 0 if row.kind != "cycle" else remaining, 0
     _, _, duration = TimerEventDefinition.parse_iso_recurring_interval(row.expression)
-    due = _aware(row.next_due_at) + duration
+    due = row.next_due_at + duration
     skipped = 0
     while due <= now and (remaining is None or remaining > 1):
         due += duration
@@ -103,10 +103,6 @@ def _next_after(row, now: datetime) -> tuple[datetime | None, int | None, int]:
         if remaining is not None:
             remaining -= 1
     return due, remaining, skipped
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
 
 
 # -- keeping the table in line with the deployed definitions ------------------------------
@@ -202,7 +198,7 @@ def fire_due(engine, limit: int = 20) -> int:
 
 def _fire(engine, unit, row) -> list[str]:
     definition = engine.definition(unit.conn, row.process_key)
-    period = _aware(row.next_due_at)
+    period = row.next_due_at
     targets = [{"business_key": None, "variables": {}}]
     if row.start_for:
         ctx = ServiceContext(instance_id="", process_key=row.process_key, business_key=None,
@@ -252,9 +248,11 @@ def _prime(wf, element_id: str, now: datetime) -> None:
         if (task.task_spec.bpmn_id or task.task_spec.name) != element_id:
             continue
         if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
-            task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 1.0})
+            # one cycle, due already; its interval never comes into play (but must not look
+            # like a designer's too-short cycle to the budget's check)
+            spiff.set_event_value(task, {"cycles": 1, "next": past, "duration": 86400.0})
         else:
-            task._set_internal_data(event_value=past)
+            spiff.set_event_value(task, past)
 
 
 def _start_waiting(wf) -> bool:

@@ -2,9 +2,11 @@
 statements per step, and Alembic reads the same metadata."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer,
-                        LargeBinary, MetaData, String, Table, Text, UniqueConstraint,
-                        literal_column)
+                        LargeBinary, MetaData, String, Table, Text, TypeDecorator,
+                        UniqueConstraint, literal_column)
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -14,8 +16,31 @@ metadata = MetaData(naming_convention={
 })
 
 
+class UTCDateTime(TypeDecorator):
+    """A point in time, always handed back aware and in UTC. PostgreSQL keeps the offset
+    (timestamptz); SQLite keeps text without one, which is UTC because every value is turned
+    into UTC on the way in. One type instead of `_aware` helpers wherever a row is read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, datetime):
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None \
+                else value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=timezone.utc) if value.tzinfo is None \
+                else value.astimezone(timezone.utc)
+        return value
+
+
 def utc(name: str, **kw) -> Column:
-    return Column(name, DateTime(timezone=True), **kw)
+    return Column(name, UTCDateTime(), **kw)
 
 
 # Deployed files: BPMN, DMN and form definitions, each kind versioned per key.
@@ -56,6 +81,8 @@ instances = Table(
     Column("lock_version", Integer, nullable=False),
     Column("blob", LargeBinary, nullable=False),          # serialized workflow, spec kept out
     Column("variables", JSON, nullable=False, default=dict),
+    # BPMN element ids completed so far (kept per step: the blob may lose finished history)
+    Column("completed_elements", JSON),
     Column("started_by", String(100), nullable=False),
     utc("started_at", nullable=False),
     utc("updated_at", nullable=False),

@@ -6,16 +6,17 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
-from . import audit
+from . import audit, spiff
 from .errors import NotFound, StaleWrite
-from .projection import Waits, find_task, read_waits
+from .projection import Waits, element_id, find_task, read_waits
 from .schema import definitions, instances, subscriptions, tasks, timers
 from .serializer import SpecCache, dump_workflow, load_workflow
+from .workflow_cache import WorkflowCache
 
 MAX_VARIABLES_BYTES = 256_000
 
@@ -43,7 +44,7 @@ class Unit:
 class Loaded:
     row: object
     workflow: BpmnWorkflow
-    new_subscriptions: list = field(default_factory=list)
+    waits: Waits | None = None     # the projection as stored, when the cache knew it
 
 
 def load_specs(conn: Connection, cache: SpecCache, definition_id: int):
@@ -55,21 +56,58 @@ def load_specs(conn: Connection, cache: SpecCache, definition_id: int):
 
 
 # Built once: these run on every step, and building a statement costs more than running it.
-_LOAD = select(instances).where(instances.c.id == bindparam("instance_id"))
+# The blob is read only when the workflow cache does not hold the row's version.
+_LOAD = select(*[c for c in instances.c if c.name != "blob"]).where(
+    instances.c.id == bindparam("instance_id"))
+_BLOB = select(instances.c.blob, instances.c.lock_version).where(
+    instances.c.id == bindparam("instance_id"))
 _SAVE = (update(instances)
          .where(instances.c.id == bindparam("instance_id"),
                 instances.c.lock_version == bindparam("expected_version"))
          .values(blob=bindparam("blob"), variables=bindparam("variables"),
+                 completed_elements=bindparam("completed"),
                  state=bindparam("state"), lock_version=bindparam("new_version"),
                  updated_at=bindparam("now"), ended_at=bindparam("ended")))
 
 
-def load(conn: Connection, cache: SpecCache, instance_id: str) -> Loaded:
-    row = conn.execute(_LOAD, {"instance_id": instance_id}).first()
+INSTANCE_COLUMNS = [c for c in instances.c if c.name != "blob"]
+
+
+def load(conn: Connection, cache: SpecCache, instance_id: str,
+         workflows: WorkflowCache | None = None, row=None) -> Loaded:
+    """The instance row (without its blob; given, when the caller read it already in this
+    transaction) and its workflow: the cached object when the cache holds this row's
+    lock_version (then owned by the caller), else the blob's."""
+    if row is None:
+        row = conn.execute(_LOAD, {"instance_id": instance_id}).first()
     if row is None:
         raise NotFound(f"流程实例不存在 (instance {instance_id} not found)")
-    specs = load_specs(conn, cache, row.definition_id)
-    return Loaded(row, load_workflow(row.blob, specs))
+    entry = workflows.take(row.id, row.lock_version) if workflows is not None else None
+    if entry is None:
+        return Loaded(row, load_blob(conn, cache, row))
+    return Loaded(row, entry.workflow, entry.waits)
+
+
+def load_blob(conn: Connection, cache: SpecCache, row) -> BpmnWorkflow:
+    found = conn.execute(_BLOB, {"instance_id": row.id}).first()
+    if found is None or found.lock_version != row.lock_version:
+        # another writer committed between the two reads (PostgreSQL, read committed)
+        raise StaleWrite("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
+    return workflow_of(conn, cache, row.definition_id, found.blob)
+
+
+def workflow_of(conn: Connection, cache: SpecCache, definition_id: int,
+                blob: bytes) -> BpmnWorkflow:
+    return load_workflow(blob, load_specs(conn, cache, definition_id))
+
+
+def completed_elements(wf: BpmnWorkflow, before=None) -> list[str]:
+    """BPMN elements completed so far: those in the workflow now and those recorded before
+    (finished history may have been cut out of the workflow since)."""
+    done = set(before or ())
+    done.update(element_id(t) for t in spiff.tasks_in_state(wf, TaskState.COMPLETED)
+                if t.task_spec.bpmn_id)
+    return sorted(done)
 
 
 def variables_of(wf: BpmnWorkflow) -> dict:
@@ -93,18 +131,21 @@ def insert_instance(unit: Unit, *, instance_id: str, definition, business_key: s
         id=instance_id, definition_id=definition.id, process_key=definition.key,
         version=definition.version, business_key=business_key, scope_key=scope_key,
         state=state, lock_version=1, blob=dump_workflow(wf), variables=variables_of(wf),
-        started_by=unit.actor, started_at=unit.now, updated_at=unit.now, parent_id=parent_id,
+        completed_elements=completed_elements(wf), started_by=unit.actor, started_at=unit.now, updated_at=unit.now, parent_id=parent_id,
         ended_at=unit.now if state in ("completed", "cancelled") else None))
 
 
-def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> None:
+def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> int:
+    """Write the workflow over the version it was loaded at; returns the new version."""
     ended = unit.now if state in ("completed", "cancelled") else None
     result = unit.conn.execute(_SAVE, {
         "instance_id": row.id, "expected_version": row.lock_version, "blob": dump_workflow(wf),
         "variables": variables_of(wf), "state": state, "new_version": row.lock_version + 1,
+        "completed": completed_elements(wf, row.completed_elements),
         "now": unit.now, "ended": ended})
     if result.rowcount != 1:
         raise StaleWrite("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
+    return row.lock_version + 1
 
 
 def projected(wf: BpmnWorkflow, state: str) -> Waits:
@@ -115,13 +156,13 @@ def projected(wf: BpmnWorkflow, state: str) -> Waits:
 
 def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: str | None,
                     wf: BpmnWorkflow, role_of, finished: bool,
-                    previous: Waits | None = None) -> Waits:
+                    previous: Waits | None = None, current: Waits | None = None) -> Waits:
     """Bring tasks, subscriptions and timers in line with the workflow. `previous` is what the
     tables hold (from `projected` at load, or empty for a new instance): given, nothing is read
-    back. Returns what it waits for; subscriptions that did not exist before are flagged for
-    buffered-message delivery."""
+    back. `current` is read_waits(wf) when the caller has it already. Returns what it waits
+    for; subscriptions that did not exist before are flagged for buffered-message delivery."""
     conn = unit.conn
-    waits = Waits() if finished else read_waits(wf)
+    waits = Waits() if finished else current if current is not None else read_waits(wf)
     if previous is not None:
         open_rows = {t.id: t for t in previous.tasks}
     else:
@@ -129,12 +170,15 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
             select(tasks.c.id, tasks.c.due_at).where(tasks.c.instance_id == instance_id,
                                                      tasks.c.state == "open"))}
     current = {t.id: t for t in waits.tasks}
-    for task_id in set(open_rows) - set(current):
+    closed: dict[bool, list[str]] = {True: [], False: []}
+    for task_id in sorted(set(open_rows) - set(current)):
         spiff_task = find_task(wf, task_id)
-        done = spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)
-        conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.state == "open")
-                     .values(state="completed" if done else "cancelled", ended_at=unit.now,
-                             ended_by=unit.actor if done else None))
+        closed[spiff_task is not None and spiff_task.has_state(TaskState.COMPLETED)].append(task_id)
+    for done, ids in closed.items():     # one statement per outcome, not one per task
+        if ids:
+            conn.execute(update(tasks).where(tasks.c.id.in_(ids), tasks.c.state == "open")
+                         .values(state="completed" if done else "cancelled", ended_at=unit.now,
+                                 ended_by=unit.actor if done else None))
     new_rows = [dict(id=t.id, instance_id=instance_id, process_key=process_key,
                      element_id=t.element_id, name=t.name, lane=t.lane, role=role_of(t.lane),
                      form_key=t.form_key, scope_key=scope_key, state="open", due_at=t.due_at,
@@ -151,31 +195,44 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
             select(subscriptions.c.task_id, subscriptions.c.message_name,
                    subscriptions.c.match_key).where(subscriptions.c.instance_id == instance_id)))}
     new_subs = {(s.task_id, s.message_name, s.match_key): s for s in waits.subscriptions}
-    if old_subs != set(new_subs):
-        conn.execute(delete(subscriptions).where(subscriptions.c.instance_id == instance_id))
-        if new_subs:
-            conn.execute(insert(subscriptions), [dict(
-                instance_id=instance_id, task_id=s.task_id, element_id=s.element_id,
-                message_name=s.message_name, correlation=s.correlation, match_key=s.match_key,
-                created_at=unit.now) for s in new_subs.values()])
+    gone_subs = old_subs - set(new_subs)
+    if gone_subs:
+        conn.execute(delete(subscriptions).where(
+            subscriptions.c.instance_id == instance_id,
+            tuple_(subscriptions.c.task_id, subscriptions.c.message_name).in_(
+                sorted({(k[0], k[1]) for k in gone_subs}))))
+    added_subs = [s for k, s in new_subs.items() if k not in old_subs]
+    if added_subs:
+        conn.execute(insert(subscriptions), [dict(
+            instance_id=instance_id, task_id=s.task_id, element_id=s.element_id,
+            message_name=s.message_name, correlation=s.correlation, match_key=s.match_key,
+            created_at=unit.now) for s in added_subs])
     waits.fresh_subscriptions = [s for k, s in new_subs.items() if k not in old_subs]
 
-    # an async job's row keeps its due time and attempts (back-off) while it waits
-    old_timers = {(r.task_id, None if r.kind == "async" else _naive(r.due_at)) for r in (
+    # Only the rows that changed are touched: an async job's row keeps its due time and
+    # attempts (back-off) while it waits, whatever a cycle timer beside it does.
+    old_timers = {_timer_key(r) for r in (
         previous.timers if previous is not None else conn.execute(
-            select(timers.c.task_id, timers.c.kind, timers.c.due_at)
+            select(timers.c.task_id, timers.c.element_id, timers.c.kind, timers.c.due_at)
             .where(timers.c.instance_id == instance_id)))}
-    new_timers = {(t.task_id, _naive(t.due_at)): t for t in waits.timers}
-    if old_timers != set(new_timers):
-        conn.execute(delete(timers).where(timers.c.instance_id == instance_id))
-        if new_timers:
-            conn.execute(insert(timers), [dict(
-                instance_id=instance_id, task_id=t.task_id, element_id=t.element_id,
-                kind=t.kind, due_at=t.due_at or unit.now, attempts=0)
-                for t in new_timers.values()])
-        waits.fresh_jobs = [t.task_id for k, t in new_timers.items()
-                            if t.kind == "async" and k not in old_timers]
+    new_timers = {_timer_key(t): t for t in waits.timers}
+    gone = old_timers - set(new_timers)
+    if gone:
+        conn.execute(delete(timers).where(
+            timers.c.instance_id == instance_id,
+            tuple_(timers.c.task_id, timers.c.element_id).in_(
+                sorted({(k[0], k[1]) for k in gone}))))
+    added = [t for k, t in new_timers.items() if k not in old_timers]
+    if added:
+        conn.execute(insert(timers), [dict(
+            instance_id=instance_id, task_id=t.task_id, element_id=t.element_id,
+            kind=t.kind, due_at=t.due_at or unit.now, attempts=0) for t in added])
+    waits.fresh_jobs = [t.task_id for t in added if t.kind == "async"]
     return waits
+
+
+def _timer_key(t) -> tuple:
+    return (t.task_id, t.element_id, None if t.kind == "async" else _naive(t.due_at))
 
 
 def _naive(dt: datetime | None):

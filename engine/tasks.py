@@ -7,12 +7,12 @@ from marshmallow import ValidationError
 from sqlalchemy import bindparam, select, update
 from SpiffWorkflow.task import TaskState
 
-from . import runner
+from . import runner, store
 from .errors import Conflict, Invalid, NotFound
 from .instances import load_handle
 from .projection import find_task
 from . import attachments as attachment_store
-from .schema import definitions, tasks
+from .schema import definitions, instances, tasks
 from .store import Unit
 
 MAX_DATA_BYTES = 256_000
@@ -22,6 +22,22 @@ _FORM_ID = (select(definitions.c.id)
             .where(definitions.c.kind == "form", definitions.c.key == tasks.c.form_key)
             .order_by(definitions.c.version.desc()).limit(1).scalar_subquery())
 _TASK_ROW = select(tasks, _FORM_ID.label("form_id")).where(tasks.c.id == bindparam("task_id"))
+# a completion reads its task and its instance (without the blob) in one statement
+_PREFIX = "instance__"
+_TASK_AND_INSTANCE = (
+    select(tasks, _FORM_ID.label("form_id"),
+           *[c.label(_PREFIX + c.name) for c in store.INSTANCE_COLUMNS])
+    .join(instances, instances.c.id == tasks.c.instance_id)
+    .where(tasks.c.id == bindparam("task_id")))
+
+
+class _InstanceRow:
+    """The instance columns of a _TASK_AND_INSTANCE row, read like an instances row."""
+
+    def __init__(self, row):
+        mapping = row._mapping
+        for c in store.INSTANCE_COLUMNS:
+            setattr(self, c.name, mapping[_PREFIX + c.name])
 
 
 def task_row(conn, task_id: str):
@@ -135,10 +151,12 @@ def save_draft(engine, unit: Unit, task_id: str, data) -> dict:
 
 
 def complete(engine, unit: Unit, task_id: str, data) -> runner.Handle:
-    row = task_row(unit.conn, task_id)
+    row = unit.conn.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).first()
+    if row is None:
+        raise NotFound(f"任务不存在 (task {task_id} not found)")
     _require_open(row)
     cleaned = validate(engine, unit.conn, row, data)
-    handle = load_handle(engine, unit, row.instance_id)
+    handle = load_handle(engine, unit, row.instance_id, _InstanceRow(row))
     task = find_task(handle.wf, task_id)
     if task is None or not task.has_state(TaskState.READY):
         raise Conflict("任务已不在办理状态 (task is no longer open)")

@@ -14,16 +14,18 @@ writer, e.g. a task completion racing a timer, gets a Conflict and retries).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from SpiffWorkflow.task import TaskState
 
-from . import runner
+from . import runner, spiff
 from .clock import utcnow
 from .errors import Conflict, EngineError, NotFound
 from .instances import load_handle
 from .projection import find_task
+from .retry import backoff_seconds
 from .runner import MAX_INCIDENT_TEXT
 from .schema import incidents, instances, timers
 
@@ -42,6 +44,7 @@ class JobFailed(EngineError):
     def __init__(self, message: str, attempt: int):
         super().__init__(message)
         self.attempt = attempt
+        self.delay = 0.0
 
 
 class JobPostponed(EngineError):
@@ -64,16 +67,23 @@ def due_instances(conn, now: datetime, limit: int = 100) -> list[str]:
 
 
 def claim_next(conn, now: datetime, skip: set[str] | None = None) -> str | None:
-    """Inside a write transaction: the id of one running instance with a due timer that no
-    other transaction holds, now locked by this one (PostgreSQL), or None."""
-    due = (select(timers.c.instance_id).where(timers.c.due_at <= now))
-    query = (select(instances.c.id)
-             .where(instances.c.id.in_(due), instances.c.state == "running"))
+    """Inside a write transaction: the id of the running instance whose timer has been due
+    longest, that no other transaction holds, now locked by this one (PostgreSQL), or None.
+    Read in due order from the timers' due_at index: a backlog of thousands of due timers
+    costs no more per claim than one."""
+    running = instances.c.state == "running"
+    if conn.dialect.name == "sqlite":
+        # unary plus: SQLite would otherwise start from the state index (every running
+        # instance) and sort; the due_at index gives the oldest due timer at once
+        running = text("+instances.state = 'running'")
+    query = (select(timers.c.instance_id)
+             .join(instances, instances.c.id == timers.c.instance_id)
+             .where(timers.c.due_at <= now, running))
     if skip:
-        query = query.where(instances.c.id.not_in(sorted(skip)))
-    query = query.order_by(instances.c.updated_at).limit(1)
+        query = query.where(timers.c.instance_id.not_in(sorted(skip)))
+    query = query.order_by(timers.c.due_at).limit(1)
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=instances)
     return conn.execute(query).scalar()
 
 
@@ -107,16 +117,41 @@ def _fire_claimed(engine, unit, instance_id: str, incident_ok: bool = True) -> l
                                  or _event_value(task) != before[t.task_id]):
             fired.append(t.element_id)
             unit.record("timer.fired", handle.id, t.task_id, element_id=t.element_id)
-    for t in (t for t in due if t.kind == "async"):
-        if handle.state == "running" and _run_job(engine, unit, handle, t, incident_ok):
-            fired.append(t.element_id)
+    jobs = [t for t in due if t.kind == "async"]
+    # a job's service may write (a document's number): a failed attempt's writes roll back
+    # to here, while the claim on the instance row is kept until its back-off is written
+    savepoint = unit.conn.begin_nested() if jobs else None
+    try:
+        for t in jobs:
+            if handle.state == "running" and _run_job(engine, unit, handle, t, incident_ok):
+                fired.append(t.element_id)
+    except JobFailed:
+        savepoint.rollback()
+        raise
     if handle.state == "running":
         runner.advance(engine, unit, handle)
     if handle.state == "error" and not incident_ok:
         text = handle.new_incidents[-1]["message"] if handle.new_incidents else "step failed"
         raise StepFailed(text)
     runner.persist(engine, unit, handle)
+    if savepoint is not None:
+        savepoint.commit()
     return fired
+
+
+def _fire_or_postpone(engine, unit, instance_id: str, incident_ok: bool = True
+                      ) -> tuple[list[str], "JobFailed | None"]:
+    """Fire a claimed instance; a failing async job before its last attempt leaves nothing
+    of the step and is pushed back in the same transaction (no other worker can take the
+    instance between the failure and its back-off)."""
+    marks = (len(unit.events), len(unit.after_commit))
+    try:
+        return _fire_claimed(engine, unit, instance_id, incident_ok), None
+    except JobFailed as failed:
+        del unit.events[marks[0]:]
+        del unit.after_commit[marks[1]:]
+        failed.delay = _postpone(engine, unit, instance_id, failed)
+        return [], failed
 
 
 def _run_job(engine, unit, handle, job, incident_ok: bool) -> bool:
@@ -140,18 +175,17 @@ def _run_job(engine, unit, handle, job, incident_ok: bool) -> bool:
 
 def backoff(engine, attempt: int) -> float:
     """Seconds before the next attempt: doubling from job_backoff_seconds, capped at 5 min."""
-    return min(300.0, engine.settings.job_backoff_seconds * (2 ** (attempt - 1)))
+    return backoff_seconds(attempt, engine.settings.job_backoff_seconds)
 
 
-def _postpone(engine, instance_id: str, failed: "JobFailed", actor: str) -> float:
+def _postpone(engine, unit, instance_id: str, failed: "JobFailed") -> float:
     delay = backoff(engine, failed.attempt)
-    with engine.unit(actor) as unit:
-        unit.conn.execute(update(timers).where(timers.c.instance_id == instance_id,
-                                               timers.c.kind == "async")
-                          .values(attempts=failed.attempt,
-                                  due_at=unit.now + timedelta(seconds=delay)))
-        unit.record("job.failed", instance_id, None, attempt=failed.attempt,
-                    retry_in_seconds=delay, message=failed.message)
+    unit.conn.execute(update(timers).where(timers.c.instance_id == instance_id,
+                                           timers.c.kind == "async")
+                      .values(attempts=failed.attempt,
+                              due_at=unit.now + timedelta(seconds=delay)))
+    unit.record("job.failed", instance_id, None, attempt=failed.attempt,
+                retry_in_seconds=delay, message=failed.message)
     log.warning("async task of %s failed (attempt %d), retry in %.1f s: %s", instance_id,
                 failed.attempt, delay, failed.message)
     return delay
@@ -162,39 +196,50 @@ def fire_instance(engine, instance_id: str, actor: str = ACTOR,
     """Fire what is due on one instance (timers, async tasks); returns the element ids that
     fired. A failing async task before its last attempt is pushed back (JobPostponed).
     With incident_ok=False any failing step raises StepFailed and nothing is written."""
-    try:
-        with engine.unit(actor) as unit:
-            if not claim(unit.conn, instance_id):
-                return []          # another worker is firing it right now
-            return _fire_claimed(engine, unit, instance_id, incident_ok)
-    except JobFailed as failed:
-        raise JobPostponed(failed.message, _postpone(engine, instance_id, failed, actor))
+    with engine.unit(actor) as unit:
+        if not claim(unit.conn, instance_id):
+            return []          # another worker is firing it right now
+        fired, failed = _fire_or_postpone(engine, unit, instance_id, incident_ok)
+    if failed is not None:
+        raise JobPostponed(failed.message, failed.delay)
+    return fired
 
 
 def fire_next(engine, skip: set[str], actor: str = ACTOR) -> tuple[str | None, list[str]]:
     """Claim one due instance and fire it, in one transaction."""
-    claimed = None
-    try:
-        with engine.unit(actor) as unit:
-            claimed = claim_next(unit.conn, unit.now, skip)
-            if claimed is None:
-                return None, []
-            skip.add(claimed)
-            return claimed, _fire_claimed(engine, unit, claimed)
-    except JobFailed as failed:
-        _postpone(engine, claimed, failed, actor)
-        return claimed, []
+    with engine.unit(actor) as unit:
+        claimed = claim_next(unit.conn, unit.now, skip)
+        if claimed is None:
+            return None, []
+        skip.add(claimed)
+        fired, _failed = _fire_or_postpone(engine, unit, claimed)
+    if fired:
+        # committed: it may be claimed again this pass (a cycle catching up); the skip list
+        # keeps only instances that fired nothing or failed, so the claim stays cheap
+        skip.discard(claimed)
+    return claimed, fired
 
 
 def _event_value(task):
     """A copy: spiff updates a cycle timer's value in place when it fires."""
-    value = None if task is None else task._get_internal_data("event_value")
+    value = None if task is None else spiff.event_value(task)
     return dict(value) if isinstance(value, dict) else value
 
 
 def fire_due(engine, limit: int = 100) -> int:
     """One pass over due timers; returns how many timers fired. Safe to run in any number of
-    processes at once: each instance is claimed before it is loaded."""
+    processes at once: each instance is claimed before it is loaded. On PostgreSQL the pass
+    runs in `EngineSettings.timer_threads` threads (a fire waits on the database most of the
+    time; SKIP LOCKED gives each thread other instances); SQLite has one writer: one."""
+    threads = 1 if engine.db.sqlite else max(1, engine.settings.timer_threads)
+    if threads == 1:
+        return _fire_pass(engine, limit)
+    share = -(-limit // threads)
+    with ThreadPoolExecutor(threads, thread_name_prefix="jianguan-fire") as pool:
+        return sum(pool.map(lambda _i: _fire_pass(engine, share), range(threads)))
+
+
+def _fire_pass(engine, limit: int) -> int:
     count = 0
     skip: set[str] = set()
     for _ in range(limit):

@@ -142,7 +142,7 @@ def _seen(batch: Batch, device: dict, at: datetime | None, values: dict | None) 
     # a device clock ahead of ours must not keep it "online" into the future
     seen = min(at, now) if at is not None else now
     last = device["last_seen_at"]
-    if last is None or _aware(last) < seen:
+    if last is None or last < seen:
         device["last_seen_at"] = seen
     if values:
         device["latest"] = {**(device["latest"] or {}), **values,
@@ -316,7 +316,7 @@ def check_silent(engine, now: datetime | None = None) -> int:
             batch.devices = {r.id: dict(r._mapping) for r in unit.conn.execute(
                 select(devices).where(devices.c.id == device_id))}
             device = batch.devices[device_id]
-            last = _aware(device["last_seen_at"])
+            last = device["last_seen_at"]
             if device["state"] == "offline" or last >= cutoff:
                 continue                           # another pass or a reading came first
             days = (now - last).days
@@ -329,10 +329,6 @@ def check_silent(engine, now: datetime | None = None) -> int:
             batch.flush()
             raised += 1
     return raised
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _public(row: dict) -> dict:

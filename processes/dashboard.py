@@ -7,7 +7,7 @@ an instance with no project counts only city-wide.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
@@ -29,10 +29,6 @@ CRANE_STATES = {"planned": "计划进场", "refused": "不予备案", "in_servic
 DEVICE_TYPES = {"dust": "扬尘监测", "pit": "深基坑监测", "crane": "塔吊黑匣子", "video": "视频监控"}
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive UTC
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None \
-        else value
 
 
 def projects_by_status(conn: Connection, district: str | None) -> dict:
@@ -70,8 +66,8 @@ def rectifications(conn: Connection, district: str | None, now: datetime) -> dic
         .where(*scoped, TASK_IS_OPEN, tasks.c.due_at < now)
         .order_by(tasks.c.due_at).limit(LIST_LIMIT)).all()
     overdue_items = [{"instance_id": r.instance_id, "task_id": r.task_id, "task": r.name,
-                      "assignee": r.assignee, "role": r.role, "due_at": _aware(r.due_at),
-                      "days_overdue": (now - _aware(r.due_at)).days,
+                      "assignee": r.assignee, "role": r.role, "due_at": r.due_at,
+                      "days_overdue": (now - r.due_at).days,
                       "project_code": r.business_key or r.scope_key,
                       "project_name": r.project_name, "district": r.district or NO_PROJECT}
                      for r in late]
@@ -103,7 +99,7 @@ def alarms(conn: Connection, district: str | None, now: datetime) -> dict:
                projects.c.name.label("project_name"))
         .select_from(table.outerjoin(projects, projects.c.code == table.c.project_code))
         .where(*scoped).order_by(when.desc(), table.c.id.desc()).limit(LIST_LIMIT)).all()
-    items = [{"id": r.id, "at": _aware(r.at or r.received_at), "project_code": r.project_code,
+    items = [{"id": r.id, "at": r.at or r.received_at, "project_code": r.project_code,
               "project_name": r.project_name, "device_id": r.device_id,
               "device_type": r.device_type, "type": r.type, "level": r.level,
               "level_name": LEVEL_NAMES.get(r.level, r.level),
@@ -164,7 +160,7 @@ def device_health(conn: Connection, district: str | None, now: datetime) -> dict
             "offline": sum(t["offline"] for t in by_type), "by_type": by_type,
             "offline_items": [{"id": r.id, "name": r.name, "device_type": r.device_type,
                                "project_code": r.project_code, "project_name": r.project_name,
-                               "state": r.state, "last_seen_at": _aware(r.last_seen_at)}
+                               "state": r.state, "last_seen_at": r.last_seen_at}
                               for r in rows]}
 
 

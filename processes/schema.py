@@ -1,10 +1,10 @@
 """Domain tables, on the engine's metadata so that one Alembic history covers everything."""
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer,
                         LargeBinary, String, Table, Text, UniqueConstraint)
 
-from engine.schema import metadata
+from engine.schema import UTCDateTime, metadata
 
 # roles, and who may do what: processes/policy.py
 
@@ -18,7 +18,7 @@ users = Table(
     Column("district", String(50)),           # bureau staff: None means the whole city
     Column("enterprise_code", String(50)),    # enterprise staff (and experts' employer)
     Column("active", Boolean, nullable=False, default=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 enterprises = Table(
@@ -53,7 +53,7 @@ devices = Table(
     Column("name", String(200), nullable=False),
     Column("crane_id", String(80)),                        # the crane a black box sits on
     Column("state", String(20), nullable=False, default="online"),
-    Column("last_seen_at", DateTime(timezone=True)),
+    Column("last_seen_at", UTCDateTime()),
     Column("latest", JSON, nullable=False, default=dict),
     # per threshold: since when a reading has been above it, and which levels are raised
     Column("alarm_state", JSON, nullable=False, default=dict),
@@ -92,7 +92,7 @@ expert_draws = Table(
     Column("candidates", JSON, nullable=False),             # eligible usernames, in order
     Column("excluded", JSON, nullable=False),               # usernames refused and why
     Column("chosen", JSON, nullable=False),
-    Column("drawn_at", DateTime(timezone=True), nullable=False),
+    Column("drawn_at", UTCDateTime(), nullable=False),
 )
 
 score_events = Table(
@@ -103,7 +103,7 @@ score_events = Table(
     Column("instance_id", String(36)),
     Column("item", String(300), nullable=False),
     Column("points", Integer, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
 )
 
 documents = Table(
@@ -117,7 +117,7 @@ documents = Table(
     Column("sha256", String(64)),
     Column("replaces", String(36)),
     Column("data", JSON, nullable=False, default=dict),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     Column("verify_code", String(16), unique=True),      # printed on the PDF
 )
 
@@ -126,7 +126,7 @@ document_files = Table(
     Column("document_id", String(36), ForeignKey("documents.id"), primary_key=True),
     Column("pdf", LargeBinary, nullable=False),
     Column("size", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # --- Devices: what they sent, what it did -------------------------------------------------
@@ -142,8 +142,8 @@ alarms = Table(
     Column("level", String(10), nullable=False),             # warning alarm danger
     Column("value", Float),
     Column("threshold", Float),
-    Column("at", DateTime(timezone=True)),                   # the device's time
-    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UTCDateTime()),                   # the device's time
+    Column("received_at", UTCDateTime(), nullable=False, index=True),
     Column("source", String(10), nullable=False),            # mqtt http threshold silence
     Column("effect", String(20), nullable=False),            # correlated started merged recorded
     Column("instances", JSON, nullable=False, default=list),
@@ -159,8 +159,8 @@ readings = Table(
     "readings", metadata,
     Column("id", Integer, primary_key=True),
     Column("device_id", String(80), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
     Column("values", JSON, nullable=False),
     UniqueConstraint("device_id", "at"),                     # a repeated delivery is one reading
 )
@@ -168,7 +168,7 @@ readings = Table(
 dead_letters = Table(
     "dead_letters", metadata,
     Column("id", Integer, primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("received_at", UTCDateTime(), nullable=False, index=True),
     Column("source", String(10), nullable=False),            # mqtt http
     Column("topic", String(300)),
     Column("payload", Text),                                 # the first 4 KB, as text

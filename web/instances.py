@@ -64,8 +64,7 @@ class Instance(MethodView):
         """流程实例详情 (state, variables, open tasks, what it waits for, incidents)"""
         engine = services()
         with engine.db.read() as conn:
-            readable(conn, instance_id)
-            return instance_detail(engine, conn, instance_id)
+            return instance_detail(engine, conn, instance_id, readable(conn, instance_id))
 
 
 @blp.route("/<string:instance_id>/cancel")

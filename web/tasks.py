@@ -5,10 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from engine import store
+from engine import read_model
 from engine import tasks as commands
 from engine.clock import utcnow
-from engine.projection import find_task
 from engine.schema import instances
 from processes import inbox, policy
 
@@ -57,9 +56,9 @@ def task_detail(task_id: str) -> dict:
         data["form"] = engine.latest_form(conn, row.form_key)
         data["draft"] = row.draft
         data["can_act"] = can_act and row.state == "open"
-        spiff_task = find_task(store.load(conn, engine.specs, row.instance_id).workflow,
-                               task_id) if row.state == "open" else None
-        data["data"] = _visible_data(spiff_task.data if spiff_task else {}, data["form"])
+        current_data = read_model.task_data(engine, conn, row.instance_id, task_id) \
+            if row.state == "open" else {}
+        data["data"] = _visible_data(current_data, data["form"])
     return data
 
 

@@ -32,8 +32,8 @@ def test_a_completion_racing_an_alarm_is_redone_not_refused(api, bundled, engine
     other = alarm("V-1", device_type="video", device_id="VIDEO-CC001", type="offline")
     real_load, loads = engine_tasks.load_handle, []
 
-    def load_then_alarm(eng, unit, instance_id):
-        handle = real_load(eng, unit, instance_id)
+    def load_then_alarm(eng, unit, instance_id, *rest, **kw):
+        handle = real_load(eng, unit, instance_id, *rest, **kw)
         loads.append(handle.row.lock_version)
         if len(loads) == 1:     # the alarm commits in its own transaction, after our read
             (outcome,) = ingest(engine, [Envelope("http", raw=json.dumps(other),

@@ -1,0 +1,87 @@
+"""What the API reads about an instance, from the projections written at every step: the
+row, its open tasks, what it waits for, its open incidents and the elements it completed.
+No blob is loaded, except for the data of one open task (the task form shows it) and for
+rows written before `completed_elements` was kept."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import JSON, Integer, bindparam, literal, null, select, type_coerce, union_all
+
+from . import store
+from .instances import open_incidents
+from .projection import find_task
+from .schema import TASK_IS_OPEN, UTCDateTime, instances, subscriptions, tasks, timers
+
+_INSTANCE = select(*[c for c in instances.c if c.name != "blob"]).where(
+    instances.c.id == bindparam("instance_id"))
+_OPEN_TASKS = (select(tasks).where(tasks.c.instance_id == bindparam("instance_id"), TASK_IS_OPEN)
+               .order_by(tasks.c.created_at))
+# what it waits for, messages then timers and jobs, in one statement
+_WAITING = union_all(
+    select(literal("message").label("type"), subscriptions.c.id.label("position"),
+           subscriptions.c.element_id, subscriptions.c.task_id,
+           subscriptions.c.message_name.label("name"), subscriptions.c.correlation,
+           type_coerce(null(), UTCDateTime()).label("due_at"),
+           type_coerce(null(), Integer()).label("attempts"))
+    .where(subscriptions.c.instance_id == bindparam("instance_id")),
+    select(literal("timer").label("type"), timers.c.id, timers.c.element_id, timers.c.task_id,
+           timers.c.kind, type_coerce(null(), JSON()), timers.c.due_at, timers.c.attempts)
+    .where(timers.c.instance_id == bindparam("instance_id")),
+).order_by("type", "position")
+
+
+@dataclass
+class InstanceView:
+    row: object                               # instances row without the blob
+    open_tasks: list = field(default_factory=list)
+    waiting: list[dict] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
+    completed_elements: list[str] = field(default_factory=list)
+
+
+def instance_row(conn, instance_id: str):
+    return conn.execute(_INSTANCE, {"instance_id": instance_id}).first()
+
+
+def instance(engine, conn, instance_id: str, row=None) -> InstanceView | None:
+    row = row if row is not None else instance_row(conn, instance_id)
+    if row is None:
+        return None
+    params = {"instance_id": instance_id}
+    view = InstanceView(row=row, open_tasks=conn.execute(_OPEN_TASKS, params).all())
+    for w in conn.execute(_WAITING, params):
+        if w.type == "message":
+            view.waiting.append({"type": "message", "element_id": w.element_id,
+                                 "task_id": w.task_id, "name": w.name,
+                                 "correlation": w.correlation, "due_at": None})
+        else:   # an async service task waits for a worker: due now, or after a failure later
+            view.waiting.append({"type": "job" if w.name == "async" else "timer",
+                                 "element_id": w.element_id, "task_id": w.task_id,
+                                 "name": w.name, "correlation": None, "due_at": w.due_at,
+                                 "attempts": w.attempts})
+    view.incidents = open_incidents(conn, instance_id) if row.state == "error" else []
+    view.completed_elements = row.completed_elements
+    if view.completed_elements is None:       # written before the column was kept
+        full = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+        view.completed_elements = store.completed_elements(
+            store.workflow_of(conn, engine.specs, full.definition_id, full.blob))
+    return view
+
+
+def task_data(engine, conn, instance_id: str, task_id: str) -> dict:
+    """The current data of one open task (empty when it is no longer open). Served from the
+    workflow cache when it holds the committed version, else from the blob."""
+    # row and blob in one statement: on PostgreSQL two reads may see different commits
+    row = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
+    if row is None:
+        return {}
+    entry = engine.workflows.take(row.id, row.lock_version)
+    wf = entry.workflow if entry is not None else store.workflow_of(
+        conn, engine.specs, row.definition_id, row.blob)
+    try:
+        task = find_task(wf, task_id)
+        return dict(task.data) if task is not None else {}
+    finally:
+        engine.workflows.put(row.id, row.lock_version, wf,
+                             entry.waits if entry is not None else None)
