@@ -36,6 +36,8 @@ class EngineSettings:
     max_variables_bytes: int = 256_000
     job_attempts: int = 4                # an async task's tries before it becomes an incident
     job_backoff_seconds: float = 2.0     # first wait between tries, doubling
+    max_multi_instance: int = 1000       # deploy refuses a literal multi-instance count above it
+    min_timer_seconds: float = 60.0      # deploy refuses literal timer durations/cycles shorter
 
 
 @dataclass
