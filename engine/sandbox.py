@@ -295,10 +295,16 @@ class SandboxEnvironment:
         raise ScriptError("服务任务不在沙箱中调用 (service tasks go through the engine)")
 
     # running ------------------------------------------------------------------------------
+    def runs_in_server(self, source: str, mode: str, context: dict,
+                       external: dict | None = None) -> bool:
+        """Whether this code on this data is cheap enough for the server process."""
+        _, shape = _compile(source, mode)
+        return shape is not None and shape.called <= self._cheap_functions \
+            and _small_inputs(shape, context, external or {})
+
     def _call(self, source: str, mode: str, context: dict, external: dict):
-        code, shape = _compile(source, mode)
-        if shape is not None and shape.called <= self._cheap_functions \
-                and _small_inputs(shape, context, external):
+        code, _ = _compile(source, mode)
+        if self.runs_in_server(source, mode, context, external):
             return _run_guarded(code, mode, context, external, self.functions)
         return self._in_worker(source, mode, context, external)
 

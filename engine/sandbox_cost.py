@@ -34,6 +34,7 @@ _NODES = (ast.Module, ast.Expression, ast.Expr, ast.Assign, ast.AugAssign, ast.I
           ast.Pass, ast.Delete, ast.BoolOp, ast.Compare, ast.UnaryOp, ast.BinOp, ast.Name,
           ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.Call, ast.keyword,
           ast.Tuple, ast.List, ast.Set, ast.Dict, ast.expr_context, ast.boolop, ast.cmpop,
+          ast.operator,
           ast.unaryop)
 _GROWING = (ast.Add, ast.BitOr, ast.BitAnd, ast.BitXor)
 _SHRINKING = (ast.Sub, ast.Div, ast.FloorDiv)
@@ -41,7 +42,8 @@ _SHRINKING = (ast.Sub, ast.Div, ast.FloorDiv)
 
 @dataclass(frozen=True)
 class Plan:
-    """In-process code: the function names it calls and the variable names it reads."""
+    """Code that may run in-process: the function names it calls (the environment runs it in
+    process only when these are cheap) and the variable names it reads."""
     called: frozenset
     reads: frozenset
 
@@ -68,7 +70,7 @@ def _call_cost(node: ast.Call) -> tuple[int, int] | None:
             if not (isinstance(digits, ast.Constant) and type(digits.value) is int
                     and abs(digits.value) <= 100):
                 return None
-        return (0, 0) if fn.id in CHEAP_FUNCTIONS else None
+        return 0, 0              # the environment checks the names (its host functions too)
     if isinstance(fn, ast.Attribute) and fn.attr in CHEAP_METHODS:
         return int(fn.attr in ALLOCATING_METHODS), CHEAP_METHODS[fn.attr]
     return None

@@ -44,9 +44,8 @@ def _plain(value: Any) -> Any:
     if kind is list:
         return [_plain(v) for v in value]
     if kind is dict:
-        if all(type(k) is str for k in value):
-            plain = {k: _plain(v) for k, v in value.items()}
-            return {TAG: ["dict", plain]} if TAG in plain else plain
+        if TAG not in value and all(type(k) is str for k in value):
+            return {k: _plain(v) for k, v in value.items()}
         return {TAG: ["map", [[_plain(k), _plain(v)] for k, v in value.items()]]}
     if kind is tuple:
         return {TAG: ["tuple", [_plain(v) for v in value]]}
@@ -62,10 +61,10 @@ def _plain(value: Any) -> Any:
 
 
 _DECODERS: dict[str, Callable[[Any], Any]] = {
-    "dict": dict, "tuple": tuple, "set": set, "datetime": datetime.fromisoformat,
+    "tuple": tuple, "set": set, "datetime": datetime.fromisoformat,
     "date": date.fromisoformat, "time": time.fromisoformat, "decimal": Decimal,
     "timedelta": lambda parts: timedelta(*parts),
-    "map": lambda pairs: {(tuple(k) if type(k) is list else k): v for k, v in pairs}}
+    "map": lambda pairs: {k: v for k, v in pairs}}
 
 
 def _tagged(obj: dict) -> Any:
