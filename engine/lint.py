@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from lxml import etree
 
-from .lint_limits import (Limits, cardinality, literal_collections, timer_period,
-                          too_long_duration)
+from .lint_limits import (Limits, check_timer_period, literal_collections,
+                          multi_instance_count, too_long_duration)
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -332,7 +332,8 @@ def _node(lint: _Lint, node, nodes: dict) -> None:
         lint.add(multi, "多实例任务必须设置 loopCardinality 或 loopDataInputRef 二者之一 "
                         "(multi-instance needs exactly one of them)", node.get("id"))
     elif multi is not None:
-        _multi_instance_count(lint, multi, node)
+        multi_instance_count(lint, multi, node, multi.findtext(f"{{{BPMN}}}loopCardinality"),
+                             multi.findtext(f"{{{BPMN}}}loopDataInputRef"))
     for tag in ("preScript", "postScript"):
         for el in node.findall(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}{tag}"):
             lint.code(el, el.text, "exec", f"{tag} 有误 ({tag})", owner=node)
@@ -356,19 +357,6 @@ def _node(lint: _Lint, node, nodes: dict) -> None:
     for parent, child in loops:
         for el in node.findall(f"{{{BPMN}}}{parent}/{{{BPMN}}}{child}"):
             lint.code(el, el.text, "eval", f"循环表达式有误 ({child})", owner=node)
-
-
-def _multi_instance_count(lint: _Lint, multi, node) -> None:
-    limit = lint.limits.max_multi_instance
-    count = cardinality(multi.findtext(f"{{{BPMN}}}loopCardinality"))
-    what = "loopCardinality"
-    if count is None:
-        what = (multi.findtext(f"{{{BPMN}}}loopDataInputRef") or "").strip()
-        count = lint.collections.get(what)
-    if count is not None and count > limit:
-        shown = f"{count}" if count < 10 ** 12 else "极大 (huge)"
-        lint.add(multi, f"多实例数量 {shown} ({what}) 超过上限 {limit}, 请分批处理 "
-                        f"(multi-instance count above the limit of {limit})", node.get("id"))
 
 
 def _timer(lint: _Lint, el, node) -> None:
@@ -397,17 +385,7 @@ def _timer(lint: _Lint, el, node) -> None:
         lint.add(node, f"定时器值 '{value}' 不是有效的 ISO 8601 (not ISO 8601; e.g. \"P3D\", "
                        "\"2025-01-31T09:00:00+08:00\", \"R3/PT1H\")")
     else:
-        _timer_period(lint, local(el), value, node)
-
-
-def _timer_period(lint: _Lint, kind: str, value: str, node) -> None:
-    minimum = lint.limits.min_timer_seconds
-    period = timer_period(kind, value)
-    if period is not None and period < minimum:
-        what = "周期" if kind == "timeCycle" else "时长"
-        lint.add(node, f"定时器{what} '{value}' 短于 {minimum:g} 秒的下限 (timer "
-                       f"{'cycle' if kind == 'timeCycle' else 'duration'} shorter than the "
-                       f"minimum of {minimum:g}s)")
+        check_timer_period(lint, local(el), value, node)
 
 
 def _iso_ok(kind: str, value: str) -> bool:

@@ -125,6 +125,33 @@ def timer_period(kind: str, value: str) -> float | None:
     return None
 
 
+# -- the checks lint runs (lint: engine.lint._Lint) ------------------------------------------------
+def multi_instance_count(lint, multi, node, cardinality_text: str | None,
+                         input_ref: str | None) -> None:
+    """A literal count (or a collection a script sets literally) above the limit."""
+    limit = lint.limits.max_multi_instance
+    count = cardinality(cardinality_text)
+    what = "loopCardinality"
+    if count is None:
+        what = (input_ref or "").strip()
+        count = lint.collections.get(what)
+    if count is not None and count > limit:
+        shown = f"{count}" if count < 10 ** 12 else "极大 (huge)"
+        lint.add(multi, f"多实例数量 {shown} ({what}) 超过上限 {limit}, 请分批处理 "
+                        f"(multi-instance count above the limit of {limit})", node.get("id"))
+
+
+def check_timer_period(lint, kind: str, value: str, node) -> None:
+    """A literal duration or cycle period under the minimum."""
+    minimum = lint.limits.min_timer_seconds
+    period = timer_period(kind, value)
+    if period is not None and period < minimum:
+        what = "周期" if kind == "timeCycle" else "时长"
+        lint.add(node, f"定时器{what} '{value}' 短于 {minimum:g} 秒的下限 (timer "
+                       f"{'cycle' if kind == 'timeCycle' else 'duration'} shorter than the "
+                       f"minimum of {minimum:g}s)")
+
+
 # -- call cycles ----------------------------------------------------------------------------------
 def call_cycle(start: str, calls: dict[str, list[str]]) -> list[str] | None:
     """A path start → … → start through `calls` (process id → called ids), or None."""

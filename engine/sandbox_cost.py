@@ -138,31 +138,52 @@ class TooLarge(Exception):
 
 
 _FIXED = {bool: 5, float: 24, type(None): 4, datetime: 32, date: 12, time: 16, timedelta: 24}
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _leaf(item) -> int:
+    kind = type(item)
+    if kind is str:
+        return len(item) + 2
+    if kind is int:
+        return item.bit_length() // 3 + 1
+    return _FIXED.get(kind, 16)
 
 
 def measure(value, budget: int) -> int:
-    """About the size of `value` as JSON; TooLarge past `budget`. Shared lists count once per
-    reference, as storing them would (a DAG of references is as large as its unfolding), and
-    the walk stops at the budget, so measuring costs at most `budget` steps."""
-    total, stack = 0, [value]
+    """About the size of `value` as JSON; TooLarge past `budget` or for a cycle. A list shared
+    by reference counts once per reference, as storing it would, yet is walked once: a chain of
+    doubling references (x = [x, x], sixty times) is measured in sixty steps, not 2**60."""
+    if type(value) not in _CONTAINERS:
+        size = _leaf(value)
+        if size > budget:
+            raise TooLarge(size)
+        return size
+    sizes: dict[int, int] = {}      # id -> size of each container measured (alive in value)
+    open_: set[int] = set()         # containers whose children are being measured
+    stack = [value]
     while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            total += len(item) + 2
-        elif kind is int:
-            total += item.bit_length() // 3 + 1
-        elif kind in (list, tuple, set, frozenset):
-            total += len(item) + 2
-            if total <= budget:
-                stack.extend(item)
-        elif kind is dict:
-            total += 2 * len(item) + 2
-            if total <= budget:
-                stack.extend(item.keys())
-                stack.extend(item.values())
-        else:
-            total += _FIXED.get(kind, 16)
-        if total > budget:
-            raise TooLarge(total)
-    return total
+        item = stack[-1]
+        key = id(item)
+        if key in sizes:
+            stack.pop()
+            continue
+        if len(item) > budget:      # each item counts at least one
+            raise TooLarge(len(item))
+        children = [*item.keys(), *item.values()] if type(item) is dict else item
+        pending = [c for c in children if type(c) in _CONTAINERS and id(c) not in sizes]
+        if pending:
+            if key in open_:
+                raise TooLarge("cycle")
+            open_.add(key)
+            stack.extend(pending)
+            continue
+        total = len(item) * (2 if type(item) is dict else 1) + 2
+        for child in children:
+            total += sizes[id(child)] if type(child) in _CONTAINERS else _leaf(child)
+            if total > budget:
+                raise TooLarge(total)
+        sizes[key] = total
+        open_.discard(key)
+        stack.pop()
+    return sizes[id(value)]

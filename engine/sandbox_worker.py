@@ -37,48 +37,40 @@ class WireError(ValueError):
 
 
 # -- the JSON channel ---------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str):
-        return value
-    if kind is list:
-        return [_plain(v) for v in value]
-    if kind is dict:
-        if TAG not in value and all(type(k) is str for k in value):
-            return {k: _plain(v) for k, v in value.items()}
-        return {TAG: ["map", [[_plain(k), _plain(v)] for k, v in value.items()]]}
-    if kind is tuple:
-        return {TAG: ["tuple", [_plain(v) for v in value]]}
-    if kind in (set, frozenset):
-        return {TAG: ["set", [_plain(v) for v in value]]}
-    if kind in (datetime, date, time):
-        return {TAG: [kind.__name__, value.isoformat()]}
-    if kind is timedelta:
+# Task data is JSON with datetimes (spiff stores it so): tuples travel as lists and dict keys as
+# text, as they would be stored. Datetimes, dates, times, timedeltas, decimals and sets travel
+# as {TAG: [kind, payload]}; a dict of exactly that shape in task data would be read as one.
+def _tag(value: Any) -> dict:
+    if isinstance(value, (datetime, date, time)):
+        kind = "datetime" if isinstance(value, datetime) else type(value).__name__
+        return {TAG: [kind if kind in ("date", "time") else "datetime", value.isoformat()]}
+    if isinstance(value, timedelta):
         return {TAG: ["timedelta", [value.days, value.seconds, value.microseconds]]}
-    if kind is Decimal:
+    if isinstance(value, Decimal):
         return {TAG: ["decimal", str(value)]}
-    raise WireError(f"{kind.__name__} 不能传递 ({kind.__name__} cannot be sent)")
+    if isinstance(value, (set, frozenset)):
+        return {TAG: ["set", list(value)]}
+    name = type(value).__name__
+    raise TypeError(f"{name} 不能传递 ({name} cannot be sent)")
 
 
 _DECODERS: dict[str, Callable[[Any], Any]] = {
-    "tuple": tuple, "set": set, "datetime": datetime.fromisoformat,
-    "date": date.fromisoformat, "time": time.fromisoformat, "decimal": Decimal,
-    "timedelta": lambda parts: timedelta(*parts),
-    "map": lambda pairs: {k: v for k, v in pairs}}
+    "set": set, "datetime": datetime.fromisoformat, "date": date.fromisoformat,
+    "time": time.fromisoformat, "decimal": Decimal,
+    "timedelta": lambda parts: timedelta(*parts)}
+_MARK = json.dumps(TAG)
 
 
 def _tagged(obj: dict) -> Any:
-    if TAG not in obj:
+    body = obj.get(TAG) if len(obj) == 1 else None
+    if type(body) is not list or len(body) != 2 or body[0] not in _DECODERS:
         return obj
-    body = obj[TAG]
-    if len(obj) != 1 or type(body) is not list or len(body) != 2 or body[0] not in _DECODERS:
-        raise WireError("未知的数据标记 (unknown tag)")
     return _DECODERS[body[0]](body[1])
 
 
 def dumps(message: Any) -> bytes:
     try:
-        data = json.dumps(_plain(message), ensure_ascii=False, separators=(",", ":"))
+        data = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=_tag)
     except (ValueError, TypeError, RecursionError, MemoryError) as exc:
         raise WireError(str(exc)[:200]) from None
     return data.encode("utf-8")
@@ -86,9 +78,8 @@ def dumps(message: Any) -> bytes:
 
 def loads(data: bytes) -> Any:
     try:
-        return json.loads(data.decode("utf-8"), object_hook=_tagged)
-    except WireError:
-        raise
+        text = data.decode("utf-8")
+        return json.loads(text, object_hook=_tagged if _MARK in text else None)
     except (ValueError, TypeError, KeyError, RecursionError, MemoryError) as exc:
         raise WireError(f"不是有效的 JSON (not valid JSON: {str(exc)[:200]})") from None
 
