@@ -22,7 +22,7 @@ class Budget:
     def __init__(self, settings, wf=None):
         self.max_steps = settings.max_steps
         self.max_seconds = settings.max_step_seconds
-        self.min_cycle = settings.min_cycle_seconds
+        self.min_cycle = settings.min_timer_seconds
         self.deadline = time.monotonic() + self.max_seconds
         self.steps = 0
         self.wf = wf

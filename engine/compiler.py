@@ -12,7 +12,8 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from .lint import BPMN, SPIFF, Problem, is_executable, lint_bpmn, local
-from .lint_dmn import lint_dmn
+from .lint_dmn import lint_dmn, with_label_expressions
+from .lint_limits import Limits, call_cycle
 from .projection import is_async
 from .xmlsafe import XmlError, parse
 
@@ -93,14 +94,17 @@ def declared_ids(f: SourceFile) -> set[str]:
         return set()
 
 
-def compile_files(files: list[SourceFile], library: list[SourceFile]) -> CompiledBundle:
+def compile_files(files: list[SourceFile], library: list[SourceFile],
+                  limits: Limits | None = None) -> CompiledBundle:
     problems: list[Problem] = []
-    uploaded = _parse_uploaded(files, problems)
+    uploaded = _parse_uploaded(files, problems, limits or Limits())
     if problems:
         raise CompileError(problems)
     extra = _library(library, uploaded)
     everything = uploaded + extra
     _check_references(uploaded, everything, problems)
+    if not problems:
+        _check_call_cycles(uploaded, everything, problems)
     if problems:
         raise CompileError(problems)
     roots = {p.source.name: p.root for p in everything}
@@ -110,7 +114,7 @@ def compile_files(files: list[SourceFile], library: list[SourceFile]) -> Compile
             if p.kind == "bpmn":
                 parser.add_bpmn_xml(p.root, filename=p.source.name)
             elif p.decisions:
-                parser.add_dmn_xml(p.root, filename=p.source.name)
+                parser.add_dmn_xml(with_label_expressions(p.root), filename=p.source.name)
         except Exception as exc:   # spiff raises TypeError, KeyError ... on bad input
             problems.append(_problem(exc, roots, p.source.name))
     if problems:
@@ -133,7 +137,8 @@ def compile_files(files: list[SourceFile], library: list[SourceFile]) -> Compile
     return bundle
 
 
-def _parse_uploaded(files: list[SourceFile], problems: list[Problem]) -> list[_Parsed]:
+def _parse_uploaded(files: list[SourceFile], problems: list[Problem],
+                    limits: Limits) -> list[_Parsed]:
     parsed: list[_Parsed] = []
     for f in files:
         try:
@@ -142,7 +147,12 @@ def _parse_uploaded(files: list[SourceFile], problems: list[Problem]) -> list[_P
             problems.append(Problem(exc.file, exc.line, None, exc.message))
             continue
         p = _read(f, root)
-        problems.extend(lint_bpmn(root, f.name) if p.kind == "bpmn" else lint_dmn(root, f.name))
+        try:
+            problems.extend(lint_bpmn(root, f.name, limits) if p.kind == "bpmn"
+                            else lint_dmn(root, f.name))
+        except (RecursionError, MemoryError) as exc:   # the checks themselves ran out
+            problems.append(Problem(f.name, None, None, "文件过于复杂, 无法检查, 请拆分 "
+                                                        f"(too complex to check: {type(exc).__name__})"))
         parsed.append(p)
     seen: dict[str, str] = {}
     for p in parsed:
@@ -210,6 +220,25 @@ def _check_references(uploaded: list[_Parsed], everything: list[_Parsed], proble
                     problems.append(Problem(p.source.name, task.sourceline, task.get("id"),
                                             f"引用的决策 '{ref}' 不存在, 请一并上传 DMN 或先部署 "
                                             "(decision not found)"))
+
+
+def _check_call_cycles(uploaded: list[_Parsed], everything: list[_Parsed], problems) -> None:
+    """A process that calls itself, directly or through others, never ends: refused."""
+    calls = {i: [c.get("calledElement") for c in proc.iter(f"{{{BPMN}}}callActivity")
+                 if c.get("calledElement")]
+             for p in everything for i, proc in p.processes.items() if is_executable(proc)}
+    for p in uploaded:
+        for key, process in p.processes.items():
+            if not is_executable(process):
+                continue
+            cycle = call_cycle(key, calls)
+            if cycle is None:
+                continue
+            call = next(c for c in process.iter(f"{{{BPMN}}}callActivity")
+                        if c.get("calledElement") == cycle[1])
+            problems.append(Problem(p.source.name, call.sourceline, call.get("id"),
+                                    f"调用活动形成循环: {' → '.join(cycle)}, 流程永远不会结束 "
+                                    "(call activities call each other in a cycle)"))
 
 
 def _line_of(root, element_id: str | None) -> int | None:

@@ -45,8 +45,10 @@ class EngineSettings:
     # leaves an incident (a multi-instance of 20,000, a call activity calling itself)
     max_steps: int = 10_000
     max_step_seconds: float = 10.0
-    min_cycle_seconds: float = 60.0      # a shorter cycle timer interval is an incident
     timer_threads: int = 4               # threads of one timer pass on PostgreSQL
+    max_multi_instance: int = 1000       # deploy refuses a literal multi-instance count above it
+    min_timer_seconds: float = 60.0      # shorter literal timers are refused at deploy,
+    # a shorter cycle computed at run time is an incident
 
 
 @dataclass

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 
 from .compiler import CompileError, SourceFile, compile_files
 from .errors import Invalid
+from .lint_limits import limits_of
 from .schema import definitions, start_messages
 from .serializer import dump_specs
 from .store import Unit
@@ -45,13 +46,16 @@ def kind_of(file_name: str) -> str | None:
     return next((k for ext, k in KINDS.items() if lower.endswith(ext)), None)
 
 
-def deploy(unit: Unit, files: list[SourceFile]) -> list[Deployed]:
+def deploy(unit: Unit, files: list[SourceFile], settings=None) -> list[Deployed]:
+    """`settings` (EngineSettings) gives the limits lint holds diagrams to (call cycles,
+    multi-instance counts, timer periods); their defaults otherwise."""
+    limits = limits_of(settings)
     errors = _check_upload(files)
     if errors:
         # Report the model problems of the other files too: one round trip for the designer.
         rest = [f for f in files if f.name not in errors and kind_of(f.name) in ("bpmn", "dmn")]
         try:
-            compile_files(rest, []) if rest else None
+            compile_files(rest, [], limits) if rest else None
         except CompileError as exc:
             errors.update(_problems(exc.problems))
         raise Invalid("部署失败: 文件无效 (deploy rejected)", errors)
@@ -62,7 +66,7 @@ def deploy(unit: Unit, files: list[SourceFile]) -> list[Deployed]:
     library = _latest_sources(conn)
     models = models + _dependents(conn, models, library)
     try:
-        bundle = compile_files(models, list(library.values())) if models else None
+        bundle = compile_files(models, list(library.values()), limits) if models else None
     except CompileError as exc:
         raise Invalid("部署失败: 模型有错误 (deploy rejected)", _problems(exc.problems)) from exc
     result: list[Deployed] = []

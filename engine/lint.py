@@ -12,6 +12,9 @@ from functools import lru_cache
 
 from lxml import etree
 
+from .lint_limits import (Limits, check_timer_period, literal_collections,
+                          multi_instance_count, too_long_duration)
+
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
@@ -76,9 +79,11 @@ def supported_nodes() -> frozenset[str]:
 
 
 class _Lint:
-    def __init__(self, root, file_name: str):
+    def __init__(self, root, file_name: str, limits: Limits | None = None):
         self.root, self.file = root, file_name
+        self.limits = limits or Limits()
         self.problems: list[Problem] = []
+        self.collections: dict[str, int] = {}   # literal collections the process's scripts set
 
     def add(self, el, message: str, element_id: str | None = None) -> None:
         self.problems.append(Problem(self.file, getattr(el, "sourceline", None),
@@ -103,8 +108,8 @@ class _Lint:
 
 
 # -- BPMN -------------------------------------------------------------------------------------
-def lint_bpmn(root, file_name: str) -> list[Problem]:
-    lint = _Lint(root, file_name)
+def lint_bpmn(root, file_name: str, limits: Limits | None = None) -> list[Problem]:
+    lint = _Lint(root, file_name, limits)
     if root.tag != f"{{{BPMN}}}definitions":
         lint.add(root, "根元素必须是 bpmn:definitions (not a BPMN 2.0 document)")
         return lint.problems
@@ -118,10 +123,16 @@ def lint_bpmn(root, file_name: str) -> list[Problem]:
             lint.add(process, "isExecutable 只能是 true 或 false (isExecutable must be true or "
                               "false)")
         executable = is_executable(process)
+        lint.collections = literal_collections(_scripts(process))
         _container(lint, process, executable, top=True)
         if executable:
             _references(lint, process, declared)
     return sorted(lint.problems, key=lambda p: p.line or 0)
+
+
+def _scripts(process) -> list[str]:
+    tags = (f"{{{BPMN}}}script", f"{{{SPIFF}}}preScript", f"{{{SPIFF}}}postScript")
+    return [el.text for el in process.iter(*tags) if el.text]
 
 
 def _ids(lint: _Lint, root) -> None:
@@ -146,6 +157,15 @@ def _ids(lint: _Lint, root) -> None:
 def _correlations(lint: _Lint, root) -> None:
     messages = {m.get("id") for m in _bpmn(root, "message")}
     properties = {p.get("id") for p in _bpmn(root, "correlationProperty")}
+    for pvc in root.iter(f"{{{SPIFF}}}processVariableCorrelation"):
+        # spiff's own form: the property is named here, no bpmn:correlationProperty needed
+        prop_id = (pvc.findtext(f"{{{SPIFF}}}propertyId") or "").strip()
+        owner = next((a for a in pvc.iterancestors() if a.get("id")), pvc)
+        if not prop_id:
+            lint.add(owner, "processVariableCorrelation 缺少 propertyId (missing propertyId)")
+        properties.add(prop_id)
+        lint.code(owner, pvc.findtext(f"{{{SPIFF}}}expression"), "eval",
+                  "关联变量表达式有误 (processVariableCorrelation expression)")
     for prop in _bpmn(root, "correlationProperty"):
         expressions = _bpmn(prop, "correlationPropertyRetrievalExpression")
         if not expressions:
@@ -311,6 +331,9 @@ def _node(lint: _Lint, node, nodes: dict) -> None:
             multi.find(f"{{{BPMN}}}loopDataInputRef") is None):
         lint.add(multi, "多实例任务必须设置 loopCardinality 或 loopDataInputRef 二者之一 "
                         "(multi-instance needs exactly one of them)", node.get("id"))
+    elif multi is not None:
+        multi_instance_count(lint, multi, node, multi.findtext(f"{{{BPMN}}}loopCardinality"),
+                             multi.findtext(f"{{{BPMN}}}loopDataInputRef"))
     for tag in ("preScript", "postScript"):
         for el in node.findall(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}{tag}"):
             lint.code(el, el.text, "exec", f"{tag} 有误 ({tag})", owner=node)
@@ -355,14 +378,21 @@ def _timer(lint: _Lint, el, node) -> None:
     if not isinstance(value, str):
         lint.add(node, "定时器表达式必须得到 ISO 8601 文本, 例如 \"P3D\" "
                        "(timer must be ISO 8601 text)")
+    elif too_long_duration(value):
+        lint.add(node, f"定时器值 '{value}' 的时长超过 100 年 (timer duration longer than 100 "
+                       "years)")
     elif not _iso_ok(local(el), value):
         lint.add(node, f"定时器值 '{value}' 不是有效的 ISO 8601 (not ISO 8601; e.g. \"P3D\", "
                        "\"2025-01-31T09:00:00+08:00\", \"R3/PT1H\")")
+    else:
+        check_timer_period(lint, local(el), value, node)
 
 
 def _iso_ok(kind: str, value: str) -> bool:
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as T
 
+    if too_long_duration(value):
+        return False      # spiff counts the months one by one
     try:
         if kind == "timeDuration":
             if not ISO_DURATION.match(value):

@@ -3,10 +3,44 @@ policy SpiffWorkflow evaluates correctly, and cells that are Python it can run (
 from __future__ import annotations
 
 import ast
+import copy
+import keyword
 
 from lxml import etree
 
 from .lint import HIT_POLICIES, Problem, _Lint, local
+
+
+def is_variable_label(label: str | None) -> bool:
+    """Spiff reads an input column without inputExpression from the variable named by its
+    label; the compiler turns such a label into the column's expression."""
+    return bool(label) and label.isidentifier() and not keyword.iskeyword(label) \
+        and not label.startswith("_")
+
+
+def with_label_expressions(root):
+    """A copy of a DMN document in which every input column without an inputExpression reads
+    the variable its label names (what spiff does by evaluating the variable's repr)."""
+    ns = etree.QName(root).namespace or ""
+    q = lambda name: f"{{{ns}}}{name}"      # noqa: E731
+
+    def unread(inp) -> bool:
+        return not (inp.findtext(f"{q('inputExpression')}/{q('text')}") or "").strip() \
+            and is_variable_label(inp.get("label"))
+    if not any(unread(inp) for inp in root.iter(q("input"))):
+        return root
+    root = copy.deepcopy(root)
+    for inp in [i for i in root.iter(q("input")) if unread(i)]:
+        expression = inp.find(q("inputExpression"))
+        if expression is None:
+            expression = etree.Element(q("inputExpression"), id=f"{inp.get('id')}_label")
+            inp.insert(0, expression)
+        text = expression.find(q("text"))
+        if text is None:
+            text = etree.SubElement(expression, q("text"))
+        text.text = inp.get("label")
+    return root
+
 
 def lint_dmn(root, file_name: str) -> list[Problem]:
     lint = _Lint(root, file_name)
@@ -43,10 +77,11 @@ def _table(lint: _Lint, ns: str, table) -> None:
     inputs, outputs = table.findall(q("input")), table.findall(q("output"))
     for inp in inputs:
         text = inp.findtext(f"{q('inputExpression')}/{q('text')}")
-        if not (text or "").strip():
-            lint.add(inp, "输入列没有输入表达式 (input without inputExpression)")
-        else:
+        if (text or "").strip():
             lint.code(inp, text, "eval", "输入表达式有误 (input expression)")
+        elif not is_variable_label(inp.get("label")):
+            lint.add(inp, "输入列没有输入表达式, 标签也不是变量名; 请填写输入表达式 (input "
+                          "without inputExpression needs a label that names a variable)")
     for rule in table.findall(q("rule")):
         ins, outs = rule.findall(q("inputEntry")), rule.findall(q("outputEntry"))
         if len(ins) != len(inputs) or len(outs) != len(outputs):

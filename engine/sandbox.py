@@ -4,71 +4,43 @@ Two guards, because RestrictedPython bounds what code may name but neither its t
 memory:
 - RestrictedPython compiles every snippet: no imports, no names or attributes starting with an
   underscore or leading to frames, guarded attribute, item, write and iteration access, a short
-  list of builtins.
-- Code that provably ends quickly and small (no loops, comprehensions, functions, `*`, `**`,
-  `%`, few `+`, only cheap calls) runs in this process: nearly every gateway condition and
-  assignment, which must stay fast. Anything else runs in a worker process under an
-  address-space limit, killed and replaced when it overruns the time limit. Workers are spawned
+  list of builtins and read-only modules (`sandbox_names`).
+- Code that provably ends quickly and small (`sandbox_cost.plan`: straight-line code of a few
+  cheap constructs, reading small variables) runs in this process: nearly every gateway
+  condition and assignment, which must stay fast; what it hands back is measured. Anything else
+  runs in a worker process (`sandbox_worker`: empty environment, JSON only, CPU, memory, file
+  and process limits), killed and replaced when it overruns the time limit. Workers are spawned
   (not forked: the server is threaded) and reused.
 """
 from __future__ import annotations
 
 import ast
-import operator
 import os
-import pickle
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
-from RestrictedPython.Eval import default_guarded_getitem
-from RestrictedPython.Guards import (guarded_iter_unpack_sequence, guarded_unpack_sequence,
-                                     safer_getattr_raise)
-from RestrictedPython.PrintCollector import PrintCollector
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+
+from .sandbox_cost import (CHEAP_FUNCTIONS, MAX_CHEAP_INPUT, MAX_RESULT_SIZE, Plan, TooLarge,
+                           link_parents, measure, plan)
+from .sandbox_names import (BASE_GLOBALS, BLOCKED_ATTRIBUTES, IS_SET, ScriptError,
+                            make_is_set)
 
 if TYPE_CHECKING:
     from .sandbox_worker import _Worker
 
+__all__ = ["ScriptError", "SandboxEnvironment", "check_source"]
+
 MAX_SOURCE = 20_000
-MAX_RANGE = 1_000_000
-MAX_RESULT_BYTES = 32 * 1024 * 1024
-MAX_CHEAP_ADDS = 8          # straight-line `+` can at most double a value per use: 2**8 bound
+MAX_DEPTH = 100             # nesting of expressions and blocks; CPython's compiler recurses
 STARTUP_TIMEOUT = 30.0
-# Attributes that lead from an object to frames, code or globals without an underscore, and
-# str.format, which reaches attributes through its format string.
-BLOCKED_ATTRIBUTES = frozenset({
-    "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "cr_frame", "cr_code", "cr_await",
-    "cr_origin", "ag_frame", "ag_code", "ag_await", "f_globals", "f_locals", "f_builtins",
-    "f_back", "f_code", "f_trace", "tb_frame", "tb_next", "co_code", "func_globals",
-    "func_code", "format", "format_map", "mro"})
 FORBIDDEN_CALLS = frozenset({
     "open", "compile", "globals", "locals", "vars", "input", "type", "memoryview", "help",
     "exit", "quit", "dir", "setattr", "delattr", "eval", "exec", "breakpoint", "hasattr",
     "object", "super", "classmethod", "staticmethod", "property"})
-# Refused at run time only (str.format reaches attributes through its format string).
-RUNTIME_ONLY_ATTRIBUTES = frozenset({"format", "format_map"})
-# Calls that end quickly and allocate at most in proportion to their input.
-CHEAP_FUNCTIONS = frozenset({
-    "len", "str", "int", "float", "bool", "abs", "round", "min", "max", "isinstance",
-    "datetime", "timedelta", "date"})          # plus the environment's host functions
-CHEAP_METHODS = frozenset({
-    "get", "strip", "lstrip", "rstrip", "lower", "upper", "startswith", "endswith", "split",
-    "isdigit", "find", "count", "keys", "values", "items", "now", "today", "fromisoformat",
-    "isoformat", "total_seconds", "date", "weekday", "timestamp"})
-EXPENSIVE_NODES = (ast.While, ast.For, ast.AsyncFor, ast.comprehension, ast.Lambda,
-                   ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With,
-                   ast.AsyncWith, ast.Starred)
-ADDING_OPERATORS = (ast.Add, ast.BitOr, ast.BitAnd, ast.BitXor)
-
-
-class ScriptError(ValueError):
-    """A designer's code was refused or failed; the message says why in Chinese and English.
-
-    A ValueError because spiff's error formatter expects one (a SyntaxError without a line
-    number crashes it)."""
 
 
 def _message(exc: BaseException, line: int | None = None) -> str:
@@ -99,74 +71,9 @@ def _script_line(exc: BaseException) -> int | None:
     return line
 
 
-# -- guards ---------------------------------------------------------------------------------
-def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
-    if not isinstance(name, str):
-        raise ScriptError("属性名必须是字符串 (attribute name must be a string)")
-    if name.startswith("_") or name in BLOCKED_ATTRIBUTES:
-        raise ScriptError(f"不允许访问属性 '{name}' (attribute not allowed)")
-    return safer_getattr_raise(obj, name, *default)
-
-
-def _write(obj: Any) -> Any:
-    # Item assignment and deletion on data containers only; no attribute assignment anywhere.
-    if type(obj) in (dict, list):
-        return obj
-    raise ScriptError(f"不允许修改 {type(obj).__name__} 对象 (cannot modify this object)")
-
-
-_INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul,
-            "/=": operator.itruediv, "//=": operator.ifloordiv, "%=": operator.imod,
-            "**=": operator.ipow, "|=": operator.ior, "&=": operator.iand,
-            "^=": operator.ixor, "<<=": operator.ilshift, ">>=": operator.irshift}
-
-
-def _inplacevar(op: str, x: Any, y: Any) -> Any:
-    if op not in _INPLACE:
-        raise ScriptError(f"不支持的运算 {op} (operator not allowed)")
-    return _INPLACE[op](x, y)
-
-
-def _range(*args: int) -> range:
-    r = range(*args)
-    if len(r) > MAX_RANGE:
-        raise ScriptError(f"range 过大 (range longer than {MAX_RANGE})")
-    return r
-
-
-def _apply(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    return fn(*args, **kwargs)
-
-
-def _make_builtins() -> dict:
-    allowed = dict(safe_builtins)
-    for name in ("setattr", "delattr", "__build_class__", "_getattr_", "id", "SystemExit",
-                 "KeyboardInterrupt", "GeneratorExit", "BaseException"):
-        allowed.pop(name, None)
-    allowed.update({
-        "len": len, "min": min, "max": max, "sum": sum, "sorted": sorted, "any": any,
-        "all": all, "abs": abs, "round": round, "enumerate": enumerate, "zip": zip,
-        "list": list, "dict": dict, "set": set, "tuple": tuple, "str": str, "int": int,
-        "float": float, "bool": bool, "isinstance": isinstance, "map": map, "filter": filter,
-        "reversed": reversed, "range": _range, "getattr": _guarded_getattr,
-        "date": date, "datetime": datetime,
-        "timedelta": timedelta, "timezone": timezone})
-    return allowed
-
-
-BUILTINS = _make_builtins()
-BASE_GLOBALS = {
-    "__builtins__": BUILTINS, "__name__": "designer_script", "__metaclass__": type,
-    "_getattr_": _guarded_getattr, "_getitem_": default_guarded_getitem, "_getiter_": iter,
-    "_write_": _write, "_inplacevar_": _inplacevar, "_apply_": _apply,
-    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    "_unpack_sequence_": guarded_unpack_sequence, "_print_": PrintCollector}
-
-
 # -- compiling ------------------------------------------------------------------------------
 def _refused_attribute(name: str) -> bool:
-    return name.startswith("_") or (name in BLOCKED_ATTRIBUTES
-                                    and name not in RUNTIME_ONLY_ATTRIBUTES)
+    return name.startswith("_") or name in BLOCKED_ATTRIBUTES
 
 
 def _static_problem(tree: ast.AST) -> str | None:
@@ -197,6 +104,18 @@ def _static_problem(tree: ast.AST) -> str | None:
     return min(found)[1] if found else None
 
 
+def _depth(tree: ast.AST) -> int:
+    """Deepest nesting, measured without recursion (the measuring must not overflow either)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def _explain(error: str) -> str:
     lowered = error.lower()
     if "import" in lowered:
@@ -211,76 +130,35 @@ def _explain(error: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _compile(source: str, mode: str):
-    """(code, shape) for valid designer code (see _shape); ScriptError otherwise.
-    Thread-safe: lru_cache locks."""
+def _compile(source: str, mode: str) -> tuple[Any, Plan | None]:
+    """(code, plan) for valid designer code (plan None: it runs in a worker); ScriptError
+    otherwise, whatever the source (deep nesting, null bytes, huge literals). Thread-safe."""
     if mode not in ("exec", "eval"):
         raise ScriptError(f"未知的编译模式 (unknown mode {mode!r})")
+    if not isinstance(source, str):
+        raise ScriptError("脚本必须是文本 (source must be text)")
     if len(source) > MAX_SOURCE:
         raise ScriptError(f"脚本过长 (longer than {MAX_SOURCE} characters)")
     try:
         tree = ast.parse(source, mode=mode)
-    except SyntaxError as exc:
+    except SyntaxError as exc:     # IndentationError and TabError too
         raise ScriptError(f"脚本无法编译 (does not compile): {exc.msg}, line {exc.lineno}") from None
-    except (ValueError, MemoryError, RecursionError) as exc:
-        raise ScriptError(f"脚本无法编译 (does not compile): {exc}") from None
+    except (ValueError, MemoryError, RecursionError, OverflowError) as exc:
+        raise ScriptError(f"脚本无法编译 (does not compile): {type(exc).__name__}: {exc}") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ScriptError(f"代码嵌套过深, 请拆分 (nested deeper than {MAX_DEPTH} levels)")
     problem = _static_problem(tree)
     if problem:
         raise ScriptError(problem)
-    result = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(
-        source, filename="<string>")
+    shape = plan(link_parents(tree))
+    try:
+        result = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(
+            tree, filename="<string>")
+    except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as exc:
+        raise ScriptError(f"脚本无法编译 (does not compile): {type(exc).__name__}: {exc}") from None
     if result.errors:
         raise ScriptError(_explain(result.errors[0]))
-    return result.code, _shape(tree)
-
-
-def _is_float(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and type(node.value) is float
-
-
-def _cheap_call(node: ast.Call) -> bool:
-    if any(kw.arg == "key" for kw in node.keywords):
-        return False            # max(xs, key=bytes) calls what it is given
-    if isinstance(node.func, ast.Name) and node.func.id == "round" and len(node.args) > 1:
-        digits = node.args[1]   # round(5, -10**7) computes 10**10**7
-        return isinstance(digits, ast.Constant) and type(digits.value) is int \
-            and abs(digits.value) <= 100
-    return True
-
-
-def _shape(tree: ast.AST) -> frozenset | None:
-    """The function names called when the code provably ends quickly and small provided those
-    are cheap functions; None when it must run in a worker."""
-    adds, called, bound = 0, set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, EXPENSIVE_NODES):
-            return None
-        if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
-            return None         # f"{x:>999999999}" allocates as much as it likes
-        if isinstance(node, (ast.BinOp, ast.AugAssign)):
-            op = node.op
-            if isinstance(op, ADDING_OPERATORS):
-                adds += 1
-            elif isinstance(op, ast.Mult):
-                # a float factor cannot repeat a string or a list
-                operands = (node.left, node.right) if isinstance(node, ast.BinOp) else (node.value,)
-                if not any(_is_float(o) for o in operands):
-                    return None
-            elif isinstance(op, (ast.Pow, ast.LShift, ast.Mod)):
-                return None     # big numbers; "%0999999999d" % x
-        if isinstance(node, ast.Call):
-            fn = node.func
-            if not _cheap_call(node):
-                return None
-            if isinstance(fn, ast.Name):
-                called.add(fn.id)
-            elif not (isinstance(fn, ast.Attribute) and fn.attr in CHEAP_METHODS):
-                return None
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(node.id)
-    if adds > MAX_CHEAP_ADDS or called & bound:   # `len = bytes; len(10**9)`
-        return None
-    return frozenset(called)
+    return result.code, shape
 
 
 def check_source(source: str, mode: str) -> list[str]:
@@ -294,7 +172,8 @@ def check_source(source: str, mode: str) -> list[str]:
 
 # -- running --------------------------------------------------------------------------------
 def _storable(value: Any, depth: int = 0) -> bool:
-    """What the workflow serializer can store: JSON values, datetimes and timedeltas."""
+    """What the workflow serializer can store: JSON values, datetimes and timedeltas. Called on
+    measured values only (bounded size)."""
     kind = type(value)
     if value is None or kind in (bool, float, str, datetime, timedelta):
         return True
@@ -309,23 +188,44 @@ def _storable(value: Any, depth: int = 0) -> bool:
     return False
 
 
+def _bounded(value: Any, what: str) -> Any:
+    try:
+        measure(value, MAX_RESULT_SIZE)
+    except TooLarge:
+        raise ScriptError(f"{what}过大 (larger than {MAX_RESULT_SIZE // 1024 // 1024} MB)") from None
+    return value
+
+
 def _run(code, mode: str, context: dict, external: dict, functions: dict):
     """Returns (value, None) for eval, (True, the task data after the script) for exec.
 
     One namespace, as spiff's own environment uses: comprehensions see the task's data.
     New values that cannot be stored (ranges, functions, sets, dates) are dropped like spiff
-    drops callables; refused when they replace task data; untouched task data passes as is."""
+    drops callables; refused when they replace task data; untouched task data passes as is.
+    Every new value is measured: nothing larger than MAX_RESULT_SIZE comes back."""
+    reserved = {**functions}
     env = {**BASE_GLOBALS, **functions, **external, **context}
+    if IS_SET not in env:
+        env[IS_SET] = reserved[IS_SET] = make_is_set(env, reserved)
     if mode == "eval":
-        return eval(code, env), None
+        value = eval(code, env)
+        if any(value is v for v in context.values()):
+            return value, None           # task data as it is: not built here
+        return _bounded(value, "表达式的结果"), None
     exec(code, env)
     data = {}
     for key, value in env.items():
-        if key.startswith("_") or (key not in context and (key in functions or key in external)):
+        if key.startswith("_") or (key not in context and (key in reserved or key in external)):
             continue
         if key in context and context[key] is value:
             data[key] = value
-        elif _storable(value):
+            continue
+        try:
+            measure(value, MAX_RESULT_SIZE)
+        except TooLarge:
+            raise ScriptError(f"变量 '{key}' 过大 (larger than "
+                              f"{MAX_RESULT_SIZE // 1024 // 1024} MB)") from None
+        if _storable(value):
             data[key] = value
         elif type(value) is int:
             raise ScriptError(f"变量 '{key}' 的数值过大 (integer too large to store)")
@@ -342,15 +242,32 @@ def _run_guarded(code, mode: str, context: dict, external: dict, functions: dict
         raise ScriptError(_message(exc, _script_line(exc) if mode == "exec" else None)) from exc
 
 
+def _small_inputs(shape: Plan, context: dict, external: dict) -> bool:
+    """The variables in-process code reads measure small together (the walk stops early)."""
+    budget = MAX_CHEAP_INPUT
+    for name in shape.reads:
+        for source in (context, external):
+            if name in source:
+                try:
+                    budget -= measure(source[name], budget)
+                except TooLarge:
+                    return False
+                break
+    return True
+
+
 class SandboxEnvironment:
     """A SpiffWorkflow script environment (same contract as its TaskDataEnvironment)."""
 
     def __init__(self, time_limit: float = 2.0, memory_limit_mb: int = 256,
                  functions: dict | None = None, workers: int | None = None):
+        from .sandbox_worker import function_references
+
         self.time_limit = time_limit
         self.memory_limit_mb = memory_limit_mb
         self.functions = dict(functions or {})
         self.globals = self.functions      # spiff's environments expose their globals
+        self._references = function_references(self.functions)   # what a worker imports
         self._cheap_functions = CHEAP_FUNCTIONS | frozenset(self.functions)
         self._size = workers or max(2, min(4, os.cpu_count() or 2))
         self._idle: list[_Worker] = []
@@ -378,27 +295,37 @@ class SandboxEnvironment:
         raise ScriptError("服务任务不在沙箱中调用 (service tasks go through the engine)")
 
     # running ------------------------------------------------------------------------------
+    def runs_in_server(self, source: str, mode: str, context: dict,
+                       external: dict | None = None) -> bool:
+        """Whether this code on this data is cheap enough for the server process."""
+        _, shape = _compile(source, mode)
+        return shape is not None and shape.called <= self._cheap_functions \
+            and _small_inputs(shape, context, external or {})
+
     def _call(self, source: str, mode: str, context: dict, external: dict):
-        code, shape = _compile(source, mode)
-        if shape is not None and shape <= self._cheap_functions:
+        code, _ = _compile(source, mode)
+        if self.runs_in_server(source, mode, context, external):
             return _run_guarded(code, mode, context, external, self.functions)
         return self._in_worker(source, mode, context, external)
 
     def _in_worker(self, source: str, mode: str, context: dict, external: dict):
         from .clock import utcnow
+        from .sandbox_worker import WireError, encode_request
 
-        payload = (source, mode, context,
-                   {k: v for k, v in external.items() if not callable(v)}, utcnow())
+        try:
+            request = encode_request(source, mode, context, external, utcnow())
+        except WireError as exc:
+            raise ScriptError(f"任务数据无法传给脚本进程 (data cannot be sent: {exc})") from None
         worker = self._checkout()
         try:
-            status, value, data, retire = worker.call(payload, self.time_limit)
+            status, value, data, retire = worker.call(request, self.time_limit)
         except TimeoutError:
             self._discard(worker)
             raise ScriptError(f"脚本运行超时 (time limit {self.time_limit:g}s exceeded)") from None
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            self._discard(worker)      # the request may be half written
-            raise ScriptError(f"任务数据无法传给脚本进程 (data cannot be sent: {exc})") from exc
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+        except WireError as exc:
+            self._discard(worker)
+            raise ScriptError(f"脚本进程的回复无效, 已拒绝 (reply refused: {exc})") from None
+        except (EOFError, OSError) as exc:
             self._discard(worker)
             raise ScriptError(f"脚本内存超限或进程异常 (memory limit exceeded or worker "
                               f"failed: {exc})") from exc
@@ -424,7 +351,7 @@ class SandboxEnvironment:
         try:
             from .sandbox_worker import _Worker
 
-            return _Worker(self.memory_limit_mb, self.functions)
+            return _Worker(self.memory_limit_mb, self._references, self.time_limit)
         except BaseException as exc:
             with self._pool:
                 self._started -= 1
@@ -449,4 +376,3 @@ class SandboxEnvironment:
             self._started -= len(idle)
         for worker in idle:
             worker.kill()
-

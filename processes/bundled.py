@@ -28,4 +28,4 @@ def deploy_bundled(engine, actor: str = "system:setup") -> list[Deployed]:
     if not files:
         return []
     with engine.unit(actor) as unit:
-        return deploy(unit, files)
+        return deploy(unit, files, engine.settings)

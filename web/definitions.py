@@ -58,7 +58,7 @@ class Definitions(MethodView):
         files = _uploaded_files()
         engine = services()
         with engine.unit(current().username) as unit:
-            result = deploying.deploy(unit, files)
+            result = deploying.deploy(unit, files, engine.settings)
         created = any(d.created for d in result)
         return {"deployed": [d.__dict__ for d in result]}, 201 if created else 200
 
@@ -132,7 +132,7 @@ class Validate(MethodView):
         try:
             with engine.db.write() as conn:
                 unit = Unit(conn=conn, actor=current().username, now=utcnow())
-                result = deploying.deploy(unit, files)
+                result = deploying.deploy(unit, files, engine.settings)
                 outcome["would_deploy"] = [d.__dict__ for d in result]
                 raise _DryRun()
         except _DryRun:
