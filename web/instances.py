@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from engine import instances as commands
 from engine.schema import audit_events, instances
-from processes import access
+from processes import access, disclosure, starting
 from processes.schema import projects
 
 from .auth import authenticated, current, roles
@@ -43,14 +43,17 @@ class Instances(MethodView):
             if not access.can_start(principal, start_lane):
                 abort(403, message=f"只有 {start_lane or '监督机构人员'} 可以启动该流程 "
                                    "(role may not start this process)")
-            scope = access.scope_of(body.get("business_key"), body.get("variables") or {})
+            business_key, variables = starting.prepare(
+                conn, commands.start_form(engine, conn, definition), body.get("business_key"),
+                body.get("variables"))
+            scope = access.scope_of(business_key, variables or {})
             if scope and principal.role != "admin":
                 project = conn.execute(select(projects).where(projects.c.code == scope)).first()
                 if project is not None and not access.can_see_project(principal, project):
                     abort(403, message="该项目不在您的管辖或所属范围内 (project outside your scope)")
         with engine.unit(principal.username) as unit:
-            handle = commands.start(engine, unit, body["process_key"], body.get("business_key"),
-                                    body.get("variables"), body.get("version"))
+            handle = commands.start(engine, unit, body["process_key"], business_key, variables,
+                                    body.get("version"), by_person=True)
         with engine.db.read() as conn:
             return instance_detail(engine, conn, handle.id)
 
@@ -123,7 +126,8 @@ class History(MethodView):
     def get(self, instance_id):
         """审计轨迹 (the instance's audit trail, oldest first)"""
         with services().db.read() as conn:
-            readable(conn, instance_id)
+            inst = readable(conn, instance_id)
             rows = conn.execute(select(audit_events).where(
                 audit_events.c.instance_id == instance_id).order_by(audit_events.c.seq)).all()
-        return [dict(r._mapping) for r in rows]
+        return [disclosure.visible_event(current().role, inst.process_key, inst.variables,
+                                         dict(r._mapping)) for r in rows]
