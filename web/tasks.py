@@ -10,7 +10,7 @@ from engine import tasks as commands
 from engine.clock import utcnow
 from engine.projection import find_task
 from engine.schema import instances, tasks
-from processes import access, inbox
+from processes import access, disclosure, inbox
 
 from .auth import authenticated, current
 from .ext import memo, services
@@ -72,7 +72,8 @@ def task_detail(task_id: str) -> dict:
         data["can_act"] = can_act and row.state == "open"
         spiff_task = find_task(store.load(conn, engine.specs, row.instance_id).workflow,
                                task_id) if row.state == "open" else None
-        data["data"] = _visible_data(spiff_task.data if spiff_task else {}, data["form"])
+        data["data"] = _visible_data(disclosure.visible_variables(
+            principal.role, row.process_key, spiff_task.data if spiff_task else {}), data["form"])
     return data
 
 

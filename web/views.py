@@ -9,6 +9,7 @@ from engine.clock import utcnow
 from engine.instances import open_incidents
 from engine.projection import element_id
 from engine.schema import instances, subscriptions, tasks, timers
+from processes import disclosure
 
 
 def instance_summary(row) -> dict:
@@ -34,13 +35,19 @@ def task_summary(row, business_key: str | None = None) -> dict:
 
 
 def instance_detail(engine, conn, instance_id: str) -> dict:
+    """The instance as the caller may read it (processes.disclosure withholds by role)."""
+    from .auth import current
+
     row = conn.execute(select(instances).where(instances.c.id == instance_id)).first()
     data = instance_summary(row)
-    data["variables"] = row.variables or {}
+    role = current().role
+    data["variables"] = disclosure.visible_variables(role, row.process_key, row.variables)
     open_tasks = conn.execute(select(tasks).where(tasks.c.instance_id == instance_id,
                                                   tasks.c.state == "open")
                               .order_by(tasks.c.created_at)).all()
-    data["tasks"] = [task_summary(t, row.business_key) for t in open_tasks]
+    data["tasks"] = [disclosure.visible_task(role, row.process_key, row.variables,
+                                             task_summary(t, row.business_key))
+                     for t in open_tasks]
     waiting = [{"type": "message", "element_id": s.element_id, "task_id": s.task_id,
                 "name": s.message_name, "correlation": s.correlation, "due_at": None}
                for s in conn.execute(select(subscriptions).where(
