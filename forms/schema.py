@@ -199,7 +199,10 @@ def _datetime(subtype: str):
 
 
 def _day(value) -> date:
-    return value.date() if isinstance(value, datetime) else value
+    """The calendar day of a date, or of a datetime in the bureau's zone when it has one."""
+    if isinstance(value, datetime):
+        return (value.astimezone(LOCAL_ZONE) if value.tzinfo else value).date()
+    return value
 
 
 def today() -> date:

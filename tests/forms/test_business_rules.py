@@ -102,6 +102,7 @@ def test_other_bounds_and_fixed_dates(today):
                                         "validate": {"minDate": "today"}}]}
     assert "at" in errors_of(stamp, {"at": "2026-11-30T23:00+08:00"})
     assert validate_submission(stamp, {"at": "2026-12-01T08:00"})
+    assert validate_submission(stamp, {"at": "2026-11-30T16:30Z"})       # 00:30 on the 1st there
 
 
 @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1899-12-31", "2101-01-01"])
