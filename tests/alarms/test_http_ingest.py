@@ -32,7 +32,7 @@ def test_an_alarm_starts_a_rectification_for_the_project_once(api, bundled):
     (iid,) = raised["instances"]
     inst = api.instance(iid)
     assert inst["business_key"] == PROJECT and inst["state"] == "running"
-    assert "pm10" in inst["variables"]["finding"]["description"]
+    assert "PM10" in inst["variables"]["finding"]["description"]     # the metric in words
     again = api.post("/api/v1/alarms", json=alarm(), as_user="gateway")
     assert again.status_code == 200 and again.get_json()["duplicate"] is True
     assert [i["id"] for i in rectifications(api)] == [iid]
