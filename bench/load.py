@@ -49,8 +49,8 @@ USERS = ("inspector_cc", "inspector_nh", "inspector_sd", "inspector_gm", "inspec
 INSPECTORS = {"inspector_cc": "禅城区", "inspector_nh": "南海区", "inspector_sd": "顺德区",
               "inspector_gm": "高明区", "inspector_ss": "三水区"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-NOTICE = {"rect_issue": "临边防护缺失", "rect_requirement": "立即设置防护栏杆",
-          "stop_work": False}
+NOTICE = {"rect_location": "3号楼五层", "rect_issue": "临边防护缺失",
+          "rect_requirement": "立即设置防护栏杆", "stop_work": False}
 
 
 class Recorder:

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 
+from marshmallow import ValidationError
 from sqlalchemy import select, update
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.task import TaskState
 
 from . import runner, spiff, store
 from .errors import Conflict, Invalid
 from .runner import Handle
 from .schema import incidents
-from .store import Unit
+from .store import Unit, load_specs
 
 MAX_START_VARIABLES_BYTES = 256_000
 # Finished history is cut out of a workflow's task tree once it has this many tasks (a loop
@@ -67,12 +70,57 @@ def new_handle(engine, unit: Unit, definition, business_key: str | None,
     return handle
 
 
+def start_form_key(spec) -> str | None:
+    """The form a person fills to start the process: `formKey` on its none start event, the
+    same spiffworkflow:properties a user task names its form with."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent) and isinstance(
+                getattr(task_spec, "event_definition", None), NoneEventDefinition):
+            props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
+            if props.get("formKey") or props.get("form"):
+                return props.get("formKey") or props.get("form")
+    return None
+
+
+def start_form(engine, conn, definition, strict: bool = True) -> dict | None:
+    """The latest version of the definition's start form; None when it names none (or, not
+    strict, when the form it names is not deployed)."""
+    key = start_form_key(load_specs(conn, engine.specs, definition.id)[0])
+    if key is None:
+        return None
+    form = engine.latest_form(conn, key)
+    if form is None and strict:
+        raise Invalid(f"启动表单 '{key}' 未部署, 无法启动 (start form not deployed)",
+                      {"process_key": [f"缺少启动表单 {key} (start form missing)"]})
+    return form
+
+
+def check_start_form(engine, conn, definition, variables: dict) -> dict:
+    """Variables of a person's start, cleaned by the start form: 422 by field otherwise."""
+    form = start_form(engine, conn, definition)
+    if form is None:
+        return variables
+    from forms.schema import validate_submission
+
+    try:
+        return validate_submission(form, variables)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"variables": exc.messages}
+        raise Invalid("启动表单校验未通过 (start form validation failed)", messages) from exc
+
+
 def start(engine, unit: Unit, process_key: str, business_key: str | None = None,
-          variables: dict | None = None, version: int | None = None) -> Handle:
+          variables: dict | None = None, version: int | None = None,
+          by_person: bool = False) -> Handle:
+    """A new instance run to its first wait state. `by_person`: a person starts it, so the
+    variables are what the start form asks (checked by it); processes starting processes and
+    timer or message starts pass their own data."""
     definition = engine.definition(unit.conn, process_key, version)
     if not (definition.meta or {}).get("executable", True):
         raise Invalid(f"流程 {process_key} 不可执行 (isExecutable=false)")
     variables = check_variables(variables)
+    if by_person:
+        variables = check_start_form(engine, unit.conn, definition, variables)
     handle = new_handle(engine, unit, definition, business_key, variables)
     unit.record("instance.started", handle.id, process_key=process_key,
                 version=definition.version, business_key=business_key,

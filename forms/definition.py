@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 
 MAX_FORM_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -16,6 +17,8 @@ MAX_COMPONENTS = 500
 MAX_PATTERN = 500
 FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
 KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}(\.[A-Za-z][A-Za-z0-9_]{0,63}){0,7}$")
+# validate.minDate / maxDate of a date field: relative to today, or a fixed date
+DATE_BOUND = re.compile(r"today(?P<offset>[+-]\d{1,5})?|(?P<fixed>\d{4}-\d{2}-\d{2})")
 
 # Components whose value lands in the submitted data under their `key`.
 KEYED_TYPES = {"textfield", "textarea", "number", "checkbox", "checklist", "radio", "select",
@@ -127,6 +130,7 @@ class _Checker:
                 if kind == "datetime" and comp.get("subtype", "date") not in DATETIME_SUBTYPES:
                     self.add(f"{here}.subtype",
                              "日期字段 subtype 必须是 date、time 或 datetime (bad subtype)")
+                self.date_rules(comp, here)
                 if kind == "number" and "decimalDigits" in comp and not _is_int(
                         comp["decimalDigits"], 0):
                     self.add(f"{here}.decimalDigits", "小数位数必须是非负整数 (must be an integer >= 0)")
@@ -230,6 +234,24 @@ class _Checker:
         if kind not in (None, "", "email", "phone", "custom"):
             self.add(f"{at}.validationType", "validationType 只能是 email、phone 或 custom (unknown)")
 
+    def date_rules(self, comp: dict, here: str) -> None:
+        """disallowPassedDates (form-js) and validate.minDate / maxDate (ours): date fields only."""
+        rules = comp.get("validate") if isinstance(comp.get("validate"), dict) else {}
+        dated = comp["type"] == "datetime" and comp.get("subtype", "date") in ("date", "datetime")
+        if "disallowPassedDates" in comp and not isinstance(comp["disallowPassedDates"], bool):
+            self.add(f"{here}.disallowPassedDates",
+                     "disallowPassedDates 必须是 true/false (must be a boolean)")
+        for name in ("minDate", "maxDate"):
+            bound = rules.get(name)
+            if bound is None:
+                continue
+            at = f"{here}.validate.{name}"
+            if not dated:
+                self.add(at, f"{name} 只适用于日期字段 (only for date fields)")
+            elif not isinstance(bound, str) or not DATE_BOUND.fullmatch(bound) or not _date_ok(bound):
+                self.add(at, f"{name} 必须是 today、today+N、today-N 或 YYYY-MM-DD "
+                             "(must be today, today±N or a date)")
+
     def values(self, comp: dict, here: str) -> None:
         if comp.get("valuesKey") or comp.get("valuesExpression"):
             for name in ("valuesKey", "valuesExpression"):
@@ -245,6 +267,14 @@ class _Checker:
                     and isinstance(item["value"], (str, int, float, bool))):
                 self.add(f"{here}.values[{i}]",
                          "选项必须是 {label, value} 且 value 为文本或数字 (option must be {label, value})")
+
+
+def _date_ok(bound: str) -> bool:
+    fixed = DATE_BOUND.fullmatch(bound).group("fixed")
+    try:
+        return fixed is None or bool(date.fromisoformat(fixed))
+    except ValueError:
+        return False
 
 
 def _is_number(value) -> bool:

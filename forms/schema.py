@@ -8,8 +8,15 @@ What the server does with the fields form-js treats specially:
 - `conditional.hide`: the FEEL condition runs only in the browser, which leaves hidden fields
   out of the data; the server cannot tell whether the field was hidden, so it is never required.
 - Like form-js, an empty value ("", [], null, false for a checkbox) of an optional field passes
-  without the other checks; for a required field it is "必填项 (required)". A required dynamic
-  list only has to be sent: zero rows is allowed.
+  without the other checks; for a required field it is "必填项 (required)". Text of spaces only
+  counts as empty (form-js would take it). A required dynamic list only has to be sent: zero
+  rows is allowed.
+
+Dates: every date must lie in 1900-2100. A date field may bound its value relative to today
+(the bureau's date, UTC+8, from engine.clock) with keys the form editor keeps:
+`"disallowPassedDates": true` (form-js's own option: today or later) and
+`"validate": {"minDate": "today+1", "maxDate": "today"}` (extra keys form-js ignores;
+"today", "today+N", "today-N" or a fixed "YYYY-MM-DD").
 """
 from __future__ import annotations
 
@@ -17,19 +24,20 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from threading import Lock
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
-from .definition import computed_keys, form_fields
+from .definition import DATE_BOUND, computed_keys, form_fields
 
 MAX_TEXT = 10_000
 MAX_ROWS = 200
 MAX_FILES = 50
 CACHE_SIZE = 128
 REQUIRED = "必填项 (required)"
+BLANK = "必填项, 不能只填空格 (required: blank text)"
 READ_ONLY = "只读字段不可提交 (read-only field)"
 NOT_CHOICE = "不是有效的选项 (not one of the allowed values)"
 NOT_NUMBER = "不是有效的数字 (not a valid number)"
@@ -46,6 +54,12 @@ DATE_FORMATS = {
                  datetime.fromisoformat,
                  "不是有效的日期时间 (not a valid datetime, expected YYYY-MM-DDTHH:MM)"),
 }
+
+# Dates people mean: anything outside is a typo or hostile input (0001-01-01, 9999-12-31).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+OUT_OF_RANGE = "日期超出有效范围 1900-01-01 至 2100-12-31 (date out of range)"
+# "Today" for a date rule is the bureau's calendar day (China has one time zone, UTC+8).
+LOCAL_ZONE = timezone(timedelta(hours=8))
 
 _cache: OrderedDict = OrderedDict()
 _cache_lock = Lock()
@@ -108,7 +122,7 @@ def _chain(checks: list, required: bool, empty):
     def run(value) -> None:
         if empty(value):
             if required:
-                raise ValidationError(REQUIRED)
+                raise ValidationError(BLANK if isinstance(value, str) and value else REQUIRED)
             return
         for check in checks:
             check(value)
@@ -176,9 +190,51 @@ def _datetime(subtype: str):
         try:
             if not regex.match(value):
                 raise ValueError(value)
-            parse(value)
+            parsed = parse(value)
         except ValueError:
             raise ValidationError(message) from None
+        if isinstance(parsed, date) and not FIRST_DAY <= _day(parsed) <= LAST_DAY:
+            raise ValidationError(OUT_OF_RANGE)
+    return check
+
+
+def _day(value) -> date:
+    """The calendar day of a date, or of a datetime in the bureau's zone when it has one."""
+    if isinstance(value, datetime):
+        return (value.astimezone(LOCAL_ZONE) if value.tzinfo else value).date()
+    return value
+
+
+def today() -> date:
+    """The bureau's current date (engine.clock, so tests that move time move it too)."""
+    from engine.clock import utcnow
+
+    return utcnow().astimezone(LOCAL_ZONE).date()
+
+
+def _date_bound(bound: str, lower: bool):
+    """minDate / maxDate: the date part of the value against today±N or a fixed date
+    (load_form has checked the bound's form)."""
+    match = DATE_BOUND.fullmatch(bound)
+    fixed = date.fromisoformat(match.group("fixed")) if match.group("fixed") else None
+    offset = None if fixed else int(match.group("offset") or 0)
+
+    def message(day: date) -> str:
+        if lower and offset == 0:
+            return f"不能早于今天 {day} (must be today or later)"
+        if lower and offset == 1:
+            return f"须晚于今天, 最早 {day} (must be after today)"
+        if not lower and offset == 0:
+            return f"不能晚于今天 {day} (must be today or earlier)"
+        if lower:
+            return f"不能早于 {day} (must be on or after {day})"
+        return f"不能晚于 {day} (must be on or before {day})"
+
+    def check(value: str) -> None:
+        day = _day(datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value))
+        limit = fixed or today() + timedelta(days=offset)
+        if (lower and day < limit) or (not lower and day > limit):
+            raise ValidationError(message(limit))
     return check
 
 
@@ -211,13 +267,18 @@ def _empty(value) -> bool:
     return value is None or (isinstance(value, (str, list)) and len(value) == 0)
 
 
+def _empty_text(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _empty_checkbox(value) -> bool:
     return value is None or value is False      # form-js: a required checkbox must be ticked
 
 
 # form-js has no "required" for a dynamic list; here it means "send the list", and zero rows is
 # an answer (an inspection with no findings).
-_EMPTY = {"checkbox": _empty_checkbox, "dynamiclist": lambda value: value is None}
+_EMPTY = {"checkbox": _empty_checkbox, "dynamiclist": lambda value: value is None,
+          "textfield": _empty_text, "textarea": _empty_text}
 
 
 def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
@@ -248,7 +309,15 @@ def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
         messages["invalid"] = "必须是 true 或 false (must be a boolean)"
     elif kind == "datetime":
         field_cls, kwargs = fields.String, {}
-        checks.append(_datetime(comp.get("subtype", "date")))
+        subtype = comp.get("subtype", "date")
+        checks.append(_datetime(subtype))
+        messages["invalid"] = DATE_FORMATS.get(subtype, DATE_FORMATS["date"])[2]
+        if subtype != "time":
+            lower = rules.get("minDate") or ("today" if comp.get("disallowPassedDates") is True
+                                             else None)
+            for bound, is_lower in ((lower, True), (rules.get("maxDate"), False)):
+                if isinstance(bound, str) and DATE_BOUND.fullmatch(bound):   # as load_form checks
+                    checks.append(_date_bound(bound, is_lower))
     elif kind in ("radio", "select", "checklist", "taglist"):
         static = [v["value"] for v in comp.get("values") or [] if isinstance(v, dict) and "value" in v]
         dynamic = comp.get("valuesKey") or comp.get("valuesExpression")
@@ -324,6 +393,11 @@ def _schema_class(field_list: list[dict], computed: list[str], partial: bool) ->
             kind = value.get("type") if isinstance(value.get("type"), str) else None
             if kind is None:                                # a nested group path
                 inner, inner_required = build(value)
+                if not inner._declared_fields:
+                    # only read-only values (facts shown to the person): dropped like them,
+                    # or an empty object would replace what the process holds there
+                    drop.add(name)
+                    continue
                 declared[name] = fields.Nested(inner, required=False, error_messages={
                     "type": NOT_OBJECT, "null": NOT_OBJECT})
                 if inner_required:

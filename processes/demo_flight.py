@@ -23,7 +23,9 @@ def examples() -> list[tuple]:
     return [
         ("rectification", "FS-CC-2026-001", "inspector_cc", {}, [
             ("rect_notice", "inspector_cc", {
-                "rect_issue": "3号楼外脚手架连墙件缺失, 立杆悬空", "stop_work": False,
+                "rect_location": "3号楼外脚手架 (北立面 8~12 层)",
+                "rect_issue": "连墙件缺失, 立杆悬空", "rect_clause": "JGJ 130-2011 第6.4.1条",
+                "stop_work": False,
                 "rect_requirement": "按专项方案补设连墙件, 立杆落地并设置扫地杆",
                 "deadline": _in_days(3)})]),
         ("rectification", "FS-CC-2026-002", "inspector_cc", {}, []),
@@ -64,9 +66,10 @@ def start_examples(engine) -> int:
         if deployed is None or exists is not None:
             continue
         try:
-            with engine.unit(starter) as unit:
+            with engine.unit(starter) as unit:     # as a person starts it: by its start form
                 handle = instances.start(engine, unit, key, project,
-                                         {"project_code": project, **variables})
+                                         {"project_code": project, **variables},
+                                         by_person=True)
             _settle(engine, handle.id)
             for element, actor, data in steps:
                 with engine.db.read() as conn:

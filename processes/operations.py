@@ -14,7 +14,9 @@ from engine.db import hold_until_commit
 from engine.schema import instances
 from engine.services import ServiceContext, ServiceFailure, ServiceRefusal, ServiceRegistry
 
-from . import duties
+from forms.schema import LOCAL_ZONE
+
+from . import duties, rectify
 from .schema import cranes, devices, documents, enterprises, expert_draws, experts, projects, \
     score_events
 
@@ -41,18 +43,25 @@ def _project(ctx: ServiceContext):
     return row
 
 
-def request_document(ctx: ServiceContext, kind: str, title: str | None = None) -> dict:
+def request_document(ctx: ServiceContext, kind: str, title: str | None = None,
+                     refers_to: str | None = None) -> dict:
     """Number a gate's document, render and store its PDF in the step's transaction. The
     gates' service tasks are `async`: a worker runs this, the gate waits for it, and a
-    rendering failure is retried, then an incident (nothing half-issued is left behind)."""
+    rendering failure is retried, then an incident (nothing half-issued is left behind).
+    `refers_to`: the number of an earlier document this one follows up (a new rectification
+    notice after a failed re-check names the first); the template prints it."""
     if kind not in DOCUMENT_KINDS:
         raise ServiceFailure(f"未知的文书种类 '{kind}' (unknown document kind)")
     label = DOCUMENT_KINDS[kind][1]
     number = next_number(ctx.conn, kind, ctx.now.year)
+    variables = dict(ctx.data)
+    variables.pop("refers_to", None)        # only the gate that names one refers to anything
+    if refers_to:
+        variables["refers_to"] = str(refers_to)[:100]
     doc = SimpleNamespace(
         id=str(uuid.uuid4()), instance_id=ctx.instance_id, kind=kind, number=number,
         title=title or label, replaces=None, created_at=ctx.now,
-        data={"element_id": ctx.element_id, "variables": dict(ctx.data)})
+        data={"element_id": ctx.element_id, "variables": variables})
     from .documents import issue_in      # documents imports this module's kinds
     try:   # rendered before anything is written: a failure leaves no row and no used number
         issued = issue_in(ctx.conn, ctx.now, ctx.record or (lambda kind, **d: None), doc)
@@ -74,13 +83,19 @@ def next_number(conn, kind: str, year: int) -> str:
     return f"{prefix}-{year}-{count + 1:05d}"
 
 
-def check_crane_entry(ctx: ServiceContext, planned_entry_date: str) -> dict:
-    """Refuses a filing made less than three days before the crane enters the site."""
+def check_crane_entry(ctx: ServiceContext, planned_entry_date: str | None = None) -> dict:
+    """Refuses a filing made less than three days before the crane enters the site. Reads
+    `planned_entry_date` from the instance when no parameter names it, so a start without it
+    is refused in Chinese instead of failing on an undefined name."""
+    value = planned_entry_date if planned_entry_date is not None else ctx.data.get(
+        "planned_entry_date")
+    if value in (None, ""):
+        raise ServiceRefusal("缺少计划进场日期, 无法核验备案时限 (planned_entry_date is missing)")
     try:
-        entry = date.fromisoformat(str(planned_entry_date)[:10])
+        entry = date.fromisoformat(str(value)[:10])
     except ValueError:
         raise ServiceRefusal("计划进场日期无效 (planned_entry_date must be YYYY-MM-DD)") from None
-    today = ctx.now.astimezone().date() if ctx.now.tzinfo else ctx.now.date()
+    today = ctx.now.astimezone(LOCAL_ZONE).date() if ctx.now.tzinfo else ctx.now.date()
     days = (entry - today).days
     if days < CRANE_FILING_DAYS:
         raise ServiceRefusal(f"起重机械应在进场前至少 {CRANE_FILING_DAYS} 天备案, 距计划进场仅 "
@@ -203,7 +218,8 @@ def register(registry: ServiceRegistry) -> None:
         "crane.black_box": black_box_status, "crane.set_state": set_crane_state,
         "expert.draw": draw_experts, "score.record": record_score, "score.total": score_total,
         "closing.precheck": closing_precheck, "closing.grade": safety_grade,
-        "duty.targets": duties.duty_targets,
+        "duty.targets": duties.duty_targets, "alarm.describe": rectify.describe_alarm,
+        "rectification.check_deadline": rectify.check_deadline,
     }.items():
         registry.register(name, fn)
 

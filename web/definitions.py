@@ -8,6 +8,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
 from engine import deploy as deploying
+from engine import instances as instance_commands
 from engine.clock import utcnow
 from engine.compiler import SourceFile
 from engine.errors import Invalid
@@ -77,8 +78,10 @@ class Definition(MethodView):
                 select(definitions.c.version).where(definitions.c.kind == args["kind"],
                                                     definitions.c.key == key)
                 .order_by(definitions.c.version))]
+            start_form = instance_commands.start_form(engine, conn, row, strict=False) \
+                if query["kind"] == "bpmn" else None
         data = as_dict(row)
-        data.update(xml=row.source, versions=versions)
+        data.update(xml=row.source, versions=versions, start_form=start_form)
         return data
 
 

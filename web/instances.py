@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine import instances as commands
 from engine.schema import audit_events, instances
-from processes import policy
+from processes import disclosure, policy, starting
 
 from .auth import allow, current
 from .ext import services
@@ -35,11 +35,14 @@ class Instances(MethodView):
         engine, principal = services(), current()
         with engine.db.read() as conn:
             definition = engine.definition(conn, body["process_key"], body.get("version"))
+            business_key, variables = starting.prepare(
+                conn, commands.start_form(engine, conn, definition), body.get("business_key"),
+                body.get("variables"))
             policy.check_start(conn, principal, (definition.meta or {}).get("start_lane"),
-                               body.get("business_key"), body.get("variables") or {})
+                               business_key, variables or {})
         with engine.unit(principal.username) as unit:
-            handle = commands.start(engine, unit, body["process_key"], body.get("business_key"),
-                                    body.get("variables"), body.get("version"))
+            handle = commands.start(engine, unit, body["process_key"], business_key, variables,
+                                    body.get("version"), by_person=True)
         with engine.db.read() as conn:
             return instance_detail(engine, conn, handle.id)
 
@@ -105,7 +108,8 @@ class History(MethodView):
     def get(self, instance_id):
         """审计轨迹 (the instance's audit trail, oldest first)"""
         with services().db.read() as conn:
-            readable(conn, instance_id, "instance.history")
+            inst = readable(conn, instance_id, "instance.history")
             rows = conn.execute(select(audit_events).where(
                 audit_events.c.instance_id == instance_id).order_by(audit_events.c.seq)).all()
-        return [dict(r._mapping) for r in rows]
+        return [disclosure.visible_event(current().role, inst.process_key, inst.variables,
+                                         dict(r._mapping)) for r in rows]

@@ -26,6 +26,8 @@ class DefinitionSchema(Strict):
 class DefinitionDetailSchema(DefinitionSchema):
     xml = fields.String()
     versions = fields.List(fields.Integer())
+    start_form = fields.Dict(allow_none=True, metadata={
+        "description": "form-js 启动表单 (the form bound to the none start event), or null"})
 
 
 class DefinitionQuery(Schema):

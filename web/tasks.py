@@ -9,7 +9,7 @@ from engine import read_model
 from engine import tasks as commands
 from engine.clock import utcnow
 from engine.schema import instances
-from processes import inbox, policy
+from processes import disclosure, inbox, policy
 
 from .auth import allow, current
 from .ext import memo, services
@@ -58,7 +58,8 @@ def task_detail(task_id: str) -> dict:
         data["can_act"] = can_act and row.state == "open"
         current_data = read_model.task_data(engine, conn, row.instance_id, task_id) \
             if row.state == "open" else {}
-        data["data"] = _visible_data(current_data, data["form"])
+        data["data"] = _visible_data(disclosure.visible_variables(
+            principal.role, row.process_key, current_data), data["form"])
     return data
 
 

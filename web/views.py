@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine import read_model
 from engine.clock import utcnow
+from processes import disclosure
 
 _SUMMARY = ("id", "process_key", "version", "business_key", "scope_key", "state", "started_by",
             "started_at", "updated_at", "ended_at")
@@ -24,10 +25,16 @@ def task_summary(row, business_key: str | None = None) -> dict:
 
 
 def instance_detail(engine, conn, instance_id: str, row=None) -> dict:
+    """The instance as the caller may read it (processes.disclosure withholds by role)."""
+    from .auth import current
+
     view = read_model.instance(engine, conn, instance_id, row)
-    data = instance_summary(view.row)
-    data["variables"] = view.row.variables or {}
-    data["tasks"] = [task_summary(t, view.row.business_key) for t in view.open_tasks]
+    row, role = view.row, current().role
+    data = instance_summary(row)
+    data["variables"] = disclosure.visible_variables(role, row.process_key, row.variables)
+    data["tasks"] = [disclosure.visible_task(role, row.process_key, row.variables,
+                                             task_summary(t, row.business_key))
+                     for t in view.open_tasks]
     data["waiting"] = view.waiting
     data["incidents"] = view.incidents
     data["completed_elements"] = view.completed_elements

@@ -42,7 +42,8 @@ def test_a_completion_racing_an_alarm_is_redone_not_refused(api, bundled, engine
         return handle
     monkeypatch.setattr(engine_tasks, "load_handle", load_then_alarm)
 
-    r = api.complete(notice["id"], NOTICE, as_user="inspector_cc")
+    # a deadline after today on the wall clock (the form refuses one that has passed)
+    r = api.complete(notice["id"], {**NOTICE, "deadline": "2030-01-10"}, as_user="inspector_cc")
 
     assert r.status_code == 200, r.get_json()
     assert loads[1] > loads[0], "the second attempt read the instance the alarm changed"

@@ -33,7 +33,7 @@ def test_an_alarm_starts_a_rectification_for_the_project_once(api, bundled):
     (iid,) = raised["instances"]
     inst = api.instance(iid)
     assert inst["business_key"] == PROJECT and inst["state"] == "running"
-    assert "pm10" in inst["variables"]["finding"]["description"]
+    assert "PM10" in inst["variables"]["finding"]["description"]     # the metric in words
     again = api.post("/api/v1/alarms", json=alarm(), as_user="gateway")
     assert again.status_code == 200 and again.get_json()["duplicate"] is True
     assert [i["id"] for i in rectifications(api)] == [iid]
@@ -140,7 +140,8 @@ def test_an_alarm_of_another_device_reaches_the_running_rectification(api, bundl
     assert len(rectifications(api)) == 1
     # the note outlives the boundary branch: it is still there once the notice is issued
     notice = api.open_task(iid, "rect_notice", as_user="inspector_cc")
-    assert api.complete(notice["id"], NOTICE, as_user="inspector_cc").status_code == 200
+    assert api.complete(notice["id"], {**NOTICE, "deadline": "2030-01-10"},
+                        as_user="inspector_cc").status_code == 200
     related = api.instance(iid)["variables"]["related_alarms"]
     assert [a["alarm_id"] for a in related] == [other["alarm_id"]]
 

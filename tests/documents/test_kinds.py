@@ -35,8 +35,11 @@ FACTS = {
     # expert review
     "works_name": "三号楼深基坑支护工程", "category": "深基坑（开挖深度≥5米）", "scale_description": "开挖深度7.5米",
     "meeting_date": "2026-11-18", "meeting_place": "项目部会议室", "meeting_attendees": "建设、施工、监理单位",
-    "experts": [{"name": "黄专家", "employer": "华南理工大学", "title": "教授级高工", "specialty": "深基坑"},
-                {"name": "林专家", "employer": "省建科院", "title": "高级工程师", "specialty": "深基坑"}],
+    "panel": [{"username": "expert03", "name": "黄专家", "employer": "华南理工大学", "title": "教授级高工",
+               "specialty": "深基坑"},
+              {"username": "expert04", "name": "林专家", "employer": "省建科院", "title": "高级工程师",
+               "specialty": "深基坑"}],
+    "panel_leader": {"username": "expert03", "name": "黄专家"},
     "expert_opinions": "支护结构计算书应补充坑边荷载工况", "conclusion_result": "修改后通过",
     # closing
     "self_total": 86, "rating_total": 82.5, "rating_zero_sections": 0, "grade": "优良",
@@ -56,7 +59,8 @@ EXPECT = {
     "talk_record": ["安全管理人员长期缺岗", "七日内完成整改", "二〇二六年十二月十日前"],
     "crane_install_receipt": ["QTZ80(TC6010)", "广东安装工程有限公司", "三号楼北侧"],
     "crane_registration": ["粤E-QZ-2025-1234", "佛山市特种设备检测所", "二〇二六年十二月五日"],
-    "expert_review_report": ["黄专家", "华南理工大学", "修改后通过", "支护结构计算书应补充坑边荷载工况"],
+    "expert_review_report": ["黄专家华南理工大学教授级高工深基坑组长", "林专家省建科院高级工程师深基坑组员",
+                             "修改后通过", "支护结构计算书应补充坑边荷载工况", "专家组组长（签字）：黄专家"],
     "safety_assessment": ["82.5", "优良", "JGJ59"],
     "supervision_report": ["共开展监督检查十二次", "整改未闭合1项", "符合要求"],
 }

@@ -126,7 +126,9 @@ def test_whole_life_from_filing_to_dismantling(api, engine):
 def test_filing_two_days_before_entry_is_refused_and_nothing_starts(api, engine):
     r = start(api, engine, days_ahead=2)
     assert r.status_code == 422
-    assert "3 天" in r.get_json()["message"]
+    # the start form says so on the field (2026-12-01 in Foshan: the 4th is the earliest)
+    assert r.get_json()["errors"] == {
+        "planned_entry_date": ["不能早于 2026-12-04 (must be on or after 2026-12-04)"]}
     with engine.db.read() as conn:
         assert conn.execute(select(instances.c.id).where(
             instances.c.process_key == "crane_filing")).all() == []

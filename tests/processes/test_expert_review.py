@@ -79,8 +79,13 @@ def accept(api, iid, result="合格"):
     finish(api, iid, "acceptance", "supervisor_hn", {**ACCEPTED, "acceptance_result": result})
 
 
+def leader_of(api, iid):
+    return api.instance(iid, "inspector_cc")["variables"]["panel_leader"]["username"]
+
+
 def conclude(api, iid, result):
-    finish(api, iid, "conclusion", "contractor_gdjg", {
+    """The panel's leader, one of the drawn experts, enters the panel's conclusion."""
+    finish(api, iid, "conclusion", leader_of(api, iid), {
         "conclusion_result": result, "expert_opinions": "专家组意见见报告",
         "conclusion_report": ["file-report"]})
 
@@ -251,3 +256,83 @@ def test_failed_acceptance_is_fixed_and_accepted_again(api, engine):
                         as_user="contractor_gdjg").status_code == 403
     accept(api, iid)
     assert api.instance(iid)["state"] == "completed"
+
+
+def report_text(api, iid):
+    from tests.documents.helpers import pdf_text
+
+    docs = api.get(f"/api/v1/instances/{iid}/documents", as_user="contractor_gdjg").get_json()
+    [report] = [d for d in docs if d["kind"] == "expert_review_report"]
+    return pdf_text(api.get(f"/api/v1/documents/{report['id']}",
+                            as_user="contractor_gdjg").get_data())
+
+
+def test_the_report_lists_the_five_who_confirmed_not_the_last_draw(api):
+    iid = start(api)
+    to_draw(api, iid)
+    first = drawn_experts(api, iid)
+    confirm_all(api, iid, decline=[first[0]["username"]])     # one declines: one is redrawn
+    [replacement] = drawn_experts(api, iid)
+    confirm_all(api, iid)
+    finish(api, iid, "meeting", "contractor_gdjg", MEETING)
+    conclude(api, iid, "通过")
+    text = report_text(api, iid)
+    panel = first[1:] + [replacement]
+    for expert in panel:                                      # name and employer, each of five
+        assert expert["name"] in text and "".join(expert["employer"].split()) in text
+    assert first[0]["name"] not in text                       # who declined is not on it
+    leader = next(e for e in panel if e["username"] == leader_of(api, iid))
+    assert f"{leader['name']}{''.join(leader['employer'].split())}" in text and "组长" in text
+
+
+def visible_text(api, iid, user):
+    """All a user reads of the instance through the API: variables, open tasks, history."""
+    import json
+
+    inst = api.get(f"/api/v1/instances/{iid}", as_user=user)
+    history = api.get(f"/api/v1/instances/{iid}/history", as_user=user)
+    assert inst.status_code == history.status_code == 200
+    return json.dumps([inst.get_json(), history.get_json()], ensure_ascii=False)
+
+
+def test_project_parties_do_not_learn_who_the_experts_are_before_the_meeting(api):
+    iid = start(api)
+    to_draw(api, iid)
+    drawn = drawn_experts(api, iid)
+    some = confirm_tasks(api, iid)
+    answer(api, some[drawn[0]["username"]], drawn[0]["username"])      # one has confirmed
+    confirm_all(api, iid)
+    assert open_elements(api, iid) == ["meeting"]
+    meeting = api.open_task(iid, "meeting", "contractor_gdjg")
+    task = api.get(f"/api/v1/tasks/{meeting['id']}", as_user="contractor_gdjg").get_json()
+    for user in ("contractor_gdjg", "supervisor_hn"):
+        seen = visible_text(api, iid, user) + str(task)
+        for expert in drawn:
+            assert expert["name"] not in seen and expert["username"] not in seen
+            assert expert["employer"] not in seen
+        assert "论证会前不公开" in seen
+        # how many confirmed is no secret
+        assert len(api.instance(iid, user)["variables"]["confirmed"]) == 5
+    bureau = visible_text(api, iid, "inspector_cc")           # the bureau sees the panel
+    assert all(e["name"] in bureau for e in drawn)
+    finish(api, iid, "meeting", "contractor_gdjg", MEETING)   # the meeting has been held
+    after = visible_text(api, iid, "contractor_gdjg")
+    assert all(e["name"] in after for e in drawn)
+
+
+def test_the_panel_leader_not_the_contractor_enters_the_conclusion(api):
+    iid = start(api)
+    to_conclusion(api, iid)
+    variables = api.instance(iid, "inspector_cc")["variables"]
+    leader = variables["panel_leader"]["username"]
+    assert leader in [e["username"] for e in variables["panel"]]
+    task = api.open_task(iid, "conclusion")
+    assert task["role"] == "expert" and task["assignee"] == leader
+    data = {"conclusion_result": "通过", "expert_opinions": "同意", "conclusion_report": []}
+    assert api.complete(task["id"], data, as_user="contractor_gdjg").status_code == 403
+    other = next(e["username"] for e in variables["panel"] if e["username"] != leader)
+    assert api.complete(task["id"], data, as_user=other).status_code == 403
+    inbox = api.get("/api/v1/tasks", as_user=leader).get_json()
+    assert [t["element_id"] for t in inbox] == ["conclusion"]
+    conclude(api, iid, "通过")
+    assert open_elements(api, iid) == ["acceptance"]

@@ -3,7 +3,7 @@ the talk and its record, commitments, the follow-up check after a timer, close o
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from sqlalchemy import select
 
@@ -13,12 +13,16 @@ from processes.schema import documents, score_events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 P1 = "FS-CC-2026-001"
+FOSHAN = timezone(timedelta(hours=8))
 TALK_FORMS = ("talk_propose", "talk_approve", "talk_schedule", "talk_confirm", "talk_hold",
               "talk_commit", "talk_followup")
 
 
 def deploy(api, bpmn=(), dmn=(), forms=()):
+    """The named diagrams, tables and forms; each diagram's start form comes along."""
     files = {}
+    forms = tuple(forms) + tuple(f"{name}_start" for name in bpmn
+                                 if os.path.exists(os.path.join(ROOT, "forms", f"{name}_start.json")))
     for folder, names, ext in (("bpmn", bpmn, "bpmn"), ("bpmn", dmn, "dmn"),
                                ("forms", forms, "json")):
         for name in names:
@@ -51,6 +55,11 @@ def scores(engine, iid):
             .order_by(score_events.c.id))]
 
 
+def foshan_day(days: int = 0) -> str:
+    """A date `days` from today in Foshan on the engine's clock (forms refuse past dates)."""
+    return (clock.now().astimezone(FOSHAN).date() + timedelta(days=days)).isoformat()
+
+
 def walk_talk(api, iid, approve=True):
     """From the proposal to the follow-up timer (or the refusal), as the real roles."""
     finish(api, iid, "talk_propose", "inspector_cc", {
@@ -61,14 +70,14 @@ def walk_talk(api, iid, approve=True):
     if not approve:
         return
     finish(api, iid, "talk_schedule", "inspector_cc", {
-        "talk_date": "2026-12-01", "talk_place": "禅城区住建局三楼会议室", "talk_bring": "整改报告"})
+        "talk_date": foshan_day(0), "talk_place": "禅城区住建局三楼会议室", "talk_bring": "整改报告"})
     finish(api, iid, "talk_confirm", "contractor_gdjg", {
         "talk_attendance_confirmed": True, "talk_attendees": "张三 项目负责人; 李四 安全员"})
     finish(api, iid, "talk_hold", "inspector_cc", {
         "talk_attendance": "张三, 李四, 监理总监王五", "talk_issues": "临边防护缺失",
         "talk_requirements": "三日内完成整改", "follow_up_period": "P7D"})
     finish(api, iid, "talk_commit", "contractor_gdjg", {
-        "talk_commitments": "立即整改并加强巡查", "talk_commitment_deadline": "2026-12-04"})
+        "talk_commitments": "立即整改并加强巡查", "talk_commitment_deadline": foshan_day(3)})
 
 
 def start_talk(api, as_user="inspector_cc"):

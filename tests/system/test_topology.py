@@ -3,11 +3,11 @@ PostgreSQL, Redis and Mosquitto (see conftest.py and docs/deployment.md).
 
 Time: the processes read the wall clock (engine.clock cannot be moved across processes). The
 rectification's deadline is a date and its overdue timer is `deadline + "T23:59:59+08:00"`
-(bpmn/rectification.bpmn): it cannot be made due a few seconds ahead. A deadline that has
-already passed (yesterday, Foshan time) is fired by SpiffWorkflow in the very step that arms
-it, i.e. in the web process. So the rectification test escalates an overdue deadline that way,
-and a separate test proves that beat and a worker fire a timer that comes due later: a timer
-due a few seconds ahead, on a small diagram deployed through the API."""
+(bpmn/rectification.bpmn): it cannot be made due a few seconds ahead, and a deadline that has
+already passed is refused (by the form and by the process). So the rectification test ends with
+the new notice a worker issues after a failed re-check, and a separate test proves that beat
+and a worker fire a timer that comes due later: a timer due a few seconds ahead, on a small
+diagram deployed through the API."""
 from __future__ import annotations
 
 import hashlib
@@ -97,7 +97,8 @@ def test_alarm_to_rectification_worked_by_people_workers_and_beat(topology, clie
 
     # the inspector issues the notice; a worker renders it before the contractor sees the task
     notice = task_when_open(client, iid, "rect_notice", "inspector_cc", 30, topology)
-    client.complete(notice["id"], {"rect_issue": "扬尘在线监测 PM10 超标, 裸土未覆盖",
+    client.complete(notice["id"], {"rect_location": "东侧裸土堆场",
+                                   "rect_issue": "扬尘在线监测 PM10 超标, 裸土未覆盖",
                                    "rect_requirement": "立即覆盖裸土并开启喷淋",
                                    "deadline": foshan_date(7), "stop_work": False},
                     "inspector_cc")
@@ -113,7 +114,7 @@ def test_alarm_to_rectification_worked_by_people_workers_and_beat(topology, clie
                for e in history)
 
     # the contractor replies with evidence, the supervisor passes it, the inspector sends it
-    # back with a deadline that has already passed
+    # back with a new deadline
     evidence = [client.upload(reply["id"], f"photo-{n}.png", TINY_PNG, CONTRACTOR)
                 for n in (1, 2)]
     client.complete(reply["id"], {"rect_measures": "裸土已覆盖防尘网, 喷淋开启",
@@ -124,13 +125,15 @@ def test_alarm_to_rectification_worked_by_people_workers_and_beat(topology, clie
                                   "supervisor_signer": "王总监"}, SUPERVISOR)
     review = task_when_open(client, iid, "rect_review", "inspector_cc", 30, topology)
     client.complete(review["id"], {"accepted": False, "review_comment": "东侧仍有裸土",
-                                   "deadline": foshan_date(-1)}, "inspector_cc")
+                                   "deadline": foshan_date(3)}, "inspector_cc")
 
-    # the new deadline has passed: the overdue timer fires as the step arms it (in the web
-    # process, see the module docstring): counted, scored against the contractor, escalated
+    # a worker issues a new numbered notice with the new deadline before the contractor's
+    # reply task opens again
+    task_when_open(client, iid, "rect_reply", CONTRACTOR, 90, topology)
     after = client.instance(iid)
-    assert after["variables"]["rejections"] == 1 and after["variables"]["overdue_count"] == 1
-    assert sorted(t["element_id"] for t in after["tasks"]) == ["talk_propose"], after["tasks"]
+    assert after["variables"]["rejections"] == 1 and after["variables"]["overdue_count"] == 0
+    documents = client.ok(client.get(f"/api/v1/instances/{iid}/documents", "inspector_cc"))
+    assert [d["kind"] for d in documents] == ["rectification_notice"] * 2
 
     done = topology.flask("verify-audit", check=False)
     assert done.returncode == 0, (done.stdout, done.stderr)

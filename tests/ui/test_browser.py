@@ -57,6 +57,7 @@ def test_rectification_from_notice_to_acceptance(live, sign_in, shots, tmp_path)
     inspector.get_by_role("button", name="提交办理").click()
     expect(inspector.locator(".fjs-form-field-error").first).to_contain_text("必填")
     # what only the server knows (its text limit) comes back as a 422 shown at the field
+    inspector.get_by_label("部位").fill("2号楼北侧")
     inspector.get_by_label("存在问题").fill("问" * 10_001)
     inspector.get_by_label("整改要求").fill("立即设置1.2米防护栏杆并挂密目网, 洞口加盖")
     pick_date(inspector, "整改期限", "2030-01-10")

@@ -28,7 +28,7 @@ def open_process(page, key: str) -> None:
 
 def _notice_data() -> dict:
     deadline = (datetime.now(timezone.utc) + timedelta(days=10)).date().isoformat()
-    return {"rect_issue": "脚手架连墙件缺失", "rect_requirement": "按方案补设连墙件",
+    return {"rect_location": "3号楼外脚手架", "rect_issue": "脚手架连墙件缺失", "rect_requirement": "按方案补设连墙件",
             "deadline": deadline, "stop_work": False}
 
 

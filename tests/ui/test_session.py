@@ -39,7 +39,8 @@ def rectification(api):
     assert r.status_code == 201, r.get_json()
     instance = r.get_json()
     notice = api.open_task(instance["id"], "rect_notice", as_user="inspector_cc")
-    r = api.complete(notice["id"], {"rect_issue": "临边防护缺失", "rect_requirement": "补设防护栏杆",
+    r = api.complete(notice["id"], {"rect_location": "2号楼", "rect_issue": "临边防护缺失",
+                                    "rect_requirement": "补设防护栏杆",
                                     "deadline": "2030-01-10", "stop_work": False},
                      as_user="inspector_cc")
     assert r.status_code == 200, r.get_json()
