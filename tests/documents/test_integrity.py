@@ -7,12 +7,13 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from engine.clock import clock
 from engine.timers import fire_due
 from integrations import pdf
 from processes import documents as docs
-from processes.schema import documents
+from processes.schema import document_files, documents
 
 from .helpers import deploy, issue, pdf_text, printed_code, request_document
 
@@ -56,9 +57,17 @@ def test_an_issued_document_is_never_rendered_again(api, engine):
     assert docs.generate_pending(engine) == 0
     again = api.get(f"/api/v1/documents/{doc['id']}").get_data()
     assert again == first and hashlib.sha256(again).hexdigest() == doc["sha256"]
-    with pytest.raises(Exception):
-        with engine.db.write() as conn:      # the database itself refuses
-            conn.execute(text("UPDATE document_files SET size = 1"))
+    stored = select(document_files.c.document_id, document_files.c.size, document_files.c.pdf)
+    with engine.db.read() as conn:
+        files = conn.execute(stored).all()
+    assert [(f.document_id, f.pdf) for f in files] == [(doc["id"], first)]
+    for statement in ("UPDATE document_files SET size = 1",
+                      "UPDATE document_files SET pdf = pdf || pdf", "DELETE FROM document_files"):
+        with pytest.raises(DBAPIError, match="issued documents never change"):
+            with engine.db.write() as conn:      # the database itself refuses
+                conn.execute(text(statement))
+    with engine.db.read() as conn:
+        assert conn.execute(stored).all() == files
     assert api.get(f"/api/v1/documents/{doc['id']}").get_data() == first
 
 

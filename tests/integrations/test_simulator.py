@@ -253,7 +253,7 @@ class Subscriber:
         self.client.on_message = self._on_message
         self.client.connect(MQTT_HOST, MQTT_PORT)
         self.client.loop_start()
-        assert self._subscribed.wait(10), "no SUBACK from Mosquitto on 127.0.0.1:1883"
+        assert self._subscribed.wait(30), "no SUBACK from Mosquitto on 127.0.0.1:1883"
 
     def _on_message(self, client, userdata, message) -> None:
         with self._arrived:
