@@ -6,7 +6,7 @@ import hashlib
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from engine.clock import clock
@@ -15,7 +15,7 @@ from integrations import pdf
 from processes import documents as docs
 from processes.schema import document_files, documents
 
-from .helpers import deploy, issue, pdf_text, printed_code, request_document
+from .helpers import deploy, issue, pdf_text, printed_code
 
 HOSTILE = ('<img src="http://127.0.0.1:9/track.png"><b>加粗</b></td></tr></table>'
            '<h1>伪造标题</h1><link rel="stylesheet" href="file:///etc/passwd">{{ 7*7 }}')

@@ -59,15 +59,20 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(bundled, tmp
         wait_until(lambda: listening(engine, pub, dust[0], sent), 60,
                    "a probe alarm through the listener (session and subscription up)",
                    on_timeout=lambda: log.read_text()[-2000:])
-        total = 1500
+        total, freeze_at, kill_at = 1500, 400, 600
         for i in range(total):
             code, device = dust[i % len(dust)]
             pub.send(code, "dust", device, "alarm", alarm(f"K-{i}"))
-            if i == 400:
+            if i == freeze_at:
                 pub.flush()
                 wait_until(lambda: keyed(engine) > 150, 60, "some applied")
-                proc.send_signal(signal.SIGKILL)          # mid-batch, acknowledgements pending
+                proc.send_signal(signal.SIGSTOP)   # frozen, perhaps mid-batch
+            if i == kill_at:
+                pub.flush()                        # the broker took them: delivered, unacked
+                applied = keyed(engine)
+                proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
+                assert 150 < applied <= freeze_at + 1    # killed holding unapplied deliveries
         pub.flush()
         assert keyed(engine) < total                     # the rest waits at the broker
         proc = listen(engine, prefix, log)
