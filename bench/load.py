@@ -41,7 +41,8 @@ sys.path.insert(0, ROOT)
 
 from tests.system.client import Client  # noqa: E402
 from tests.system.mqtt import Gateway, alarm_payload  # noqa: E402
-from tests.system.topology import MQTT_URL, Topology, wait_for  # noqa: E402
+from tests.system.topology import MQTT_URL, Topology  # noqa: E402
+from tests.waiting import wait_until  # noqa: E402
 
 USERS = ("inspector_cc", "inspector_nh", "inspector_sd", "inspector_gm", "inspector_ss",
          "contractor_gdjg", "contractor_zj3", "contractor_fs1", "contractor_gz2",
@@ -260,8 +261,8 @@ def prepare(topo: Topology, tasks: int) -> tuple[Client, int]:
         admin.ok(admin.post("/api/v1/instances", "admin", {
             "process_key": "rectification", "business_key": p["code"],
             "variables": {"project_code": p["code"]}}), 201)
-    wait_for(lambda: topo.query("SELECT count(*) AS n FROM instances WHERE process_key "
-                                "= 'duty_video_weekly'")[0].n > 0, 60, "duties started")
+    wait_until(lambda: topo.query("SELECT count(*) AS n FROM instances WHERE process_key "
+                                  "= 'duty_video_weekly'")[0].n > 0, 60, "duties started")
     return admin, seed(topo, tasks)
 
 
@@ -311,7 +312,7 @@ def drive(topo: Topology, admin: Client, args, rec: Recorder, stop: threading.Ev
                           p=f"L{run}-%")[0].n
     drain_began = time.perf_counter()
     try:
-        wait_for(lambda: recorded() >= sent[0], 120, "alarms drained", step=0.5)
+        wait_until(lambda: recorded() >= sent[0], 120, "alarms drained", step=0.5)
     except AssertionError:
         rec.error("alarm", f"only {recorded()} of {sent[0]} recorded 120 s after the load")
     drain = time.perf_counter() - drain_began

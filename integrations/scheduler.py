@@ -28,10 +28,13 @@ class TimerThread:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> bool:
+        """Ask the thread to stop; wait for its pass to end (up to `timeout`, default two
+        intervals). True when it has stopped."""
         self._stop.set()
         self._wakeup.set()
-        self._thread.join(self.interval * 2)
+        self._thread.join(self.interval * 2 if timeout is None else timeout)
+        return not self._thread.is_alive()
 
     def tick(self) -> int:
         """One pass; errors are logged, never fatal (the next pass tries again)."""

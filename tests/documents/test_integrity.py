@@ -13,10 +13,10 @@ from engine.clock import clock
 from engine.timers import fire_due
 from integrations import pdf
 from processes import documents as docs
-from processes.schema import documents
+from processes.schema import document_files, documents
 from settings import DEFAULT_AUTHORITY
 
-from .helpers import deploy, issue, pdf_text, printed_code, request_document
+from .helpers import deploy, issue, pdf_text, printed_code
 
 HOSTILE = ('<img src="http://127.0.0.1:9/track.png"><b>加粗</b></td></tr></table>'
            '<h1>伪造标题</h1><link rel="stylesheet" href="file:///etc/passwd">{{ 7*7 }}')
@@ -56,9 +56,17 @@ def test_an_issued_document_is_never_rendered_again(api, engine):
     assert docs.issue_leftovers(engine) == 0              # `flask setup` renders nothing again
     again = api.get(f"/api/v1/documents/{doc['id']}").get_data()
     assert again == first and hashlib.sha256(again).hexdigest() == doc["sha256"]
-    with pytest.raises(DBAPIError, match="issued documents never change"):
-        with engine.db.write() as conn:      # the database itself refuses
-            conn.execute(text("UPDATE document_files SET size = 1"))
+    stored = select(document_files.c.document_id, document_files.c.size, document_files.c.pdf)
+    with engine.db.read() as conn:
+        files = conn.execute(stored).all()
+    assert [(f.document_id, f.pdf) for f in files] == [(doc["id"], first)]
+    for statement in ("UPDATE document_files SET size = 1",
+                      "UPDATE document_files SET pdf = pdf || pdf", "DELETE FROM document_files"):
+        with pytest.raises(DBAPIError, match="issued documents never change"):
+            with engine.db.write() as conn:      # the database itself refuses
+                conn.execute(text(statement))
+    with engine.db.read() as conn:
+        assert conn.execute(stored).all() == files
     assert api.get(f"/api/v1/documents/{doc['id']}").get_data() == first
 
 

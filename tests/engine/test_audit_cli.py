@@ -1,7 +1,9 @@
 """The audit chain, the operators' CLI and the OpenAPI description."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from processes.demo import DEMO_PASSWORD
 
@@ -29,16 +31,22 @@ def _tamper(engine, db_kind, statement):
             conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
 
 
+def _events(engine) -> list:
+    with engine.db.read() as conn:
+        return conn.execute(text("SELECT seq, actor, kind, hash FROM audit_events ORDER BY seq")
+                            ).all()
+
+
 def test_the_log_refuses_updates(api, engine):
     api.deploy("two_lanes.bpmn")
-    import pytest
-    from sqlalchemy.exc import DBAPIError
-    with pytest.raises(DBAPIError):
-        with engine.db.write() as conn:
-            conn.execute(text("UPDATE audit_events SET actor = 'x'"))
-    with pytest.raises(DBAPIError):
-        with engine.db.write() as conn:
-            conn.execute(text("DELETE FROM audit_events"))
+    before = _events(engine)
+    assert before
+    for statement in ("UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events",
+                      f"DELETE FROM audit_events WHERE seq = {before[-1].seq}"):
+        with pytest.raises(DBAPIError, match="audit trail is append-only"):
+            with engine.db.write() as conn:
+                conn.execute(text(statement))
+    assert _events(engine) == before
 
 
 def test_verify_audit_names_the_first_edited_event(app, api, engine, db_kind):
@@ -64,6 +72,24 @@ def test_verify_audit_sees_a_deleted_event(app, api, engine, db_kind):
     _tamper(engine, db_kind, f"DELETE FROM audit_events WHERE seq = {seq}")
     bad = app.test_cli_runner().invoke(args=["verify-audit"])
     assert bad.exit_code == 1 and f"seq {seq}" in bad.output and "缺失" in bad.output
+
+
+@pytest.mark.parametrize("kept", [3, 0], ids=["last-two-removed", "all-removed"])
+def test_verify_audit_sees_the_tail_removed(app, api, engine, db_kind, kept):
+    """Deleting the newest events leaves a chain that is intact as far as it goes: only the
+    head (audit_head: last seq and hash) shows what is missing."""
+    api.deploy("two_lanes.bpmn")
+    for _ in range(5):
+        api.start("two_lanes", "FS-CC-2026-001", {"project_code": "FS-CC-2026-001"})
+    seqs = [e.seq for e in _events(engine)]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > kept + 1
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["verify-audit"]).exit_code == 0
+    _tamper(engine, db_kind, f"DELETE FROM audit_events WHERE seq > {kept}")
+    assert [e.seq for e in _events(engine)] == seqs[:kept]
+    bad = runner.invoke(args=["verify-audit"])
+    assert bad.exit_code == 1
+    assert f"seq {kept + 1}" in bad.output and "链尾被截断" in bad.output, bad.output
 
 
 def test_setup_twice_and_create_user(sqlite_app):

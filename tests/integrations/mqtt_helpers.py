@@ -11,6 +11,7 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import func, select
 
 from processes.schema import alarms, dead_letters
+from tests.waiting import wait_until
 
 MQTT_URL = "mqtt://127.0.0.1:1883"
 
@@ -37,7 +38,8 @@ class Publisher:
                                    raw, qos=1)
         self.pending.append(info)
         if wait:
-            info.wait_for_publish(10)
+            info.wait_for_publish(30)
+            assert info.is_published(), "the broker did not acknowledge a QoS 1 message"
         return info
 
     def flush(self, timeout: float = 30) -> None:
@@ -74,8 +76,13 @@ class ThreadedListener:
         self.thread.start()
         return self
 
-    def connected(self) -> bool:
-        return self.listener.stats.connected
+    def subscribed(self) -> bool:
+        """The broker acknowledged the subscription (SUBACK): only from now on does it keep
+        and deliver messages for this listener."""
+        return self.listener.stats.subscribed
+
+    def wait_subscribed(self, timeout: float = 30) -> None:
+        wait_until(self.subscribed, timeout, "the listener's subscription acknowledged")
 
     def __exit__(self, *exc):
         self.listener.stop()

@@ -14,7 +14,7 @@ from engine.schema import audit_events as audit, instances
 from processes.demo import PROJECTS
 from processes.schema import alarms
 from tests.integrations.mqtt_helpers import MQTT_URL, Publisher, alarm, new_prefix
-from tests.workers.conftest import wait_for
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,28 +56,29 @@ def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(bundled, tmp
     pub = Publisher(prefix)
     try:
         sent = [0]
-        try:
-            wait_for(lambda: listening(engine, pub, dust[0], sent), 60, what="listener up")
-        except AssertionError:
-            raise AssertionError(f"listener not up: {log.read_text()[-2000:]}")
-        total = 1500
+        wait_until(lambda: listening(engine, pub, dust[0], sent), 60,
+                   "a probe alarm through the listener (session and subscription up)",
+                   on_timeout=lambda: log.read_text()[-2000:])
+        total, freeze_at, kill_at = 1500, 400, 600
         for i in range(total):
             code, device = dust[i % len(dust)]
             pub.send(code, "dust", device, "alarm", alarm(f"K-{i}"))
-            if i == 400:
+            if i == freeze_at:
                 pub.flush()
-                wait_for(lambda: keyed(engine) > 150, 30, what="some applied")
-                proc.send_signal(signal.SIGKILL)          # mid-batch, acknowledgements pending
+                wait_until(lambda: keyed(engine) > 150, 60, "some applied")
+                proc.send_signal(signal.SIGSTOP)   # frozen, perhaps mid-batch
+            if i == kill_at:
+                pub.flush()                        # the broker took them: delivered, unacked
+                applied = keyed(engine)
+                proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
+                assert 150 < applied <= freeze_at + 1    # killed holding unapplied deliveries
         pub.flush()
         assert keyed(engine) < total                     # the rest waits at the broker
         proc = listen(engine, prefix, log)
-        try:
-            wait_for(lambda: keyed(engine) == total, 60,
-                     what="every alarm applied")
-        except AssertionError:
-            raise AssertionError(f"{keyed(engine)} of {total} applied; "
-                                 f"{log.read_text()[-2000:]}")
+        wait_until(lambda: keyed(engine) == total, 90, "every alarm applied",
+                   on_timeout=lambda: f"{keyed(engine)} of {total} applied; "
+                                      f"{log.read_text()[-2000:]}")
     finally:
         pub.close()
         proc.send_signal(signal.SIGTERM)

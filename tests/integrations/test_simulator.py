@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -204,11 +203,17 @@ def test_token_bucket_keeps_the_rate():
     for _ in range(500):
         assert bucket.take()
     assert 9.9 <= now[0] <= 10.1
-    slow, stop = TokenBucket(0.001), threading.Event()
-    assert slow.take()                                    # the first token is there at once
-    stop.set()
-    began = time.monotonic()
-    assert not slow.take(stop) and time.monotonic() - began < 0.5   # a stop ends the wait
+    # one token in 1000 s: a stop set while it waits ends the wait after the current short nap
+    now, naps, stop = [0.0], [], threading.Event()
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        stop.set()
+        now[0] += seconds
+    slow = TokenBucket(0.001, clock=lambda: now[0], sleep=nap)
+    assert slow.take(stop)                                # the first token is there at once
+    assert not slow.take(stop)
+    assert naps == [0.1]
     assert TokenBucket(None).take()
 
 
@@ -248,7 +253,7 @@ class Subscriber:
         self.client.on_message = self._on_message
         self.client.connect(MQTT_HOST, MQTT_PORT)
         self.client.loop_start()
-        assert self._subscribed.wait(10), "no SUBACK from Mosquitto on 127.0.0.1:1883"
+        assert self._subscribed.wait(30), "no SUBACK from Mosquitto on 127.0.0.1:1883"
 
     def _on_message(self, client, userdata, message) -> None:
         with self._arrived:
@@ -294,7 +299,7 @@ def test_mqtt_subscriber_receives_what_the_simulator_sent(demo_app, tmp_path):
     received = Counter(topic.rsplit("/", 1)[1] for topic, _, _ in got)
     assert dict(received) == {k: v for k, v in stats["sent"].items() if v}
     assert received["alarm"] > 0 and {qos for _, _, qos in got} == {1}
-    assert 20 <= stats["rate"] <= 220     # paced: 200 at 200/s take 1 s, more on a busy machine
+    assert stats["rate"] <= 220           # paced: 200 at 200/s take at least a second
     # exactly the seeded stream, each topic in order
     with demo_app.extensions["jianguan.engine"].db.read() as conn:
         devices = load_devices(conn)

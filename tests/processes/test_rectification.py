@@ -165,7 +165,8 @@ def test_device_alarm_starts_a_rectification_in_the_project_district(api, engine
     assert [t["element_id"] for t in inbox if t["instance_id"] == iid] == ["rect_notice"]
     other = api.get("/api/v1/tasks", as_user="inspector_nh").get_json()   # 南海区: not theirs
     assert all(t["instance_id"] != iid for t in other)
-    assert api.get(f"/api/v1/instances/{iid}", as_user="inspector_nh").status_code in (403, 404)
+    refused = api.get(f"/api/v1/instances/{iid}", as_user="inspector_nh")
+    assert refused.status_code == 403 and "无权" in refused.get_json()["message"]
     inst = api.instance(iid, "inspector_cc")
     assert inst["variables"]["alarm"]["device_id"] == "DUST-CC001"
     assert "PM10" in inst["variables"]["finding"]["description"]

@@ -30,7 +30,7 @@ class Gateway:
         self.client.on_connect = lambda *_: self.connected.set()
         self.client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, keepalive=30)
         self.client.loop_start()
-        if not self.connected.wait(10):
+        if not self.connected.wait(30):
             raise AssertionError(f"MQTT gateway could not connect to {url}")
 
     def topic(self, device: dict, kind: str = "alarm") -> str:

@@ -15,11 +15,11 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 import uuid
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BASE = os.environ.get("JIANGUAN_TEST_DATABASE_URL",
@@ -28,21 +28,6 @@ REDIS_BASE = os.environ.get("JIANGUAN_TEST_REDIS", "redis://127.0.0.1:6379")
 MQTT_URL = os.environ.get("JIANGUAN_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 CLAIM_KEY = "jianguan:topology:claimed-by"
 SKIP_REDIS_DBS = {0, 13}          # 0: a developer's `make run-services`; 13: tests/workers
-
-
-def wait_for(predicate: Callable, timeout: float, what: str, step: float = 0.2,
-             on_timeout: Callable[[], str] | None = None):
-    """Poll until predicate() is truthy; never sleeps the test thread itself (Event.wait)."""
-    tick = threading.Event()
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            extra = on_timeout() if on_timeout else ""
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{extra}")
-        tick.wait(step)
 
 
 def free_port() -> int:
@@ -126,12 +111,12 @@ class Topology:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}"'))
         finally:
             admin.dispose()
-        clear_mqtt_session(self.env["MQTT_URL"], self.env["MQTT_CLIENT_ID"])
         if self.redis_db is not None:
             import redis
             client = redis.Redis.from_url(self.env["REDIS_URL"], socket_connect_timeout=2)
             if client.get(CLAIM_KEY) in (self.owner.encode(), None):
                 client.flushdb()
+        clear_mqtt_session(self.env["MQTT_URL"], self.env["MQTT_CLIENT_ID"])
 
     def query(self, sql: str, **params) -> list:
         """Read the topology's database directly (what the processes wrote)."""
@@ -158,14 +143,15 @@ class Topology:
     def start(self, name: str, kind: str | None = None, env: dict | None = None
               ) -> subprocess.Popen:
         """Start the Procfile line `kind` (default: name) as process `name`; its log goes to
-        workdir/name.log (appended to across restarts)."""
+        workdir/name.log (appended to across restarts). Its database sessions carry the
+        application_name `name` (PGAPPNAME), so a test can tell whose session holds what."""
         command = self.commands[kind or name]
         log_path = self.workdir / f"{name}.log"
         with open(log_path, "a") as fh:
             fh.write(f"\n=== start {name}: {command}\n")
             fh.flush()
             proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=self.workdir,
-                                    env={**self.env, **(env or {})}, stdout=fh,
+                                    env={**self.env, "PGAPPNAME": name, **(env or {})}, stdout=fh,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name], self.logs[name] = proc, log_path
         return proc
@@ -177,6 +163,10 @@ class Topology:
         except ProcessLookupError:
             pass
         proc.wait(30)
+
+    def signal(self, name: str, sig: int) -> None:
+        """Send a signal to the whole process group (e.g. SIGSTOP / SIGCONT a worker)."""
+        os.killpg(self.procs[name].pid, sig)
 
     def alive(self, name: str) -> bool:
         return self.procs[name].poll() is None
@@ -205,8 +195,8 @@ class Topology:
 
     def wait_healthy(self, *kinds: str, timeout: float = 90) -> None:
         for kind in kinds:
-            wait_for(lambda: self.health(kind), timeout, f"{kind} healthy",
-                     step=0.5, on_timeout=self.log_dump)
+            wait_until(lambda: self.health(kind), timeout, f"{kind} healthy",
+                       step=0.5, on_timeout=self.log_dump)
 
     # -- diagnostics ------------------------------------------------------------------------
     def log(self, name: str) -> str:
@@ -230,11 +220,11 @@ def clear_mqtt_session(url: str, client_id: str) -> None:
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv5)
     client.on_connect = lambda *_: done.set()
+    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, clean_start=True)
+    client.loop_start()
     try:
-        client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, clean_start=True)
-        client.loop_start()
-        done.wait(5)
+        if not done.wait(30):        # a real event: the broker's CONNACK
+            raise AssertionError(f"could not clear the MQTT session {client_id} on {url}")
+    finally:
         client.disconnect()
         client.loop_stop()
-    except OSError:
-        pass

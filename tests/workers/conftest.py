@@ -10,37 +10,24 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import uuid
-from datetime import datetime, timezone
 
 import pytest
+import redis
+
+from tests.waiting import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.dirname(os.path.abspath(__file__))
 REDIS_URL = os.environ.get("JIANGUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
-def wait_for(predicate, timeout: float = 30.0, step: float = 0.1, what: str = "condition"):
-    """Poll without sleeping the test (the repo forbids time.sleep in tests)."""
-    tick = threading.Event()
-    deadline = datetime.now(timezone.utc).timestamp() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if datetime.now(timezone.utc).timestamp() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        tick.wait(step)
-
-
-def redis_available() -> bool:
+def require_redis() -> None:
     try:
-        import redis
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-        return True
-    except Exception:
-        return False
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5).ping()
+    except redis.RedisError as exc:
+        raise AssertionError(f"no Redis at {REDIS_URL} ({exc}): `make services` starts it") \
+            from exc
 
 
 def register_test_operations(engine) -> None:
@@ -84,8 +71,8 @@ class Cluster:
                                 stderr=subprocess.STDOUT)
         self.procs[name], self.logs[name] = proc, log
         if ready:
-            wait_for(lambda: ready in self.log(name) or proc.poll() is not None, 60,
-                     what=f"{name} ready")
+            wait_until(lambda: ready in self.log(name) or proc.poll() is not None, 60,
+                       f"{name} ready")
             assert proc.poll() is None, self.log(name)
         return proc
 
@@ -121,12 +108,7 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-        try:
-            import redis
-            r = redis.Redis.from_url(REDIS_URL)
-            r.delete(self.queue)
-        except Exception:
-            pass
+        redis.Redis.from_url(REDIS_URL).delete(self.queue)
 
 
 @pytest.fixture
@@ -139,7 +121,7 @@ def markers(tmp_path, monkeypatch):
 
 @pytest.fixture
 def cluster(app, engine, tmp_path, markers):
-    assert redis_available(), f"no Redis at {REDIS_URL}: `make services` starts it"
+    require_redis()
     register_test_operations(engine)
     engine.wake = None       # the worker processes run async tasks here, not the test's own
     c = Cluster(engine.db.url, tmp_path, str(markers))

@@ -8,8 +8,12 @@ from sqlalchemy import func, select
 from engine.schema import audit_events, incidents, instances
 
 
-def start_due(api, seconds_ahead: float, n: int) -> tuple[list[str], datetime]:
-    due = (datetime.now(timezone.utc) + timedelta(seconds=seconds_ahead)).replace(microsecond=0)
+def start_due(api, seconds_ahead: float, n: int, now: datetime | None = None
+              ) -> tuple[list[str], datetime]:
+    """n instances of due.bpmn whose timer is due `seconds_ahead` after `now` (default: the
+    wall clock, which worker subprocesses read)."""
+    now = now or datetime.now(timezone.utc)
+    due = (now + timedelta(seconds=seconds_ahead)).replace(microsecond=0)
     ids = []
     for i in range(n):
         r = api.start("due_once", f"T-{i}", {"due": due.isoformat(), "fired": 0})

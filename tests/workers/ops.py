@@ -4,9 +4,9 @@ They coordinate with the test through files in JIANGUAN_TEST_MARKERS (no sleepin
 from __future__ import annotations
 
 import os
-import threading
 
 from engine.services import ServiceFailure
+from tests.waiting import wait_until
 
 
 def _dir() -> str:
@@ -18,11 +18,7 @@ def slow(ctx, label: str = "slow") -> dict:
     with open(os.path.join(_dir(), f"enter-{os.getpid()}"), "w") as fh:
         fh.write(ctx.instance_id)
     release = os.path.join(_dir(), "release")
-    stop = threading.Event()
-    for _ in range(600):
-        if os.path.exists(release):
-            break
-        stop.wait(0.1)
+    wait_until(lambda: os.path.exists(release), 120, "the test to release the slow task")
     return {"label": label, "pid": os.getpid()}
 
 
