@@ -79,7 +79,7 @@ class Definition(MethodView):
                                                     definitions.c.key == key)
                 .order_by(definitions.c.version))]
             start_form = instance_commands.start_form(engine, conn, row, strict=False) \
-                if query["kind"] == "bpmn" else None
+                if args["kind"] == "bpmn" else None
         data = as_dict(row)
         data.update(xml=row.source, versions=versions, start_form=start_form)
         return data
