@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, update
@@ -13,8 +13,6 @@ from sqlalchemy import func, insert, select, update
 from engine.db import hold_until_commit
 from engine.schema import instances
 from engine.services import ServiceContext, ServiceFailure, ServiceRefusal, ServiceRegistry
-
-from forms.schema import LOCAL_ZONE
 
 from . import duties, rectify
 from .schema import cranes, devices, documents, enterprises, expert_draws, experts, projects, \
@@ -87,15 +85,10 @@ def check_crane_entry(ctx: ServiceContext, planned_entry_date: str | None = None
     """Refuses a filing made less than three days before the crane enters the site. Reads
     `planned_entry_date` from the instance when no parameter names it, so a start without it
     is refused in Chinese instead of failing on an undefined name."""
-    value = planned_entry_date if planned_entry_date is not None else ctx.data.get(
-        "planned_entry_date")
-    if value in (None, ""):
-        raise ServiceRefusal("缺少计划进场日期, 无法核验备案时限 (planned_entry_date is missing)")
-    try:
-        entry = date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ServiceRefusal("计划进场日期无效 (planned_entry_date must be YYYY-MM-DD)") from None
-    today = ctx.now.astimezone(LOCAL_ZONE).date() if ctx.now.tzinfo else ctx.now.date()
+    entry, today = rectify.service_date(
+        ctx, "planned_entry_date", planned_entry_date,
+        "缺少计划进场日期, 无法核验备案时限 (planned_entry_date is missing)",
+        "计划进场日期无效 (planned_entry_date must be YYYY-MM-DD)")
     days = (entry - today).days
     if days < CRANE_FILING_DAYS:
         raise ServiceRefusal(f"起重机械应在进场前至少 {CRANE_FILING_DAYS} 天备案, 距计划进场仅 "

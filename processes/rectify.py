@@ -60,18 +60,28 @@ def describe_alarm(ctx: ServiceContext, alarm: dict | None = None) -> dict:
     }
 
 
-def check_deadline(ctx: ServiceContext, deadline: str | None = None) -> str:
-    """The rectification deadline (the instance's `deadline` when no parameter names it) must
-    be a date after today in Foshan: a deadline already passed would be overdue, and scored,
-    the moment it is set. A refusal is a 422 to the person and changes nothing."""
-    value = deadline if deadline is not None else ctx.data.get("deadline")
+def service_date(ctx: ServiceContext, name: str, value, missing: str, invalid: str
+                 ) -> tuple[date, date]:
+    """A date parameter of a service task (the instance's variable `name` when no parameter
+    names it), with today's date in Foshan: (day, today). Missing or malformed is a refusal in
+    Chinese, never a NameError in the engine."""
+    value = value if value is not None else ctx.data.get(name)
     if value in (None, ""):
-        raise ServiceRefusal("请限定整改期限 (deadline is missing)")
+        raise ServiceRefusal(missing)
     try:
         day = date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise ServiceRefusal("整改期限不是有效的日期 (deadline must be YYYY-MM-DD)") from None
+        raise ServiceRefusal(invalid) from None
     today = ctx.now.astimezone(LOCAL_ZONE).date() if ctx.now.tzinfo else ctx.now.date()
+    return day, today
+
+
+def check_deadline(ctx: ServiceContext, deadline: str | None = None) -> str:
+    """The rectification deadline must be a date after today in Foshan: a deadline already
+    passed would be overdue, and scored, the moment it is set. A refusal is a 422 to the person
+    and changes nothing."""
+    day, today = service_date(ctx, "deadline", deadline, "请限定整改期限 (deadline is missing)",
+                              "整改期限不是有效的日期 (deadline must be YYYY-MM-DD)")
     if day <= today:
         raise ServiceRefusal(f"整改期限须晚于今天 {today} (deadline {day} must be after today)")
     return day.isoformat()
