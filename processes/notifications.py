@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Protocol
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from engine.retry import backoff_seconds
 from engine.schema import TASK_IS_OPEN, tasks
@@ -126,8 +126,13 @@ def scan(conn, now: datetime) -> int:
     since = _mark(conn, "tasks", now, now - DUE_SOON)
     new = conn.execute(select(tasks).where(TASK_IS_OPEN, tasks.c.created_at > since,
                                            tasks.c.created_at <= now)).all()
+    # due soon: what entered the 24-hour window since the last pass, and new tasks already
+    # in it (each pass reads only what changed, not every task due tomorrow again)
+    window_start = max(now, since + DUE_SOON)
     due = conn.execute(select(tasks).where(
-        TASK_IS_OPEN, tasks.c.due_at > now, tasks.c.due_at <= now + DUE_SOON)).all()
+        TASK_IS_OPEN, tasks.c.due_at <= now + DUE_SOON,
+        or_(tasks.c.due_at > window_start,
+            and_(tasks.c.created_at > since, tasks.c.due_at > now)))).all()
     people = _people(conn, {t.role for t in [*new, *due] if t.role})
     for rows, kind in ((new, "task"), (due, "due")):
         for tid, names in _actors(conn, rows, people).items():

@@ -117,3 +117,22 @@ def test_a_dead_gateway_ends_failed_after_the_retries(api, engine):
         assert rows and all(r.state == "failed" and r.attempts == 3 for r in rows)
     finally:
         notifications.register_channels([LoggingChannel()])
+
+
+def test_due_soon_is_told_when_the_task_enters_the_last_24_hours(api, engine):
+    from engine.clock import clock
+
+    notifications.run_pass(engine)               # the marks start here
+    iid = started(api)
+    start = utcnow()
+    with engine.db.write() as conn:
+        conn.execute(update(tasks).where(tasks.c.instance_id == iid)
+                     .values(due_at=start + timedelta(hours=30)))
+    notifications.run_pass(engine)
+    assert not any(t.startswith("任务即将到期") for t in titles(api, "inspector_cc"))
+    clock.freeze(start + timedelta(hours=7))
+    notifications.run_pass(engine)
+    assert sum(t.startswith("任务即将到期") for t in titles(api, "inspector_cc")) == 1
+    clock.freeze(start + timedelta(hours=8))
+    notifications.run_pass(engine)
+    assert sum(t.startswith("任务即将到期") for t in titles(api, "inspector_cc")) == 1
