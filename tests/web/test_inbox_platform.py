@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from engine.schema import tasks
 from processes.people import create_user
-from tests.engine.test_tasks_api import PROJECT, started
+from tests.engine.test_tasks_api import started
 
 CHINA = timezone(timedelta(hours=8))
 
