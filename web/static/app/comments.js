@@ -46,7 +46,7 @@
     if (!people.length) return;
     var sel = box.elements.to;
     people.forEach(function (p) {
-      sel.appendChild(h("option", { value: p.username }, p.display_name + " (" + p.username + ")"));
+      sel.appendChild(h("option", { value: p.username, "data-name": p.display_name }, p.display_name));
     });
     box.hidden = false;
     box.querySelectorAll("button[data-mode]").forEach(function (b) {
@@ -56,7 +56,8 @@
         try {
           var t = await JG.api(base + "/" + mode, { method: "POST",
             body: { to: sel.value, note: box.elements.note.value || undefined } });
-          JG.toast((mode === "delegate" ? "已委托 " : "已指派给 ") + t.assignee, "ok");
+          var who = sel.options[sel.selectedIndex].dataset.name || t.assignee;
+          JG.toast((mode === "delegate" ? "已委托 " : "已指派给 ") + who, "ok");
           setTimeout(function () { location.reload(); }, 600);
         } catch (e) { /* toast shown */ }
       });
