@@ -86,6 +86,12 @@ def test_task_page_by_keyboard_with_comments_and_assign(live, sign_in, shots):
     page.get_by_label("发表评论").press("Control+Enter")
     expect(page.locator("#comments-list")).to_contain_text("请施工单位今日内回复")
     shots(page, "01-claimed-commented")
+    # the instance page shows it too, and its history names the event in Chinese
+    page.goto(f"/instances/{iid}")
+    expect(page.locator("#comments-list")).to_contain_text("请施工单位今日内回复")
+    expect(page.locator("#history li[data-kind='comment.added']")).to_contain_text("评论")
+    page.goto(f"/tasks/{task_id}")
+    expect(page.locator("#btn-unclaim")).to_be_visible()
     page.locator("#btn-unclaim").focus()
     page.keyboard.press("Control+Enter")               # submit from anywhere on the page
     expect(page.locator("#task-done")).to_be_visible()
