@@ -136,3 +136,16 @@ def test_due_soon_is_told_when_the_task_enters_the_last_24_hours(api, engine):
     clock.freeze(start + timedelta(hours=8))
     notifications.run_pass(engine)
     assert sum(t.startswith("任务即将到期") for t in titles(api, "inspector_cc")) == 1
+
+
+def test_celery_beat_runs_the_same_pass(app, api, engine):
+    from integrations.celery_app import make_celery
+
+    settings = app.extensions["jianguan.settings"].replace(
+        celery_broker_url="redis://127.0.0.1:6379/15")
+    celery = make_celery(settings, engine)
+    assert celery.conf.beat_schedule["notifications"]["task"] == "jianguan.notifications"
+    started(api)
+    result = celery.tasks["jianguan.notifications"].run()
+    assert result["written"] >= 1 and result["sent"] >= 1     # the log channel
+    assert "新任务: 起草通知" in titles(api, "inspector_cc")
