@@ -81,6 +81,9 @@ def _register_adapters(app: Flask, settings: Settings, engine: Engine) -> None:
 
     documents.register_renderer(PdfRenderer(), documents.Issuer(settings.authority,
                                                                 settings.public_url))
+    from integrations.notify_channels import channels_for
+    from processes import notifications
+    notifications.register_channels(channels_for(settings))
     if settings.celery_broker_url:
         from integrations import celery_app
 

@@ -64,6 +64,8 @@ class Settings:
     web_url: str | None = field(default=None, metadata=_env(
         "JIANGUAN_WEB_URL", doc="`flask health --kind web` 检查的地址"))
     port: int = field(default=5000, metadata=_env("PORT"))
+    notify_webhook_url: str | None = field(default=None, metadata=_env(
+        "JIANGUAN_NOTIFY_WEBHOOK_URL", secret=True, doc="通知外发网关 (短信/微信/邮件) 的 Webhook 地址"))
     engine: Mapping[str, Any] = field(default_factory=dict, metadata=_env(
         "ENGINE", doc="引擎限额 (EngineSettings); 仅配置文件或 create_app"))
 

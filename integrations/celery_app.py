@@ -51,6 +51,8 @@ def make_celery(settings, engine) -> Celery:
                                 "options": {"expires": interval * 2}},
             "silent-devices": {"task": "jianguan.check_silent_devices", "schedule": 300.0,
                                "options": {"expires": 600}},
+            "notifications": {"task": "jianguan.notifications", "schedule": interval,
+                              "options": {"expires": interval * 2}},
         },
         # read by integrations.health.HeartbeatScheduler (beat's liveness key)
         jianguan_heartbeat_url=settings.heartbeat_redis_url,
@@ -128,6 +130,13 @@ def _tasks(celery: Celery, settings, engine) -> None:
                                 f"{type(exc).__name__}: {exc}")
                 return []
             raise self.retry(exc=exc, countdown=settings.backoff(self.request.retries))
+
+    @celery.task(name="jianguan.notifications", shared=False)
+    def send_notifications() -> dict:
+        """Beat, every timer_interval seconds: notifications written and sent (outbox)."""
+        from integrations.notify_channels import job
+
+        return job(settings)(engine)
 
     @celery.task(name="jianguan.ping", shared=False)
     def ping() -> str:

@@ -190,3 +190,61 @@ thresholds = Table(
     Column("device_id", String(80)),                         # None: every device
     Column("note", String(200)),
 )
+
+# -- the task platform: comments, saved inbox filters, notifications and their outbox -------
+# (processes/comments.py, processes/inbox.py, processes/notifications.py)
+comments = Table(
+    "comments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("instance_id", String(36), nullable=False),
+    Column("task_id", String(36)),                          # None: on the instance itself
+    Column("author", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+Index("ix_comments_instance", comments.c.instance_id, comments.c.id)
+
+saved_filters = Table(
+    "saved_filters", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(100), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("query", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("username", "name"),
+)
+
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),             # task due alarm assigned comment
+    Column("key", String(200), nullable=False),             # once per user and key
+    Column("title", String(300), nullable=False),
+    Column("link", String(300)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("read_at", UTCDateTime()),
+    UniqueConstraint("username", "key"),
+)
+Index("ix_notifications_user", notifications.c.username, notifications.c.id)
+
+# outbound deliveries, written with their notification and sent after commit by a worker
+notification_outbox = Table(
+    "notification_outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("notification_id", Integer, ForeignKey("notifications.id"), nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("state", String(10), nullable=False),            # pending sent failed
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("last_error", String(500)),
+    Column("sent_at", UTCDateTime()),
+)
+Index("ix_outbox_state_due", notification_outbox.c.state, notification_outbox.c.due_at)
+
+# how far each notification pass has read (new tasks, alarms)
+notification_marks = Table(
+    "notification_marks", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+)

@@ -78,11 +78,12 @@ def register(app: Flask) -> None:
         """The embedded default: web server plus the in-process timer scheduler."""
         from werkzeug.serving import run_simple
 
+        from integrations import notify_channels
         from integrations.scheduler import TimerThread
         from processes.alarms import check_silent
 
         timers = TimerThread(engine, timer_interval or settings.timer_interval,
-                             jobs=(check_silent,)).start()
+                             jobs=(check_silent, notify_channels.job(settings))).start()
         if engine.wake is None:          # no broker: async tasks run on this thread
             engine.wake = timers.wake
         click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")

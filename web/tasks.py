@@ -1,15 +1,20 @@
 """The inbox and task actions."""
 from __future__ import annotations
 
+import hashlib
+import json
+
+from flask import jsonify, make_response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 from sqlalchemy import select
 
 from engine import read_model
 from engine import tasks as commands
 from engine.clock import utcnow
 from engine.schema import instances
-from processes import disclosure, inbox, policy
+from processes import assignment, disclosure, inbox, policy
 
 from .auth import allow, current
 from .ext import memo, services
@@ -20,10 +25,44 @@ from .views import instance_detail, task_summary
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务 (tasks)")
 
 
+class InboxQuery(TaskQuery):
+    q = fields.String(validate=validate.Length(1, 100),
+                      metadata={"description": "搜索: 项目名称/编号, 任务名称, 流程名称"})
+    due_from = fields.Date(metadata={"description": "期限起 (含, 北京时间日期)"})
+    due_to = fields.Date(metadata={"description": "期限止 (含)"})
+    sort = fields.String(validate=validate.OneOf(sorted(inbox.SORTS)))
+    order = fields.String(validate=validate.OneOf(["asc", "desc"]))
+    view = fields.String(validate=validate.OneOf(["open", "done"]),
+                         metadata={"description": "open 待办 (默认) | done 已办 (我办理完成的)"})
+
+    @validates_schema
+    def _range(self, data, **_kw):
+        if data.get("due_from") and data.get("due_to") and data["due_from"] > data["due_to"]:
+            raise ValidationError("期限止不能早于期限起", "due_to")
+
+
+class InboxTaskSchema(TaskSchema):
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class HandOverSchema(Schema):
+    to = fields.String(metadata={"description": "同事的用户名 (same role and scope)"})
+    note = fields.String(validate=validate.Length(max=500))
+
+
+class SavedFilterSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 50))
+    query = fields.Dict(keys=fields.String(), required=True)
+
+
+class SavedFiltersSchema(Schema):
+    filters = fields.List(fields.Nested(SavedFilterSchema), load_default=list)
+
+
 @blp.route("")
 class Inbox(MethodView):
-    @blp.arguments(TaskQuery, location="query")
-    @blp.response(200, TaskSchema(many=True))
+    @blp.arguments(InboxQuery, location="query")
+    @blp.response(200, InboxTaskSchema(many=True))
     @blp.paginate(ListingPage)
     @allow("task.list")
     def get(self, query):
@@ -33,7 +72,44 @@ class Inbox(MethodView):
         def fetch(offset: int, limit: int):
             with services().db.read() as conn:
                 return inbox.page(conn, memo("inbox"), principal, query, offset, limit, utcnow())
-        return Listing(fetch, lambda r: task_summary(r, r.business_key))
+        return Listing(fetch, lambda r: {**task_summary(r, r.business_key),
+                                         "ended_at": r.ended_at})
+
+
+@blp.route("/summary")
+class Summary(MethodView):
+    @allow("task.summary")
+    def get(self):
+        """待办概况 (counts; ETag, answers 304 while nothing changed: poll it to refresh)"""
+        with services().db.read() as conn:
+            body = inbox.summary(conn, current(), utcnow())
+        etag = hashlib.sha1(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        if etag in request.if_none_match:
+            answer = make_response("", 304)
+        else:
+            answer = jsonify(body)
+        answer.set_etag(etag)
+        answer.headers["Cache-Control"] = "no-cache"
+        return answer
+
+
+@blp.route("/filters")
+class Filters(MethodView):
+    @blp.response(200, SavedFiltersSchema)
+    @allow("filter.list")
+    def get(self):
+        """我保存的筛选 (the caller's saved inbox filters)"""
+        with services().db.read() as conn:
+            return {"filters": assignment.filters_of(conn, current().username)}
+
+    @blp.arguments(SavedFiltersSchema)
+    @blp.response(200, SavedFiltersSchema)
+    @allow("filter.save")
+    def put(self, body):
+        """保存筛选 (replace the caller's saved filters)"""
+        with services().db.write() as conn:
+            return {"filters": assignment.save_filters(conn, current().username, utcnow(),
+                                                       body["filters"])}
 
 
 @blp.route("/<string:task_id>")
@@ -136,3 +212,45 @@ class Complete(MethodView):
         row = _act(task_id, "task.complete", complete)
         with services().db.read() as conn:
             return instance_detail(services(), conn, row.instance_id)
+
+
+def _hand_over(task_id: str, body: dict, mode: str) -> dict:
+    action = "task.delegate" if mode == "delegate" else "task.assign"
+    engine, principal = services(), current()
+    with engine.db.read() as conn:
+        policy.load(conn, principal, action, task_id)
+    with engine.unit(principal.username) as unit:
+        assignment.hand_over(unit, task_id, principal, body.get("to"), mode, body.get("note"))
+    with engine.db.read() as conn:
+        return task_summary(commands.task_row(conn, task_id))
+
+
+@blp.route("/<string:task_id>/assign")
+class Assign(MethodView):
+    @blp.arguments(HandOverSchema)
+    @blp.response(200, TaskSchema)
+    @allow("task.assign")
+    def post(self, body, task_id):
+        """指派给同事 (to a colleague of the task's role and scope; 403 otherwise)"""
+        return _hand_over(task_id, body, "assign")
+
+
+@blp.route("/<string:task_id>/delegate")
+class Delegate(MethodView):
+    @blp.arguments(HandOverSchema)
+    @blp.response(200, TaskSchema)
+    @allow("task.delegate")
+    def post(self, body, task_id):
+        """委托同事办理 (the holder hands his claimed task to a colleague)"""
+        return _hand_over(task_id, body, "delegate")
+
+
+@blp.route("/<string:task_id>/colleagues")
+class Colleagues(MethodView):
+    @allow("task.colleagues")
+    def get(self, task_id):
+        """可指派的同事 (users of the task's role who may act on it)"""
+        principal = current()
+        with services().db.read() as conn:
+            policy.load(conn, principal, "task.colleagues", task_id)
+            return jsonify(assignment.colleagues(conn, task_id, principal))

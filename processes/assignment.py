@@ -1,0 +1,106 @@
+"""Assign and delegate a task to a colleague, and the inbox's saved filters.
+
+A task goes only to someone who could have taken it himself: an active user of the task's
+role who may act on it (processes.policy: same role, and the project within his district or
+enterprise). Assigning hands over a task that is free or the caller's own; delegating is the
+holder asking a colleague to do it for him (he stays named as its owner in the history).
+Both are audited (`task.assigned` / `task.delegated`) and the colleague is notified.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.schema import tasks
+from engine.store import Unit
+
+from . import notifications, policy
+from .people import Principal, get_user
+from .schema import saved_filters
+
+MAX_FILTERS = 20
+
+
+def hand_over(unit: Unit, task_id: str, caller: Principal, to: str | None, mode: str,
+              note: str | None = None) -> None:
+    """`mode` "assign" or "delegate"; refusals: 422 no such user, 403 not a colleague of the
+    task's role and scope, 409 the task is no longer open or held by someone else."""
+    if not to or not isinstance(to, str):
+        raise Invalid("请选择要指派的同事 (to is required)", {"to": ["必填"]})
+    conn = unit.conn
+    row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
+    if row is None:
+        raise NotFound("任务不存在 (task not found)")
+    if row.state != "open":
+        raise Conflict("任务已办结, 不能再指派 (task is not open)")
+    override = policy.overrides_tasks(caller)
+    if mode == "delegate" and row.assignee != caller.username and not override:
+        raise Conflict("只有已认领该任务的人可以委托他人办理 (claim the task first)")
+    if row.assignee and row.assignee != caller.username and not override:
+        raise Conflict(f"任务已由 {row.assignee} 认领, 不能指派 (claimed by someone else)")
+    colleague = get_user(conn, to)
+    if colleague is None:
+        raise Invalid(f"用户 {to} 不存在 (no such user)", {"to": ["用户不存在"]})
+    if colleague.username == row.assignee:
+        raise Conflict(f"任务已由 {to} 办理 (already assigned)")
+    if colleague.role != row.role or not policy.can_act_on_task(conn, colleague, task_id):
+        raise Forbidden(f"只能指派给同角色且管辖范围相同的同事: {colleague.display_name} 不能办理该任务 "
+                        "(not a colleague of this task's role and scope)")
+    conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.state == "open")
+                 .values(assignee=colleague.username))
+    details = {"element_id": row.element_id, "assignee": colleague.username,
+               "previous_assignee": row.assignee}
+    if note:
+        details["note"] = str(note)[:500]
+    if mode == "delegate":
+        details["owner"] = caller.username
+    unit.record("task.delegated" if mode == "delegate" else "task.assigned",
+                row.instance_id, task_id, **details)
+    verb = "委托您办理" if mode == "delegate" else "指派给您"
+    notifications.notify(conn, unit.now, colleague.username, "assigned",
+                         f"assigned:{task_id}:{unit.now.isoformat()}",
+                         f"{caller.display_name} 将任务「{row.name}」{verb}", f"/tasks/{task_id}")
+
+
+def colleagues(conn, task_id: str, caller: Principal) -> list[dict]:
+    """Who the task may go to: active users of its role who may act on it, but the caller."""
+    from .schema import users
+    from .people import _principal
+
+    row = conn.execute(select(tasks.c.role).where(tasks.c.id == task_id)).first()
+    if row is None or row.role is None:
+        return []
+    found = []
+    for u in conn.execute(select(users).where(users.c.role == row.role,
+                                              users.c.active.is_(True))
+                          .order_by(users.c.username)).all():
+        person = _principal(u)
+        if person.username != caller.username and policy.can_act_on_task(conn, person, task_id):
+            found.append({"username": person.username, "display_name": person.display_name})
+    return found
+
+
+# -- saved filters -------------------------------------------------------------------------------
+
+def filters_of(conn, username: str) -> list[dict]:
+    rows = conn.execute(select(saved_filters).where(saved_filters.c.username == username)
+                        .order_by(saved_filters.c.name)).all()
+    return [{"name": r.name, "query": r.query} for r in rows]
+
+
+def save_filters(conn, username: str, now: datetime, items: list[dict]) -> list[dict]:
+    """Replace the user's saved filters with `items` ({name, query}); names are unique."""
+    names = [i["name"].strip() for i in items]
+    if any(not n for n in names):
+        raise Invalid("筛选名称不能为空 (name is empty)", {"name": ["必填"]})
+    if len(set(names)) != len(names):
+        raise Invalid("筛选名称重复 (duplicate names)", {"name": ["名称重复"]})
+    if len(items) > MAX_FILTERS:
+        raise Invalid(f"最多保存 {MAX_FILTERS} 个筛选 (too many)", {"filters": ["过多"]})
+    conn.execute(delete(saved_filters).where(saved_filters.c.username == username))
+    for name, item in zip(names, items):
+        conn.execute(insert(saved_filters).values(username=username, name=name,
+                                                  query=item["query"], created_at=now))
+    return filters_of(conn, username)
