@@ -62,10 +62,26 @@ def register(app: Flask) -> None:
         click.echo(f"已创建用户 {user.username} ({user.role})")
 
     @app.cli.command("load-demo")
-    def load_demo():
-        """Demo users, enterprises, projects and processes in flight (see the README)."""
-        from processes.demo import load
+    @click.option("--force", is_flag=True,
+                  help="load even into a database that already has users")
+    @click.option("--if-empty", "if_empty", is_flag=True,
+                  help="load only into an empty database; otherwise do nothing and succeed "
+                       "(make run: first start only)")
+    def load_demo(force: bool, if_empty: bool):
+        """Demo users (published password), enterprises, projects and processes in flight
+        (see the README); only into an empty database unless --force."""
+        from processes.demo import has_users, load
 
+        with engine.db.read() as conn:
+            count = has_users(conn)
+        if count and not force:
+            if if_empty:
+                click.echo(f"数据库已有 {count} 个用户, 未载入演示数据 (database not empty, "
+                           f"demo not loaded)")
+                return
+            raise click.ClickException(
+                f"数据库已有 {count} 个用户: 演示数据 (公开密码的账号) 只载入空数据库; "
+                f"确需载入请加 --force (database not empty; use --force)")
         summary = load(engine, echo=click.echo)
         click.echo(f"演示数据已载入 (demo loaded): {summary}")
 

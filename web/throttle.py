@@ -1,0 +1,85 @@
+"""Sign-in throttling, per account and per client address (issue 15 item 6).
+
+Failed sign-ins are counted in a moving window (the `limits` library, Flask-Limiter's engine)
+kept in Redis when the platform has one (every web process then shares the counts), in this
+process's memory otherwise. While an account or an address is over its limit, every attempt
+is answered 429 with Retry-After, even one with the right password: guessing must not pay off
+by waiting for the answer to change. Only failures count, so an office behind one address
+signing in at nine o'clock is not throttled; a success clears the account's count.
+
+The address is the request's remote address: behind a reverse proxy, configure the proxy
+(or werkzeug's ProxyFix) so that it is the client's, not the proxy's.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from flask import Flask, current_app, request
+from limits import parse_many, storage, strategies
+
+log = logging.getLogger(__name__)
+NAMESPACE = "jianguan-login"
+
+
+class LoginThrottle:
+    def __init__(self, storage_uri: str, per_account: str, per_address: str):
+        self.storage_uri = storage_uri
+        self.window = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
+        self.per_account = parse_many(per_account)
+        self.per_address = parse_many(per_address)
+
+    def _checks(self, username: str, address: str):
+        account = ("account", username.strip().lower()[:100])
+        for item in self.per_account:
+            yield item, account
+        for item in self.per_address:
+            yield item, ("address", address or "-")
+
+    def retry_after(self, username: str, address: str) -> int:
+        """0 when an attempt may go ahead, else the seconds to wait."""
+        wait = 0.0
+        try:
+            for item, key in self._checks(username, address):
+                if not self.window.test(item, NAMESPACE, *key):
+                    stats = self.window.get_window_stats(item, NAMESPACE, *key)
+                    wait = max(wait, stats.reset_time - time.time(), 1.0)
+        except Exception:  # noqa: BLE001  storage down: sign-in still works (logged)
+            log.exception("sign-in throttle storage %s unavailable", self.storage_uri)
+            return 0
+        return math.ceil(wait)
+
+    def failed(self, username: str, address: str) -> None:
+        try:
+            for item, key in self._checks(username, address):
+                self.window.hit(item, NAMESPACE, *key)
+        except Exception:  # noqa: BLE001
+            log.exception("sign-in throttle storage %s unavailable", self.storage_uri)
+
+    def succeeded(self, username: str) -> None:
+        try:
+            for item in self.per_account:
+                self.window.clear(item, NAMESPACE, "account", username.strip().lower()[:100])
+        except Exception:  # noqa: BLE001
+            log.exception("sign-in throttle storage %s unavailable", self.storage_uri)
+
+
+def register(app: Flask) -> None:
+    settings = app.extensions["jianguan.settings"]
+    app.extensions["jianguan.throttle"] = LoginThrottle(
+        settings.heartbeat_redis_url or "memory://", settings.login_limit_account,
+        settings.login_limit_address)
+
+
+def throttle() -> LoginThrottle:
+    return current_app.extensions["jianguan.throttle"]
+
+
+def client_address() -> str:
+    return request.remote_addr or "-"
+
+
+def message(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"登录尝试过于频繁, 请约 {minutes} 分钟后再试 (too many sign-in attempts)"
