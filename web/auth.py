@@ -200,7 +200,7 @@ class Token(MethodView):
         Failed sign-ins are limited per account and per client address: over the limit every
         attempt answers 429 with a `Retry-After` header (seconds), even with the right password."""
         limiter, address = throttle(), client_address()
-        wait = limiter.retry_after(body["username"], address)
+        wait = limiter.attempt(body["username"], address)
         if wait:
             response = error_body(429, throttle_message(wait))
             response.headers["Retry-After"] = str(wait)
@@ -208,7 +208,7 @@ class Token(MethodView):
         with services().db.read() as conn:
             principal = authenticate(conn, body["username"], body["password"])
         if principal is None:
-            limiter.failed(body["username"], address)
+            limiter.failed(address)
             abort(401, message="用户名或密码错误 (wrong username or password)")
         limiter.succeeded(body["username"])
         return {"token": issue_token(principal), "username": principal.username,

@@ -1,11 +1,12 @@
 """Sign-in throttling, per account and per client address (issue 15 item 6).
 
-Failed sign-ins are counted in a moving window (the `limits` library, Flask-Limiter's engine)
+Sign-in attempts are counted in a moving window (the `limits` library, Flask-Limiter's engine)
 kept in Redis when the platform has one (every web process then shares the counts), in this
 process's memory otherwise. While an account or an address is over its limit, every attempt
 is answered 429 with Retry-After, even one with the right password: guessing must not pay off
-by waiting for the answer to change. Only failures count, so an office behind one address
-signing in at nine o'clock is not throttled; a success clears the account's count.
+by waiting for the answer to change. An account counts every attempt and a success clears
+its count; an address counts only failures, so an office behind one address signing in at
+nine o'clock is not throttled.
 
 The address is the request's remote address: behind a reverse proxy, configure the proxy
 (or werkzeug's ProxyFix) so that it is the client's, not the proxy's.
@@ -30,37 +31,50 @@ class LoginThrottle:
         self.per_account = parse_many(per_account)
         self.per_address = parse_many(per_address)
 
-    def _checks(self, username: str, address: str):
-        account = ("account", username.strip().lower()[:100])
-        for item in self.per_account:
-            yield item, account
-        for item in self.per_address:
-            yield item, ("address", address or "-")
+    @staticmethod
+    def _account(username: str) -> tuple[str, str]:
+        return ("account", username.strip().lower()[:100])
 
-    def retry_after(self, username: str, address: str) -> int:
-        """0 when an attempt may go ahead, else the seconds to wait."""
-        wait = 0.0
+    @staticmethod
+    def _address(address: str) -> tuple[str, str]:
+        return ("address", address or "-")
+
+    def _wait(self, item, key) -> float:
+        stats = self.window.get_window_stats(item, NAMESPACE, *key)
+        return max(stats.reset_time - time.time(), 1.0)
+
+    def attempt(self, username: str, address: str) -> int:
+        """Before checking a password: 0 when it may go ahead, else the seconds to wait.
+
+        The account's attempt is counted here, atomically (a burst of parallel guesses cannot
+        all pass the check before any is counted), and forgiven by `succeeded`; the address
+        counts only failures (`failed`), so successful sign-ins behind one address never
+        throttle it, and a success never clears it (one's own account must not reset the
+        count of guesses at others')."""
         try:
-            for item, key in self._checks(username, address):
-                if not self.window.test(item, NAMESPACE, *key):
-                    stats = self.window.get_window_stats(item, NAMESPACE, *key)
-                    wait = max(wait, stats.reset_time - time.time(), 1.0)
+            for item in self.per_address:
+                if not self.window.test(item, NAMESPACE, *self._address(address)):
+                    return math.ceil(self._wait(item, self._address(address)))
+            wait = 0.0
+            for item in self.per_account:
+                if not self.window.hit(item, NAMESPACE, *self._account(username)):
+                    wait = max(wait, self._wait(item, self._account(username)))
+            return math.ceil(wait)
         except Exception:  # noqa: BLE001  storage down: sign-in still works (logged)
             log.exception("sign-in throttle storage %s unavailable", self.storage_uri)
             return 0
-        return math.ceil(wait)
 
-    def failed(self, username: str, address: str) -> None:
+    def failed(self, address: str) -> None:
         try:
-            for item, key in self._checks(username, address):
-                self.window.hit(item, NAMESPACE, *key)
+            for item in self.per_address:
+                self.window.hit(item, NAMESPACE, *self._address(address))
         except Exception:  # noqa: BLE001
             log.exception("sign-in throttle storage %s unavailable", self.storage_uri)
 
     def succeeded(self, username: str) -> None:
         try:
             for item in self.per_account:
-                self.window.clear(item, NAMESPACE, "account", username.strip().lower()[:100])
+                self.window.clear(item, NAMESPACE, *self._account(username))
         except Exception:  # noqa: BLE001
             log.exception("sign-in throttle storage %s unavailable", self.storage_uri)
 

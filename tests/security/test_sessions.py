@@ -95,6 +95,17 @@ def test_unknown_accounts_are_throttled_like_known_ones(limited_app):
     assert answers == [401, 401, 401, 429]
 
 
+def test_a_burst_of_parallel_guesses_gets_no_more_than_the_limit(limited_app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def guess(i):
+        return token_call(limited_app.test_client(), "inspector_sd", WRONG,
+                          f"198.51.100.{i + 10}").status_code
+    with ThreadPoolExecutor(8) as pool:
+        answers = sorted(pool.map(guess, range(8)))
+    assert answers == [401] * 3 + [429] * 5
+
+
 def test_a_success_clears_the_account_count(limited_app):
     client = limited_app.test_client()
     for _ in range(2):

@@ -48,7 +48,7 @@ def login():
         return _login_page(400, next=target, username=username, error="页面已过期, 请重新登录。")
     password = request.form.get("password") or ""
     limiter, address = throttle(), client_address()
-    wait = limiter.retry_after(username, address)
+    wait = limiter.attempt(username, address)
     if wait:
         body, status = _login_page(429, next=target, username=username,
                                    error=throttle_message(wait))
@@ -58,7 +58,7 @@ def login():
         with services().db.read() as conn:
             principal = authenticate(conn, username, password)
     if principal is None:
-        limiter.failed(username, address)
+        limiter.failed(address)
         return _login_page(401, next=target, username=username, error="用户名或密码错误。")
     limiter.succeeded(username)
     if not policy.allows(principal, "page.sign_in"):
