@@ -4,6 +4,10 @@ An API call is authenticated by `Authorization: Bearer` when the header is there
 otherwise by the signed session cookie the sign-in page sets. A cookie is sent by the browser
 on its own, so a cookie-authenticated unsafe call must also prove it comes from our pages: the
 `X-CSRF-Token` header equal to the session's token (a cross-site page cannot read it).
+
+Both name a server-side session (processes/sessions.py) that every request reads: sign-out,
+DELETE /api/v1/auth/token, a password change or a deactivation end it at once. Sign-in is
+throttled per account and per client address (web/throttle.py).
 """
 from __future__ import annotations
 
