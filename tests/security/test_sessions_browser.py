@@ -2,7 +2,7 @@
 who may see it, reports no CSP violation and no script error (issue 15 item 9)."""
 from __future__ import annotations
 
-from tests.ui.conftest import browser, live, shots, sign_in  # noqa: F401  (fixtures)
+from tests.ui.conftest import browser, live, sign_in  # noqa: F401  (the browser fixtures)
 
 WATCH = """
 window.__csp = [];
