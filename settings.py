@@ -70,6 +70,8 @@ class Settings:
         "JIANGUAN_LOGIN_LIMIT_ACCOUNT", doc="每个账号的登录失败次数上限 (超出后 429)"))
     login_limit_address: str = field(default="50 per 15 minutes", metadata=_env(
         "JIANGUAN_LOGIN_LIMIT_ADDRESS", doc="每个客户端地址的登录失败次数上限 (超出后 429)"))
+    trusted_proxies: int = field(default=0, metadata=_env(
+        "JIANGUAN_TRUSTED_PROXIES", doc="前置反向代理的层数: 按 X-Forwarded-For 取客户端地址 (0: 不信任)"))
     engine: Mapping[str, Any] = field(default_factory=dict, metadata=_env(
         "ENGINE", doc="引擎限额 (EngineSettings); 仅配置文件或 create_app"))
 

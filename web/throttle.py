@@ -8,8 +8,9 @@ by waiting for the answer to change. An account counts every attempt and a succe
 its count; an address counts only failures, so an office behind one address signing in at
 nine o'clock is not throttled.
 
-The address is the request's remote address: behind a reverse proxy, configure the proxy
-(or werkzeug's ProxyFix) so that it is the client's, not the proxy's.
+The address is the request's remote address. Behind reverse proxies, JIANGUAN_TRUSTED_PROXIES
+(their number) makes it the client's, read from X-Forwarded-For as the last proxy saw it;
+by default the header is ignored, so a client cannot escape the count by inventing one.
 """
 from __future__ import annotations
 
@@ -81,6 +82,11 @@ class LoginThrottle:
 
 def register(app: Flask) -> None:
     settings = app.extensions["jianguan.settings"]
+    if settings.trusted_proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+                                x_proto=settings.trusted_proxies)
     app.extensions["jianguan.throttle"] = LoginThrottle(
         settings.heartbeat_redis_url or "memory://", settings.login_limit_account,
         settings.login_limit_address)

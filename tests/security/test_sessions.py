@@ -88,6 +88,33 @@ def test_one_address_trying_many_accounts_is_throttled(limited_app):
     assert token_call(client, "inspector_gm", DEMO_PASSWORD, "192.0.2.8").status_code == 200
 
 
+def test_an_invented_forwarded_for_does_not_escape_the_address_count(limited_app):
+    client = limited_app.test_client()
+    for i in range(6):
+        r = client.post("/api/v1/auth/token", headers={"X-Forwarded-For": f"10.9.9.{i}"},
+                        json={"username": f"nobody_{i}", "password": WRONG})
+        assert r.status_code == 401
+    r = client.post("/api/v1/auth/token", headers={"X-Forwarded-For": "10.9.9.99"},
+                    json={"username": "inspector_cc", "password": DEMO_PASSWORD})
+    assert r.status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_count(tmp_path, request):
+    gen = _app(tmp_path, request, {"JIANGUAN_TRUSTED_PROXIES": "1",
+                                   "JIANGUAN_LOGIN_LIMIT_ADDRESS": "2 per 15 minutes"})
+    application = next(gen)
+    try:
+        client = application.test_client()
+
+        def call(forwarded, username, password):
+            return client.post("/api/v1/auth/token", headers={"X-Forwarded-For": forwarded},
+                               json={"username": username, "password": password}).status_code
+        assert [call("10.1.1.1", f"nobody_{i}", WRONG) for i in range(3)] == [401, 401, 429]
+        assert call("10.1.1.2", "inspector_cc", DEMO_PASSWORD) == 200
+    finally:
+        next(gen, None)
+
+
 def test_unknown_accounts_are_throttled_like_known_ones(limited_app):
     client = limited_app.test_client()
     ghost = f"ghost_{uuid.uuid4().hex[:8]}"
