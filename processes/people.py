@@ -1,9 +1,9 @@
 """Users of the platform: creation, password check, look-up."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-import secrets
 
 from sqlalchemy import insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
