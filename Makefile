@@ -97,7 +97,7 @@ run: venv system assets
 	@echo "==> flask setup"
 	$(FLASK) setup
 	@echo "==> flask load-demo"
-	$(FLASK) load-demo
+	$(FLASK) load-demo --if-empty
 	@echo "==> serving on http://127.0.0.1:$(PORT)"
 	$(FLASK) serve --host 127.0.0.1 --port $(PORT)
 

@@ -66,6 +66,14 @@ class Settings:
     port: int = field(default=5000, metadata=_env("PORT"))
     notify_webhook_url: str | None = field(default=None, metadata=_env(
         "JIANGUAN_NOTIFY_WEBHOOK_URL", secret=True, doc="通知外发网关 (短信/微信/邮件) 的 Webhook 地址"))
+    session_cookie_secure: bool = field(default=False, metadata=_env(
+        "SESSION_COOKIE_SECURE", doc="会话 Cookie 仅经 HTTPS 发送 (部署在 HTTPS 之后时设为 true)"))
+    login_limit_account: str = field(default="10 per 15 minutes", metadata=_env(
+        "JIANGUAN_LOGIN_LIMIT_ACCOUNT", doc="每个账号的登录失败次数上限 (超出后 429)"))
+    login_limit_address: str = field(default="50 per 15 minutes", metadata=_env(
+        "JIANGUAN_LOGIN_LIMIT_ADDRESS", doc="每个客户端地址的登录失败次数上限 (超出后 429)"))
+    trusted_proxies: int = field(default=0, metadata=_env(
+        "JIANGUAN_TRUSTED_PROXIES", doc="前置反向代理的层数: 按 X-Forwarded-For 取客户端地址 (0: 不信任)"))
     engine: Mapping[str, Any] = field(default_factory=dict, metadata=_env(
         "ENGINE", doc="引擎限额 (EngineSettings); 仅配置文件或 create_app"))
 
@@ -179,6 +187,8 @@ def _convert(f: dataclasses.Field, raw: Any, where: str) -> Any:
             if "None" not in kind:
                 raise ValueError("不能为空 (may not be empty)")
             return None
+        if kind == "bool":
+            return _boolean(raw)
         if kind == "float":
             return float(raw)
         if kind == "int":
@@ -195,3 +205,14 @@ def _convert(f: dataclasses.Field, raw: Any, where: str) -> Any:
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"配置项 {where} 的值无效 (invalid value {raw!r}): {exc}") from None
+
+
+def _boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("必须是 true 或 false (must be true or false)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from werkzeug.security import generate_password_hash
 
 from engine.clock import utcnow
@@ -117,9 +117,32 @@ CRANES = (("QZ-CC001-01", "FS-CC-2026-001", "QTZ125(TC6015)", 60.0),
 PIT_PROJECTS = ("FS-CC-2026-002", "FS-NH-2026-001", "FS-SD-2026-003")
 
 
-@lru_cache(maxsize=1)
-def _demo_hash() -> str:
-    return generate_password_hash(DEMO_PASSWORD)
+# Demo accounts share a published password, but each gets its own salt (werkzeug salts every
+# hash), so their stored hashes differ and do not tell which accounts share a password.
+# PBKDF2 at a moderate count rather than the default scrypt: 55 accounts hash in a fraction of
+# a second (the tests load them for every case); accounts made with create-user or whose
+# password is set later use the default. Kept per user and process (tests reload often).
+DEMO_HASH_METHOD = "pbkdf2:sha256:10000"
+
+
+@lru_cache(maxsize=None)
+def _demo_hash(username: str) -> str:
+    return generate_password_hash(DEMO_PASSWORD, method=DEMO_HASH_METHOD)
+
+
+# accounts only the demo creates: their presence means the demo password is in use
+DEMO_ONLY = ("inspector_cc", "contractor_gdjg", "supervisor_hn", "expert01")
+
+
+def demo_users_present(conn) -> bool:
+    return conn.execute(select(users.c.id).where(users.c.username.in_(DEMO_ONLY),
+                                                 users.c.active.is_(True)).limit(1)).first() \
+        is not None
+
+
+def has_users(conn) -> int:
+    """How many users the database holds (load-demo asks before writing into it)."""
+    return conn.execute(select(func.count()).select_from(users)).scalar_one()
 
 
 def load_sites(conn, now) -> dict:
@@ -135,7 +158,7 @@ def load_sites(conn, now) -> dict:
             continue
         if get_user(conn, username) is None:
             create_user(conn, username, "expert", DEMO_PASSWORD, None, employer_code,
-                        f"{name}(专家)", password_hash=_demo_hash())
+                        f"{name}(专家)", password_hash=_demo_hash(username))
         conn.execute(insert(experts).values(username=username, name=name,
                                             employer_code=employer_code, employer=employer,
                                             title=title, specialty=specialty, active=True))
@@ -188,7 +211,7 @@ def load_reference(conn) -> dict:
         existing = get_user(conn, username)
         if existing is None:
             create_user(conn, username, role, DEMO_PASSWORD, district, enterprise, display,
-                        password_hash=_demo_hash())
+                        password_hash=_demo_hash(username))
             counts["users"] += 1
         elif existing.role != role:       # a demo account whose role changed (builder_fscj)
             conn.execute(update(users).where(users.c.id == existing.id).values(role=role))

@@ -1,7 +1,9 @@
 """Users of the platform: creation, password check, look-up."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -27,7 +29,7 @@ class Principal:
         return self.role in BUREAU_ROLES
 
 
-def _principal(row) -> Principal:
+def principal_of_row(row) -> Principal:
     return Principal(row.id, row.username, row.display_name, row.role, row.district,
                      row.enterprise_code)
 
@@ -60,6 +62,7 @@ def create_user(conn, username: str, role: str, password: str, district: str | N
         if not replace:
             raise Conflict(f"用户 {username} 已存在 (user exists)")
         conn.execute(update(users).where(users.c.id == existing.id).values(**values))
+        _end_sessions(conn, existing.id)          # a replaced user may have a new password
     else:
         conn.execute(insert(users).values(username=username, created_at=utcnow(), **values))
     return get_user(conn, username)
@@ -68,18 +71,60 @@ def create_user(conn, username: str, role: str, password: str, district: str | N
 def get_user(conn, username: str) -> Principal | None:
     row = conn.execute(select(users).where(users.c.username == username,
                                            users.c.active.is_(True))).first()
-    return _principal(row) if row else None
+    return principal_of_row(row) if row else None
 
 
 def get_user_by_id(conn, user_id: int) -> Principal | None:
     row = conn.execute(select(users).where(users.c.id == user_id,
                                            users.c.active.is_(True))).first()
-    return _principal(row) if row else None
+    return principal_of_row(row) if row else None
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random password, made like a real user's: checking a password for an
+    unknown user costs the same as for a known one (no telling names apart by timing)."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def authenticate(conn, username: str, password: str) -> Principal | None:
     row = conn.execute(select(users).where(users.c.username == username,
                                            users.c.active.is_(True))).first()
-    if row is None or not check_password_hash(row.password_hash, password or ""):
+    if row is None:
+        check_password_hash(_dummy_hash(), password or "")
         return None
-    return _principal(row)
+    if not check_password_hash(row.password_hash, password or ""):
+        return None
+    return principal_of_row(row)
+
+
+def _end_sessions(conn, user_id: int) -> None:
+    from .sessions import revoke_user    # sessions reads Principal from here
+
+    revoke_user(conn, user_id)
+
+
+def set_password(conn, username: str, password: str) -> Principal | None:
+    """A new password (hashed with its own salt); every session of the user ends."""
+    if not password or len(password) < 6 or len(password) > 200:
+        raise Invalid("密码无效 (invalid password)",
+                      {"password": ["密码长度须为 6 到 200 位 (password length 6-200)"]})
+    row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+    if row is None:
+        raise Invalid(f"用户 {username} 不存在 (unknown user)",
+                      {"username": ["用户不存在 (unknown user)"]})
+    conn.execute(update(users).where(users.c.id == row.id).values(
+        password_hash=generate_password_hash(password)))
+    _end_sessions(conn, row.id)
+    return get_user_by_id(conn, row.id)
+
+
+def set_active(conn, username: str, active: bool) -> None:
+    """Deactivate (sessions end at once, sign-in refused) or reactivate a user."""
+    row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+    if row is None:
+        raise Invalid(f"用户 {username} 不存在 (unknown user)",
+                      {"username": ["用户不存在 (unknown user)"]})
+    conn.execute(update(users).where(users.c.id == row.id).values(active=active))
+    if not active:
+        _end_sessions(conn, row.id)

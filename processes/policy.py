@@ -87,6 +87,7 @@ class Rule:
 PUBLIC = Rule(None)
 ACTIONS: dict[str, Rule] = {
     "auth.login": PUBLIC,
+    "auth.logout": Rule(frozenset(ROLES)),       # revoke one's own token or session
     "document.verify": PUBLIC,
     "definition.list": Rule(PEOPLE, "definition", listing=True),
     "definition.read": Rule(PEOPLE, "definition"),

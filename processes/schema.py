@@ -21,6 +21,18 @@ users = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+# Signed-in browsers and issued API tokens, so that sign-out, a password change or a
+# deactivation ends them at once (the cookie or token carries a secret; only its SHA-256 is here).
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(64), primary_key=True),          # sha256 hex of the secret
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),           # browser | token
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
 enterprises = Table(
     "enterprises", metadata,
     Column("code", String(50), primary_key=True),    # unified social credit code or short code

@@ -35,7 +35,7 @@ mkdir -p var
 flask --app app create-database
 flask --app app setup
 if [[ ${JIANGUAN_LOAD_DEMO:-0} == 1 ]]; then
-    flask --app app load-demo
+    flask --app app load-demo --if-empty
 fi
 
 # how many processes of a kind: SCALE="worker=2,web=1"; 1 when not named

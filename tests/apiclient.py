@@ -33,7 +33,10 @@ class ApiClient:
         headers = kw.pop("headers", {})
         if as_user:
             headers["Authorization"] = f"Bearer {self.token(as_user)}"
-        return self.client.open(path, method=method, headers=headers, **kw)
+        response = self.client.open(path, method=method, headers=headers, **kw)
+        if method.upper() == "DELETE" and path.rstrip("/") == "/api/v1/auth/token" and as_user:
+            self._tokens.pop(as_user, None)          # revoked: the next call signs in again
+        return response
 
     def get(self, path, as_user="admin", **kw):
         return self.call("GET", path, as_user, **kw)

@@ -1,5 +1,5 @@
-"""Operator commands: `flask --app app setup | create-user | load-demo | serve | verify-audit |
-mqtt-listen | config | policy`, plus those of cli_ops (health, create-database) and cli_devices
+"""Operator commands: `flask --app app setup | create-user | set-password | deactivate-user |
+load-demo | serve | verify-audit | mqtt-listen | config | policy`, plus those of cli_ops (health, create-database) and cli_devices
 (simulate-devices)."""
 from __future__ import annotations
 
@@ -61,11 +61,58 @@ def register(app: Flask) -> None:
             raise click.ClickException(f"{exc.message} {details}".strip())
         click.echo(f"已创建用户 {user.username} ({user.role})")
 
-    @app.cli.command("load-demo")
-    def load_demo():
-        """Demo users, enterprises, projects and processes in flight (see the README)."""
-        from processes.demo import load
+    @app.cli.command("set-password")
+    @click.argument("name")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def set_password(name, password):
+        """A new password for a user; every session and token of the user ends at once."""
+        from processes.people import set_password as change
 
+        try:
+            with engine.unit("cli") as unit:
+                change(unit.conn, name, password)
+                unit.record("user.password_changed", username=name)
+        except EngineError as exc:
+            raise click.ClickException(exc.message)
+        click.echo(f"已修改 {name} 的密码, 其所有会话已结束 (password changed, sessions ended)")
+
+    @app.cli.command("deactivate-user")
+    @click.argument("name")
+    @click.option("--reactivate", is_flag=True, help="allow the user to sign in again")
+    def deactivate_user(name, reactivate):
+        """Refuse a user's sign-in; every session and token of the user ends at once."""
+        from processes.people import set_active
+
+        try:
+            with engine.unit("cli") as unit:
+                set_active(unit.conn, name, reactivate)
+                unit.record("user.reactivated" if reactivate else "user.deactivated",
+                            username=name)
+        except EngineError as exc:
+            raise click.ClickException(exc.message)
+        click.echo(f"已{'启用' if reactivate else '停用'}用户 {name}")
+
+    @app.cli.command("load-demo")
+    @click.option("--force", is_flag=True,
+                  help="load even into a database that already has users")
+    @click.option("--if-empty", "if_empty", is_flag=True,
+                  help="load only into an empty database; otherwise do nothing and succeed "
+                       "(make run: first start only)")
+    def load_demo(force: bool, if_empty: bool):
+        """Demo users (published password), enterprises, projects and processes in flight
+        (see the README); only into an empty database unless --force."""
+        from processes.demo import has_users, load
+
+        with engine.db.read() as conn:
+            count = has_users(conn)
+        if count and not force:
+            if if_empty:
+                click.echo(f"数据库已有 {count} 个用户, 未载入演示数据 (database not empty, "
+                           f"demo not loaded)")
+                return
+            raise click.ClickException(
+                f"数据库已有 {count} 个用户: 演示数据 (公开密码的账号) 只载入空数据库; "
+                f"确需载入请加 --force (database not empty; use --force)")
         summary = load(engine, echo=click.echo)
         click.echo(f"演示数据已载入 (demo loaded): {summary}")
 

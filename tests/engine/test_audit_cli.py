@@ -115,7 +115,8 @@ def test_load_demo_deploys_the_bundled_processes(sqlite_app):
     runner = sqlite_app.test_cli_runner()
     r = runner.invoke(args=["load-demo"])
     assert r.exit_code == 0, r.output
-    assert runner.invoke(args=["load-demo"]).exit_code == 0      # twice is harmless
+    assert runner.invoke(args=["load-demo"]).exit_code != 0      # not into a database with users
+    assert runner.invoke(args=["load-demo", "--force"]).exit_code == 0      # twice is harmless
     c = sqlite_app.test_client()
     token = c.post("/api/v1/auth/token",
                    json={"username": "inspector_cc", "password": DEMO_PASSWORD}).get_json()["token"]

@@ -21,6 +21,12 @@ def register(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+    # Secure: the cookie only over HTTPS (SESSION_COOKIE_SECURE, settings.py; off for plain
+    # http://127.0.0.1). Sign-in throttling and the security headers: web/throttle, web/headers.
+    app.config["SESSION_COOKIE_SECURE"] = app.extensions["jianguan.settings"].session_cookie_secure
+    from .. import headers, throttle
+    headers.register(app)
+    throttle.register(app)
 
     from . import common, errors
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 from typing import Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, g, redirect, render_template, request
 
@@ -40,8 +40,17 @@ def _page_context() -> dict:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A local path to return to after sign-in; anything else (other hosts) is dropped."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A path of this site to return to after sign-in; anything else is dropped.
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so "/<TAB>/host"
+    or "/<BACKSLASH>host" would become "//host", another site: any control character, space or
+    backslash refuses the target, and what is left must parse with neither scheme nor host."""
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return None
+    if any(ch <= " " or ch in "\\\x7f" for ch in target) or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return None
     return target
 
