@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'auth_0011'
-down_revision = 'engine_0010'
+down_revision = 'tasks_0011'
 branch_labels = None
 depends_on = None
 
