@@ -67,7 +67,7 @@ def hand_over(unit: Unit, task_id: str, caller: Principal, to: str | None, mode:
 def colleagues(conn, task_id: str, caller: Principal) -> list[dict]:
     """Who the task may go to: active users of its role who may act on it, but the caller."""
     from .schema import users
-    from .people import _principal
+    from .people import principal_of_row
 
     row = conn.execute(select(tasks.c.role).where(tasks.c.id == task_id)).first()
     if row is None or row.role is None:
@@ -76,7 +76,7 @@ def colleagues(conn, task_id: str, caller: Principal) -> list[dict]:
     for u in conn.execute(select(users).where(users.c.role == row.role,
                                               users.c.active.is_(True))
                           .order_by(users.c.username)).all():
-        person = _principal(u)
+        person = principal_of_row(u)
         if person.username != caller.username and policy.can_act_on_task(conn, person, task_id):
             found.append({"username": person.username, "display_name": person.display_name})
     return found

@@ -22,7 +22,7 @@ from engine.retry import backoff_seconds
 from engine.schema import TASK_IS_OPEN, tasks
 
 from . import policy
-from .people import Principal, _principal
+from .people import Principal, principal_of_row
 from .schema import (alarms, notification_marks, notification_outbox, notifications, projects,
                      users)
 
@@ -88,7 +88,7 @@ def notify(conn, now: datetime, username: str, kind: str, key: str, title: str,
 def _people(conn, roles: Iterable[str]) -> list[Principal]:
     rows = conn.execute(select(users).where(users.c.role.in_(list(roles)),
                                             users.c.active.is_(True))).all()
-    return [_principal(r) for r in rows]
+    return [principal_of_row(r) for r in rows]
 
 
 def _actors(conn, task_rows: list, people: list[Principal]) -> dict[str, list[str]]:
