@@ -23,8 +23,10 @@ class TableKind:
         """References to other records (the rows here are valid so far); adds row errors."""
 
     def new_values(self, row: Row) -> dict:
+        # every row of a file has the same keys: one executemany per batch
         values = {f.name: row.values.get(f.name) for f in self.fields if f.name in row.values}
-        return {**self.defaults, **{k: v for k, v in values.items() if v is not None}}
+        return {**self.defaults, **{k: v for k, v in values.items()
+                                    if v is not None or k not in self.defaults}}
 
     def updatable(self) -> list[str]:
         return [f.name for f in self.fields if f.name != self.key]
