@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from flask import request
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from processes import policy
@@ -85,13 +86,18 @@ def _iso(value):
 
 @blp.route("/<string:project_code>/location")
 class Location(MethodView):
-    @blp.arguments(LocationSchema)
+    @blp.doc(requestBody={"content": {"application/json": {"schema": LocationSchema}}})
     @allow("project.locate")
-    def put(self, body, project_code):
+    def put(self, project_code):
         """设置项目坐标 (lng, lat in Foshan; both null clears them)"""
         engine = services()
         with engine.unit(current().username) as unit:
+            # the project's scope first (403), then the body (422): as the policy reads
             policy.load(unit.conn, current(), "project.locate", project_code)
+            try:
+                body = LocationSchema().load(request.get_json(silent=True) or {})
+            except ValidationError as exc:
+                abort(422, message="提交的数据有误 (validation failed)", errors=exc.messages)
             result = sites.locate(unit.conn, project_code, body["lng"], body["lat"])
             unit.record("project.located", **result)
         return result
