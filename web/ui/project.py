@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from .common import load, page
+from processes import policy
+
+from .common import load, me, page
 
 bp = Blueprint("ui_project", __name__)
 
@@ -15,4 +17,5 @@ def project(code: str):
     row, refusal = load("project.read", code)
     if refusal is not None:
         return refusal
-    return render_template("project.html", project=row)
+    return render_template("project.html", project=row,
+                           can_map=policy.allows(me(), "page.map"))

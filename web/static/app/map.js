@@ -41,8 +41,8 @@
     var list = document.getElementById("site-list");
     if (!sites.length) { list.innerHTML = '<p class="muted card-body">没有符合条件的工地</p>'; return; }
     list.innerHTML = "<ul>" + sites.map(function (s) {
-      return '<li data-code="' + esc(s.code) + '"><span class="legend"><i style="background:' +
-        esc(s.color) + '"></i></span><a href="/projects/' + encodeURIComponent(s.code) + '">' +
+      return '<li data-code="' + esc(s.code) + '"><i class="dot" style="background:' +
+        esc(s.color) + '"></i><a href="/projects/' + encodeURIComponent(s.code) + '">' +
         esc(s.name) + '</a> <small class="muted">' + esc(s.state_name) +
         (s.lng === null ? " · 未定位" : "") + "</small></li>";
     }).join("") + "</ul>";

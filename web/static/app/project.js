@@ -7,6 +7,7 @@
   var DEVICE = { dust: "扬尘监测", pit: "深基坑监测", crane: "塔吊黑匣子", video: "视频监控" };
   var CRANE = { planned: "计划进场", refused: "不予备案", in_service: "使用中", suspended: "暂停使用",
                 dismantled: "已拆除" };
+  var ONLINE = { online: "在线", offline: "离线", removed: "已拆除" };
   var DOC = { generated: "已出具", requested: "出具中", failed: "出具失败" };
 
   function table(el, head, rows, empty) {
@@ -66,7 +67,7 @@
       }), "暂无文书");
     table(document.getElementById("devices"), ["编号", "类型", "名称", "状态"],
       d.devices.map(function (x) {
-        return [td(x.id), td(DEVICE[x.device_type] || x.device_type), td(x.name), td(x.state)];
+        return [td(x.id), td(DEVICE[x.device_type] || x.device_type), td(x.name), td(ONLINE[x.state] || x.state)];
       }).concat(d.cranes.map(function (c) {
         return [td(c.id), td("塔吊"), td(c.model), td(CRANE[c.state] || c.state)];
       })), "暂无设备");
