@@ -220,34 +220,30 @@ def _read_xlsx(data: bytes, limits: Limits) -> Table:
     import openpyxl
 
     try:
-        # not data_only: a formula must be seen to be refused, not read as its cached value
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:     # openpyxl raises many kinds for a damaged file
         raise Invalid("无法读取 Excel 工作簿, 文件可能已损坏 (unreadable xlsx)",
                       {"file": [type(exc).__name__]}) from None
     try:
         sheet = book.worksheets[0]
-        rows_iter = sheet.iter_rows()
-        header_cells = next(rows_iter, ())
-        headers = [_text(c.value) if c.value is not None else "" for c in header_cells]
+        rows_iter = sheet.iter_rows(values_only=True)
+        headers = [_text(v) if v is not None else "" for v in next(rows_iter, ())]
         rows = []
-        for number, cells in enumerate(rows_iter, start=2):
-            values = []
-            for c in cells:
-                if c.data_type == "f":
-                    raise Invalid(f"第 {number} 行 {getattr(c, 'coordinate', '')} 单元格含有公式, "
-                                  "请复制后“选择性粘贴为数值”再导入 (formulas are refused)",
-                                  {"file": [f"第 {number} 行含有公式"]})
-                value = c.value
-                if isinstance(value, str) and len(value) > MAX_CELL:
-                    raise Invalid(f"第 {number} 行有超过 {MAX_CELL} 个字符的单元格 (cell too long)",
-                                  {"file": ["单元格过长"]})
-                values.append(value)
+        for number, values in enumerate(rows_iter, start=2):
+            for value in values:
+                # not data_only: a formula cell reads as its text "=..." and is refused (its
+                # cached value is whatever the program that last saved it computed)
+                if isinstance(value, str) and (value.startswith("=") or len(value) > MAX_CELL):
+                    if len(value) > MAX_CELL:
+                        raise Invalid(f"第 {number} 行有超过 {MAX_CELL} 个字符的单元格 "
+                                      "(cell too long)", {"file": ["单元格过长"]})
+                    raise Invalid(f"第 {number} 行含有公式, 请复制后“选择性粘贴为数值”再导入 "
+                                  "(formulas are refused)", {"file": [f"第 {number} 行含有公式"]})
             if not any(v is not None and str(v).strip() for v in values):
                 continue
             if len(rows) >= limits.max_rows:
                 raise _too_many(limits)
-            rows.append((number, values))
+            rows.append((number, list(values)))
     finally:
         book.close()
     return Table(headers, rows)
