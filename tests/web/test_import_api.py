@@ -114,3 +114,31 @@ def test_coordinates_are_set_in_foshan_and_the_map_filters_by_district_and_theme
     assert api.get("/api/v1/projects/map", "leader",
                    query_string={"theme": "x"}).status_code == 422
     assert api.get("/api/v1/projects/map", "contractor_gdjg").status_code == 403
+
+
+def test_flask_import_of_open_rectifications_leaves_them_at_the_reply(sqlite_app, tmp_path):
+    """Without a background worker the command issues the notices itself."""
+    from datetime import timedelta
+
+    from engine.clock import utcnow
+    from engine.schema import tasks
+    from forms.schema import LOCAL_ZONE
+    from processes.bundled import deploy_bundled
+    from processes.demo import load_reference
+
+    engine = sqlite_app.extensions["jianguan.engine"]
+    assert engine.wake is None
+    with engine.db.write() as conn:
+        load_reference(conn)
+    deploy_bundled(engine, actor="system:test")
+    deadline = (utcnow().astimezone(LOCAL_ZONE) + timedelta(days=10)).date().isoformat()
+    path = tmp_path / "整改.csv"
+    path.write_text("原整改单号,项目编号,整改部位,存在问题,整改要求,整改期限,是否责令停工\n"
+                    f"NH-2026-9,FS-NH-2026-001,基坑北侧,支护变形,加固支护,{deadline},否\n",
+                    encoding="utf-8")
+    out = sqlite_app.test_cli_runner().invoke(args=["import", "rectifications", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "新增 1" in out.output
+    with engine.db.read() as conn:
+        steps = conn.execute(select(tasks.c.element_id).where(tasks.c.state == "open")).all()
+    assert [s.element_id for s in steps] == ["rect_reply"]
