@@ -10,7 +10,7 @@ from functools import lru_cache
 from werkzeug.security import generate_password_hash
 
 from ..demo import DISTRICTS
-from ..policy import ENTERPRISE_COLUMNS, ROLE_NAMES
+from ..policy import BUREAU_ROLES, ENTERPRISE_COLUMNS, ROLE_NAMES
 from ..schema import enterprises, users
 from .common import Field, Row
 from .records import TableKind, check_references
@@ -40,7 +40,7 @@ class People(TableKind):
         Field("password", "初始密码", max_len=100, aliases=("密码",)),
     )
     notes = ("角色为 " + "、".join(IMPORTABLE) + " 之一; 系统管理员须在命令行创建。",
-             "施工、监理、建设单位人员须填写所属企业信用代码 (企业须已导入)。",
+             "监督员、领导等局内人员须填写所属区; 施工、监理、建设单位人员须填写所属企业信用代码 (企业须已导入)。",
              "初始密码至少 6 位; 留空则账号在管理员设置密码前无法登录。再次导入不会修改已有账号的密码。")
 
     def updatable(self) -> list[str]:
@@ -63,6 +63,9 @@ class People(TableKind):
             if row.values.get("role") in ENTERPRISE_COLUMNS and not row.values.get(
                     "enterprise_code"):
                 row.errors.append("企业人员须填写所属企业信用代码")
+            # bureau staff without a district see the whole city: not from a district's file
+            if row.values.get("role") in BUREAU_ROLES and not row.values.get("district"):
+                row.errors.append("监督机构人员须填写所属区 (全市范围的账号请用命令行创建)")
             password = row.values.get("password")
             if password and len(password) < 6:
                 row.errors.append("初始密码至少 6 位")

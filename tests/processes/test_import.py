@@ -131,12 +131,14 @@ def test_people_sign_in_with_their_initial_password_which_a_reimport_keeps(engin
             "imp_inspector,王导入,监督员,顺德,,init-pass-1\n"
             "imp_contractor,李施工,施工单位,,91440600CON002,\n"
             "imp_admin,坏人,系统管理员,,,init-pass-1\n"
-            "imp_nocompany,赵监理,监理单位,,,init-pass-1\n")
+            "imp_nocompany,赵监理,监理单位,,,init-pass-1\n"
+            "imp_citywide,钱领导,领导,,,init-pass-1\n")
     result = run_import(engine, "people", "u.csv", data.encode(), "admin", mode="valid")
-    assert (result["created"], result["failed"]) == (2, 2)
+    assert (result["created"], result["failed"]) == (2, 3)
     messages = {e["key"]: " ".join(e["messages"]) for e in result["errors"]}
     assert "角色应为" in messages["imp_admin"]
     assert "须填写所属企业" in messages["imp_nocompany"]
+    assert "须填写所属区" in messages["imp_citywide"]
     with engine.db.read() as conn:
         who = authenticate(conn, "imp_inspector", "init-pass-1")
         assert (who.role, who.district) == ("inspector", "顺德区")
