@@ -42,16 +42,20 @@ def kind_of(name: str):
 def run_import(engine, kind_name: str, filename: str, data: bytes, actor: str,
                mapping: dict[str, str | None] | None = None, mode: str = "all",
                dry_run: bool = False, limits: Limits = Limits(),
-               progress: Callable[[int], None] | None = None) -> dict:
+               progress: Callable[[int], None] | None = None,
+               on_rows: Callable[[int], None] | None = None) -> dict:
     """Import (or, `dry_run`, only check) one file; the job as a dict. Invalid (422) for a
     file that cannot be read or a mapping that cannot work; a row's problems are in the
     job's errors, never an exception. `progress(n)` is called as rows are parsed and written
-    (each row twice: once checked, once applied)."""
+    (each row twice: once checked, once applied); `on_rows(n)` once the file's rows are
+    counted."""
     kind = kind_of(kind_name)
     if mode not in MODES:
         raise Invalid("导入方式应为 all (全部成功才导入) 或 valid (只导入校验通过的行) (mode)",
                       {"mode": ["应为 all 或 valid"]})
     table = read_table(filename, data, limits)
+    if on_rows:
+        on_rows(len(table.rows))
     proposed = propose_mapping(kind.fields, table.headers)
     used = proposed if mapping is None else {h: (mapping.get(h) or None) for h in table.headers}
     index = check_mapping(kind.fields, table.headers, used)
