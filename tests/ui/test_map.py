@@ -44,11 +44,15 @@ def test_the_leader_sees_every_site_filters_them_and_clicks_through(live, sign_i
     assert page.errors == []
 
 
-def test_a_district_leader_sees_only_the_district_and_companies_not_the_map(live, sign_in):
-    page = sign_in("leader_cc")
+def test_a_district_leader_sees_only_the_district_and_companies_not_the_map(live, sign_in,
+                                                                           shots):
+    page = sign_in("leader_cc", width=390, height=800)         # at phone width
     page.goto("/map")
     expect(page.locator("#site-map")).to_have_attribute("data-ready", "1")
     expect(page.locator("#site-list li")).to_have_count(3)
+    assert page.locator("#site-map").bounding_box()["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shots(page, "phone")
     assert page.locator("#m-district option").all_inner_texts() == ["禅城区"]
     company = sign_in("contractor_gdjg")
     company.goto("/map")

@@ -8,6 +8,17 @@
   var chart = window.echarts.init(el);
   var filters = document.getElementById("map-filters");
   var sites = [];
+  var geoJson = null;
+
+  // the chosen district fills the map (its bounding box) and is shaded
+  function bounds(name) {
+    var feature = geoJson && geoJson.features.filter(function (f) { return f.properties.name === name; })[0];
+    if (!feature) return null;
+    var g = feature.geometry, rings = g.type === "Polygon" ? g.coordinates : [].concat.apply([], g.coordinates);
+    var xs = [], ys = [];
+    rings.forEach(function (r) { r.forEach(function (p) { xs.push(p[0]); ys.push(p[1]); }); });
+    return [[Math.min.apply(null, xs), Math.max.apply(null, ys)], [Math.max.apply(null, xs), Math.min.apply(null, ys)]];
+  }
 
   function legend(data) {
     document.getElementById("legend").innerHTML = data.themes.concat([data.normal]).map(function (t) {
@@ -21,6 +32,7 @@
     var located = sites.filter(function (s) { return s.lng !== null && s.lat !== null; });
     document.getElementById("map-count").textContent = "共 " + sites.length + " 个工地" +
       (data.unlocated ? ", 其中 " + data.unlocated + " 个未定位" : "");
+    var district = filters.district.value;
     chart.setOption({
       tooltip: { trigger: "item", formatter: function (p) {
         if (!p.data || !p.data.site) return esc(p.name);
@@ -30,6 +42,8 @@
           " · 危大在办 " + f.dangerous + " · 塔吊在用 " + f.cranes;
       } },
       geo: { map: "foshan", roam: true, label: { show: true, color: "#555" },
+             boundingCoords: district ? bounds(district) : null,
+             regions: district ? [{ name: district, itemStyle: { areaColor: "#d6e4f5" } }] : [],
              itemStyle: { areaColor: "#eef3f8", borderColor: "#7a8ea6" },
              emphasis: { itemStyle: { areaColor: "#dbe7f3" } } },
       series: [{ type: "scatter", coordinateSystem: "geo", symbolSize: 14,
@@ -62,7 +76,7 @@
   filters.addEventListener("submit", function (e) { e.preventDefault(); load(); });
   window.addEventListener("resize", function () { chart.resize(); });
   fetch(geoUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); })
-    .then(function (geo) { window.echarts.registerMap("foshan", geo); return load(); })
+    .then(function (geo) { geoJson = geo; window.echarts.registerMap("foshan", geo); return load(); })
     .then(function () { el.setAttribute("data-ready", "1"); });
   window.JGMap = { chart: chart, sites: function () { return sites; } };
 })();
