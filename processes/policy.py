@@ -149,12 +149,24 @@ ACTIONS: dict[str, Rule] = {
     "page.alarms": Rule(STAFF),
     "page.designer": Rule(DESIGNERS),
     "page.sign_in": Rule(PEOPLE),
+    # data import from the districts' systems (processes/importing), and the sites' map
+    "import.run": Rule(frozenset({"admin"})),
+    "import.list": Rule(frozenset({"admin"}), listing=True),
+    "import.template": Rule(frozenset({"admin"})),
+    "import.report": Rule(frozenset({"admin"})),
+    "project.read": Rule(PEOPLE, "project"),
+    "project.locate": Rule(frozenset({"admin", "inspector"}), "project", need="act"),
+    "map.sites": Rule(STAFF, "project", listing=True),
+    "page.map": Rule(STAFF),
+    "page.project": Rule(PEOPLE),
+    "page.imports": Rule(frozenset({"admin"})),
 }
 
 # The navigation of the pages: (path, label, action that shows it).
 NAV = (("/inbox", "我的待办", "page.inbox"), ("/instances", "流程实例", "page.instances"),
        ("/dashboard", "监管驾驶舱", "dashboard.read"), ("/alarms", "设备告警", "page.alarms"),
-       ("/designer", "流程设计", "page.designer"), ("/audit", "审计追溯", "audit.search"))
+       ("/designer", "流程设计", "page.designer"), ("/audit", "审计追溯", "audit.search"),
+       ("/map", "一张图", "page.map"), ("/imports", "数据导入", "page.imports"))
 HOME = {"designer": "/designer", "leader": "/dashboard", "auditor": "/audit"}
 
 

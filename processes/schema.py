@@ -260,3 +260,33 @@ notification_marks = Table(
     Column("name", String(40), primary_key=True),
     Column("at", UTCDateTime(), nullable=False),
 )
+
+# --- Data imported from the districts' systems (processes/importing) --------------------------
+
+import_jobs = Table(
+    "import_jobs", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(20), nullable=False),              # projects devices ...
+    Column("filename", String(200), nullable=False),
+    Column("mode", String(10), nullable=False),              # all valid
+    Column("status", String(10), nullable=False),            # done rejected
+    Column("actor", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+    Column("total", Integer, nullable=False, default=0),
+    Column("created", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("mapping", JSON, nullable=False, default=dict),   # header -> field
+    Column("errors", JSON, nullable=False, default=list),    # [{row, key, messages}], capped
+)
+
+# What a natural key of an imported record became (an open rectification: its instance), so a
+# second import of the same file finds it instead of starting another.
+import_refs = Table(
+    "import_refs", metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("ref", String(100), primary_key=True),
+    Column("target", String(36), nullable=False),
+    Column("job_id", String(36), nullable=False),
+)

@@ -7,7 +7,7 @@ from flask_smorest import Api
 
 MODULES = ("auth", "definitions", "instances", "tasks", "attachments", "messages", "projects",
            "records", "documents", "duties", "audit", "dashboard", "alarms", "devices",
-           "comments", "notifications")
+           "comments", "notifications", "imports")
 
 
 def register(app: Flask) -> None:

@@ -10,7 +10,7 @@ from flask import Flask
 
 from engine.errors import EngineError
 
-from . import cli_devices, cli_ops
+from . import cli_devices, cli_imports, cli_ops
 
 
 def register(app: Flask) -> None:
@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     settings = app.extensions["jianguan.settings"]
     cli_ops.register(app)          # health, create-database
     cli_devices.register(app)      # simulate-devices
+    cli_imports.register(app)      # import KIND FILE
 
     @app.cli.command("setup")
     def setup():

@@ -196,7 +196,7 @@ def expected_allowed(action: str, role: str, scope: str) -> bool:
         return True                  # a list answers, and leaves out what is out of reach
     if rule.need == "start":
         return role == "admin" or (role == policy.role_of_lane(START_LANE) and reaches(role, scope))
-    if rule.resource in ("instance", "task", "document", "attachment", "district"):
+    if rule.resource in ("instance", "task", "document", "attachment", "district", "project"):
         return reaches(role, scope)
     return True
 
@@ -218,7 +218,7 @@ def case_request(world: World, rule: str, method: str, action: str, role: str, s
     lane = role if role in LANE_ROLES else "inspector"
     params = {"task_id": instance.task[lane], "instance_id": instance.id,
               "document_id": document.id, "attachment_id": world.attachment[project],
-              "key": "matrix", "code": document.code}
+              "key": "matrix", "code": document.code, "project_code": project}
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: params[m.group(1)], rule)
     kw: dict = {}
     query = {"page_size": 100} if policy.ACTIONS[action].listing else {}
