@@ -20,7 +20,8 @@ from SpiffWorkflow.task import TaskState
 from . import runner, spiff
 from .errors import Conflict, Invalid
 from .instances import load_handle
-from .schema import instances
+from .projection import read_waits
+from .schema import instances, subscriptions, tasks, timers
 from .store import Unit, load_specs
 
 # a waiting task that holds the instance at an element (READY user tasks, WAITING events
@@ -175,4 +176,25 @@ def migrate(engine, unit: Unit, instance_id: str, target, mapping: dict,
     runner.persist(engine, unit, handle)
     unit.conn.execute(update(instances).where(instances.c.id == handle.id)
                       .values(definition_id=target.id, version=target.version))
+    _relabel(engine, unit, handle)
     return found
+
+
+def _relabel(engine, unit: Unit, handle) -> None:
+    """A task that stayed in place keeps its id, so the projection kept its row: give the
+    row its new element's id, name, lane and form (the inbox shows the new version's step)."""
+    if handle.state in ("completed", "cancelled"):
+        return
+    waits = read_waits(handle.wf)
+    for task in waits.tasks:
+        unit.conn.execute(update(tasks).where(tasks.c.id == task.id, tasks.c.state == "open")
+                          .values(element_id=task.element_id, name=task.name, lane=task.lane,
+                                  role=engine.role_of(task.lane), form_key=task.form_key))
+    for sub in waits.subscriptions:
+        unit.conn.execute(update(subscriptions).where(
+            subscriptions.c.instance_id == handle.id, subscriptions.c.task_id == sub.task_id)
+            .values(element_id=sub.element_id))
+    for timer in waits.timers:
+        unit.conn.execute(update(timers).where(
+            timers.c.instance_id == handle.id, timers.c.task_id == timer.task_id)
+            .values(element_id=timer.element_id))

@@ -129,6 +129,14 @@ def _tasks(celery: Celery, settings, engine) -> None:
                 return []
             raise self.retry(exc=exc, countdown=settings.backoff(self.request.retries))
 
+    @celery.task(name="jianguan.run_migration", shared=False)
+    def run_migration(migration_id: int) -> dict:
+        """A batch of instances moved to another process version (processes.migrations):
+        each instance in its own transaction, so a requeued task finishes what is pending."""
+        from processes.migrations import run
+
+        return run(engine, migration_id)["counts"]
+
     @celery.task(name="jianguan.ping", shared=False)
     def ping() -> str:
         return "pong"

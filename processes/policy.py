@@ -129,6 +129,9 @@ ACTIONS: dict[str, Rule] = {
     "audit.search": Rule(AUDITORS, "audit", listing=True),
     "audit.export": Rule(AUDITORS, "audit", listing=True),
     "audit.verify": Rule(AUDITORS, "audit"),
+    "migration.list": Rule(DESIGNERS, "migration", listing=True),
+    "migration.read": Rule(DESIGNERS, "migration"),
+    "migration.create": Rule(DESIGNERS, "migration"),
     # pages (web/ui): which roles each page is for; the data inside follow the API's rules
     "page.inbox": Rule(PEOPLE - {"auditor"}),
     "page.instances": Rule(PEOPLE - {"expert"}),

@@ -190,3 +190,31 @@ thresholds = Table(
     Column("device_id", String(80)),                         # None: every device
     Column("note", String(200)),
 )
+
+# Moving running instances to another version (processes/migrations.py): one row per batch,
+# one per instance with its own state, so a batch killed midway resumes where it stopped.
+migrations = Table(
+    "migrations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("process_key", String(200), nullable=False),
+    Column("from_version", Integer, nullable=False),
+    Column("to_version", Integer, nullable=False),
+    Column("mapping", JSON, nullable=False),                 # old element id -> new id | None
+    Column("state", String(12), nullable=False),             # running done
+    Column("total", Integer, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+)
+migration_items = Table(
+    "migration_items", metadata,
+    Column("migration_id", Integer, ForeignKey("migrations.id"), primary_key=True),
+    Column("instance_id", String(36), primary_key=True),
+    Column("state", String(12), nullable=False),             # pending moved refused failed
+    Column("waiting", JSON, nullable=False, default=list),   # elements it waited at
+    Column("moves", JSON, nullable=False, default=dict),     # old element -> new element
+    Column("message", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+Index("ix_migration_items_migration_id_state", migration_items.c.migration_id,
+      migration_items.c.state)

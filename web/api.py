@@ -6,7 +6,8 @@ from flask import Flask, request
 from flask_smorest import Api
 
 MODULES = ("auth", "definitions", "instances", "tasks", "attachments", "messages", "projects",
-           "records", "documents", "duties", "audit", "dashboard", "alarms", "devices")
+           "records", "documents", "duties", "audit", "dashboard", "alarms", "devices",
+           "migrations")
 
 
 def register(app: Flask) -> None:
