@@ -132,6 +132,8 @@ ACTIONS: dict[str, Rule] = {
     "migration.list": Rule(DESIGNERS, "migration", listing=True),
     "migration.read": Rule(DESIGNERS, "migration"),
     "migration.create": Rule(DESIGNERS, "migration"),
+    "analytics.read": Rule(frozenset(BUREAU_ROLES), "analytics"),
+    "analytics.export": Rule(frozenset(BUREAU_ROLES), "analytics"),
     # pages (web/ui): which roles each page is for; the data inside follow the API's rules
     "page.inbox": Rule(PEOPLE - {"auditor"}),
     "page.instances": Rule(PEOPLE - {"expert"}),

@@ -80,10 +80,11 @@ def register(app: Flask) -> None:
 
         from integrations.scheduler import TimerThread
         from processes.alarms import check_silent
+        from processes.analytics import rollup_pass
         from processes.migrations import resume_unfinished
 
         timers = TimerThread(engine, timer_interval or settings.timer_interval,
-                             jobs=(check_silent, resume_unfinished)).start()
+                             jobs=(check_silent, resume_unfinished, rollup_pass)).start()
         if engine.wake is None:          # no broker: async tasks run on this thread
             engine.wake = timers.wake
         click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
