@@ -12,10 +12,11 @@ elements asked for, not the number of history rows. Medians and p90 come from th
 from __future__ import annotations
 
 import math
+from itertools import product
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from engine.clock import utcnow
 from engine.schema import tasks
@@ -30,7 +31,7 @@ DIMS = ("district", "enterprise", "inspector")
 WATERMARK = "tasks"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 HIST = [analytics_rollup.c[f"h{i}"] for i in range(HISTOGRAM_BUCKETS)]
-KEY = ("process_key", "element_id", "day", "dim", "dim_value")
+KEY = ("process_key", "element_id", "grain", "day", "dim", "dim_value")
 
 
 def bucket(seconds: float) -> int:
@@ -132,6 +133,7 @@ def _aggregate(rows, rework: set[str]) -> dict[tuple, dict]:
         seconds = max(0.0, (r.ended_at - r.created_at).total_seconds())
         late = r.due_at is not None and r.ended_at > r.due_at
         day = r.ended_at.astimezone(timezone.utc).date().isoformat()
+        grains = (("day", day), ("month", day[:7]))
         values = [("all", "")]
         if r.district:
             values.append(("district", r.district))
@@ -140,8 +142,8 @@ def _aggregate(rows, rework: set[str]) -> dict[tuple, dict]:
         if r.role == "inspector" and r.ended_by:
             values.append(("inspector", r.ended_by))
         b = bucket(seconds)
-        for dim, value in values:
-            key = (r.process_key, r.element_id, day, dim, value)
+        for (grain, when), (dim, value) in product(grains, values):
+            key = (r.process_key, r.element_id, grain, when, dim, value)
             agg = out.get(key)
             if agg is None:
                 agg = out[key] = {"element_name": r.name, "count": 0, "total_seconds": 0.0,
@@ -155,28 +157,41 @@ def _aggregate(rows, rework: set[str]) -> dict[tuple, dict]:
 
 
 def _merge(conn, fresh: dict[tuple, dict]) -> None:
-    """Fold the chunk into the rows already there (one row per key stays one row)."""
-    keys = list(fresh)
-    key_cols = [analytics_rollup.c[k] for k in KEY]
-    for first in range(0, len(keys), 400):
-        part = keys[first:first + 400]
-        old = conn.execute(select(analytics_rollup).where(tuple_(*key_cols).in_(part))).all()
-        for row in old:
-            agg = fresh[tuple(getattr(row, k) for k in KEY)]
-            agg["count"] += row.count
-            agg["total_seconds"] += row.total_seconds
-            agg["overdue"] += row.overdue
-            agg["rework"] += row.rework
-            agg["hist"] = [a + getattr(row, f"h{i}") for i, a in enumerate(agg["hist"])]
-        if old:
-            conn.execute(delete(analytics_rollup).where(
-                analytics_rollup.c.id.in_([r.id for r in old])))
-    if keys:
-        conn.execute(insert(analytics_rollup), [
-            {**dict(zip(KEY, key)), "element_name": a["element_name"], "count": a["count"],
-             "total_seconds": a["total_seconds"], "overdue": a["overdue"],
-             "rework": a["rework"], **{f"h{i}": n for i, n in enumerate(a["hist"])}}
-            for key, a in fresh.items()])
+    """Fold the chunk into the rows already there (one row per key stays one row). A chunk
+    covers a short stretch of time: the rows of its days and months are read by index."""
+    wanted: dict[tuple, set] = defaultdict(set)
+    for key in fresh:
+        wanted[(key[2], key[4])].add(key[3])           # (grain, dim) -> days or months
+    old_ids = []
+    for (grain, dim), days in wanted.items():
+        days = sorted(days)
+        for first in range(0, len(days), 400):
+            for row in conn.execute(select(analytics_rollup).where(
+                    analytics_rollup.c.grain == grain, analytics_rollup.c.dim == dim,
+                    analytics_rollup.c.day.in_(days[first:first + 400]))):
+                agg = fresh.get(tuple(getattr(row, k) for k in KEY))
+                if agg is None:
+                    continue
+                agg["count"] += row.count
+                agg["total_seconds"] += row.total_seconds
+                agg["overdue"] += row.overdue
+                agg["rework"] += row.rework
+                agg["hist"] = [a + getattr(row, f"h{i}") for i, a in enumerate(agg["hist"])]
+                old_ids.append(row.id)
+    for first in range(0, len(old_ids), 900):
+        conn.execute(delete(analytics_rollup).where(
+            analytics_rollup.c.id.in_(old_ids[first:first + 900])))
+    if fresh:
+        # the driver's executemany straight: SQLAlchemy's per-row parameter building was
+        # most of a large rollup's time (50 columns a row)
+        names = [*KEY, "element_name", "count", "total_seconds", "overdue", "rework",
+                 *[c.name for c in HIST]]
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (f"INSERT INTO analytics_rollup ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) "
+               f"VALUES ({', '.join([mark] * len(names))})")
+        conn.exec_driver_sql(sql, [(*key, a["element_name"], a["count"], a["total_seconds"],
+                                    a["overdue"], a["rework"], *a["hist"])
+                                   for key, a in fresh.items()])
 
 
 def _set_watermark(conn, old: datetime, new: datetime) -> None:
@@ -226,9 +241,34 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 
 
-def _where(days: tuple[str, str], dim: str, value: str, process_key: str | None):
-    clause = [analytics_rollup.c.dim == dim, analytics_rollup.c.dim_value == value,
-              analytics_rollup.c.day >= days[0], analytics_rollup.c.day <= days[1]]
+def _spans(days: tuple[str, str]) -> or_:
+    """The period as whole months (from month rows) and the days at either end (from day
+    rows): a year asks a dozen month rows and at most two months of day rows per key."""
+    start, end = date.fromisoformat(days[0]), date.fromisoformat(days[1])
+    first_full = start if start.day == 1 else _next_month(start)
+    last_full_end = end if _next_month(end) - timedelta(days=1) == end \
+        else end.replace(day=1) - timedelta(days=1)
+    day, month = analytics_rollup.c.grain == "day", analytics_rollup.c.grain == "month"
+    col = analytics_rollup.c.day
+    if first_full > last_full_end:              # inside one month, or two partial ones
+        return and_(day, col >= days[0], col <= days[1])
+    parts = [and_(month, col >= first_full.isoformat()[:7],
+                  col <= last_full_end.isoformat()[:7])]
+    if start < first_full:
+        parts.append(and_(day, col >= days[0], col < first_full.isoformat()))
+    if last_full_end < end:
+        parts.append(and_(day, col > last_full_end.isoformat(), col <= days[1]))
+    return or_(*parts)
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _where(days: tuple[str, str], dim: str, value: str | None, process_key: str | None):
+    clause = [analytics_rollup.c.dim == dim, _spans(days)]
+    if value is not None:
+        clause.append(analytics_rollup.c.dim_value == value)
     if process_key:
         clause.append(analytics_rollup.c.process_key == process_key)
     return and_(*clause)
@@ -258,10 +298,7 @@ def ranking(conn, dim: str, days: tuple[str, str], process_key: str | None = Non
             element_id: str | None = None, sort: str = "median_hours") -> list[dict]:
     """Districts, enterprises or inspectors ranked (slowest first by default)."""
     query = select(analytics_rollup.c.dim_value, *_sums()).where(
-        analytics_rollup.c.dim == dim, analytics_rollup.c.day >= days[0],
-        analytics_rollup.c.day <= days[1])
-    if process_key:
-        query = query.where(analytics_rollup.c.process_key == process_key)
+        _where(days, dim, None, process_key))
     if element_id:
         query = query.where(analytics_rollup.c.element_id == element_id)
     rows = conn.execute(query.group_by(analytics_rollup.c.dim_value)).all()

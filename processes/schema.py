@@ -221,7 +221,7 @@ Index("ix_migration_items_migration_id_state", migration_items.c.migration_id,
       migration_items.c.state)
 
 # Process analytics (processes/analytics.py): completed user tasks rolled up per process,
-# element, day and one dimension (all, district, enterprise, inspector), with a duration
+# element, day (and month) and one dimension (all, district, enterprise, inspector), with a duration
 # histogram (HISTOGRAM_BUCKETS columns h0.. of sqrt(2)-wide buckets from one minute up), so a
 # page over millions of history rows sums a few thousand rows. A watermark says how far the
 # rollup has read the tasks table.
@@ -232,7 +232,8 @@ analytics_rollup = Table(
     Column("process_key", String(200), nullable=False),
     Column("element_id", String(200), nullable=False),
     Column("element_name", String(300), nullable=False),
-    Column("day", String(10), nullable=False),                # YYYY-MM-DD (UTC) of completion
+    Column("grain", String(5), nullable=False),               # day | month
+    Column("day", String(10), nullable=False),                # YYYY-MM-DD or YYYY-MM (UTC)
     Column("dim", String(12), nullable=False),                # all district enterprise inspector
     Column("dim_value", String(200), nullable=False),         # '' for all
     Column("count", Integer, nullable=False),
@@ -241,8 +242,8 @@ analytics_rollup = Table(
     Column("rework", Integer, nullable=False),                # done again in the same instance
     *[Column(f"h{i}", Integer, nullable=False, default=0) for i in range(HISTOGRAM_BUCKETS)],
 )
-Index("ix_analytics_rollup_dim_day", analytics_rollup.c.dim, analytics_rollup.c.day,
-      analytics_rollup.c.process_key)
+Index("ix_analytics_rollup_grain_dim_day", analytics_rollup.c.grain, analytics_rollup.c.dim,
+      analytics_rollup.c.day, analytics_rollup.c.process_key)
 analytics_watermark = Table(
     "analytics_watermark", metadata,
     Column("name", String(40), primary_key=True),

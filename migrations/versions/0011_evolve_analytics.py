@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column('process_key', sa.String(length=200), nullable=False),
         sa.Column('element_id', sa.String(length=200), nullable=False),
         sa.Column('element_name', sa.String(length=300), nullable=False),
+        sa.Column('grain', sa.String(length=5), nullable=False),
         sa.Column('day', sa.String(length=10), nullable=False),
         sa.Column('dim', sa.String(length=12), nullable=False),
         sa.Column('dim_value', sa.String(length=200), nullable=False),
@@ -32,8 +33,8 @@ def upgrade() -> None:
         *[sa.Column(f'h{i}', sa.Integer(), nullable=False) for i in range(BUCKETS)],
         sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_rollup')),
     )
-    op.create_index('ix_analytics_rollup_dim_day', 'analytics_rollup',
-                    ['dim', 'day', 'process_key'], unique=False)
+    op.create_index('ix_analytics_rollup_grain_dim_day', 'analytics_rollup',
+                    ['grain', 'dim', 'day', 'process_key'], unique=False)
     op.create_table(
         'analytics_watermark',
         sa.Column('name', sa.String(length=40), nullable=False),
@@ -46,5 +47,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_tasks_ended_at', table_name='tasks')
     op.drop_table('analytics_watermark')
-    op.drop_index('ix_analytics_rollup_dim_day', table_name='analytics_rollup')
+    op.drop_index('ix_analytics_rollup_grain_dim_day', table_name='analytics_rollup')
     op.drop_table('analytics_rollup')
