@@ -140,12 +140,15 @@ ACTIONS: dict[str, Rule] = {
     "page.alarms": Rule(STAFF),
     "page.designer": Rule(DESIGNERS),
     "page.sign_in": Rule(PEOPLE),
+    "page.migrations": Rule(DESIGNERS),
+    "page.analytics": Rule(frozenset(BUREAU_ROLES)),
 }
 
 # The navigation of the pages: (path, label, action that shows it).
 NAV = (("/inbox", "我的待办", "page.inbox"), ("/instances", "流程实例", "page.instances"),
        ("/dashboard", "监管驾驶舱", "dashboard.read"), ("/alarms", "设备告警", "page.alarms"),
-       ("/designer", "流程设计", "page.designer"), ("/audit", "审计追溯", "audit.search"))
+       ("/designer", "流程设计", "page.designer"), ("/audit", "审计追溯", "audit.search"),
+       ("/migrations", "实例迁移", "page.migrations"), ("/analytics", "流程分析", "page.analytics"))
 HOME = {"designer": "/designer", "leader": "/dashboard", "auditor": "/audit"}
 
 
