@@ -51,6 +51,8 @@ def make_celery(settings, engine) -> Celery:
                                 "options": {"expires": interval * 2}},
             "silent-devices": {"task": "jianguan.check_silent_devices", "schedule": 300.0,
                                "options": {"expires": 600}},
+            "analytics-rollup": {"task": "jianguan.analytics_rollup", "schedule": 60.0,
+                                 "options": {"expires": 120}},
         },
         # read by integrations.health.HeartbeatScheduler (beat's liveness key)
         jianguan_heartbeat_url=settings.heartbeat_redis_url,
@@ -128,6 +130,14 @@ def _tasks(celery: Celery, settings, engine) -> None:
                                 f"{type(exc).__name__}: {exc}")
                 return []
             raise self.retry(exc=exc, countdown=settings.backoff(self.request.retries))
+
+    @celery.task(name="jianguan.analytics_rollup", shared=False)
+    def analytics_rollup() -> int:
+        """Every minute: completed tasks folded into the analytics rollup (its watermark makes
+        a second run at once a no-op)."""
+        from processes.analytics import rollup_pass
+
+        return rollup_pass(engine)
 
     @celery.task(name="jianguan.run_migration", shared=False)
     def run_migration(migration_id: int) -> dict:

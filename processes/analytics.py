@@ -77,9 +77,9 @@ def rollup(engine, now: datetime | None = None, max_rows: int | None = None) -> 
     done = 0
     while max_rows is None or done < max_rows:
         with engine.db.write() as conn:
-            read = _one_chunk(conn, cutoff)
+            read, more = _one_chunk(conn, cutoff)
         done += read
-        if read == 0:
+        if not more:
             break
     return done
 
@@ -90,14 +90,16 @@ def _watermark(conn) -> datetime:
     return mark or EPOCH
 
 
-def _one_chunk(conn, cutoff: datetime) -> int:
+def _one_chunk(conn, cutoff: datetime) -> tuple[int, bool]:
+    """(completed tasks read, whether more remains before `cutoff`)."""
     mark = _watermark(conn)
     if mark >= cutoff:
-        return 0
+        return 0, False
     ends = conn.execute(select(tasks.c.ended_at).where(
         tasks.c.ended_at >= mark, tasks.c.ended_at < cutoff)
         .order_by(tasks.c.ended_at).offset(CHUNK).limit(1)).scalar()
-    if ends is not None and ends > mark:
+    more = ends is not None and ends > mark
+    if more:
         cutoff = ends                      # the chunk ends where its last time ends
     rows = conn.execute(
         select(tasks.c.instance_id, tasks.c.process_key, tasks.c.element_id, tasks.c.name,
@@ -108,7 +110,7 @@ def _one_chunk(conn, cutoff: datetime) -> int:
                tasks.c.state == "completed")).all()
     _merge(conn, _aggregate(rows, _rework(conn, rows)))
     _set_watermark(conn, mark, cutoff)
-    return len(rows) or 1 if cutoff > mark else 0
+    return len(rows), more
 
 
 def _rework(conn, rows) -> set[str]:

@@ -102,3 +102,20 @@ def test_who_may_migrate_and_bad_requests(api):
     r = api.post("/api/v1/migrations", as_user="designer", json=body(to_version=9))
     assert r.status_code == 404
     assert api.get("/api/v1/migrations/999", as_user="designer").status_code == 404
+
+
+def test_an_unfinished_batch_is_taken_up_again(api, engine):
+    """A batch left running by a process that died: the background pass (or the resume
+    endpoint) finishes it."""
+    from processes import migrations
+
+    start_three(api)
+    batch = migrations.create(engine, "designer", "two_lanes", 1, 2, {"reply": "reply2"})
+    assert batch["state"] == "running" and batch["counts"]["pending"] == 3
+    assert migrations.unfinished(engine) == [batch["id"]]
+    assert migrations.resume_unfinished(engine) == 1
+    wait_until(lambda: migrations.progress(engine, batch["id"])["state"] == "done", 30,
+               "the resumed batch")
+    assert migrations.progress(engine, batch["id"])["counts"]["moved"] == 3
+    r = api.post(f"/api/v1/migrations/{batch['id']}/resume", as_user="designer")
+    assert r.status_code == 202 and r.get_json()["state"] == "done"     # nothing left to do

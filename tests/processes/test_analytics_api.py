@@ -118,3 +118,18 @@ def test_who_may_read_analytics_and_bad_periods(api):
     assert ask(api, "elements").status_code == 422                  # which process?
     assert ask(api, "ranking", dim="planet").status_code == 422
     assert ask(api, "processes", **{"from": "yesterday"}).status_code == 422
+
+
+def test_a_rollup_in_small_chunks_counts_the_same(api, engine, monkeypatch):
+    from processes import analytics
+
+    history(api)
+    clock.advance(timedelta(minutes=5))
+    monkeypatch.setattr(analytics, "CHUNK", 2)        # every chunk its own transaction
+    assert analytics.rollup(engine) >= 6              # six steps were completed
+    assert analytics.rollup(engine) == 0              # nothing new: nothing read again
+    items = {e["element_id"]: e for e in ask(api, "elements", process_key="two_lanes")
+             .get_json()["items"]}
+    assert (items["draft"]["count"], items["draft"]["rework"]) == (3, 1)
+    assert (items["reply"]["count"], items["reply"]["overdue"], items["reply"]["rework"]) == \
+        (3, 1, 1)
