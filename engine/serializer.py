@@ -114,3 +114,19 @@ class SpecCache:
         with self._lock:
             self._items[definition_id] = specs
         return specs
+
+
+def workflow_to_dict(workflow: BpmnWorkflow) -> dict:
+    """The blob's content before JSON: tasks keyed by id, each naming its spec (no specs)."""
+    return _get("specless", _new_serializer).to_dict(workflow)
+
+
+def workflow_from_dict(dct: dict, specs: SpecPair) -> BpmnWorkflow:
+    """A workflow from `workflow_to_dict`'s shape, its task specs looked up in `specs` (which
+    may be another version's: engine/migration.py re-points an instance this way)."""
+    ser = _get("specless", _new_serializer)
+    ser.registry.spec_source = specs
+    try:
+        return ser.from_dict(dct)
+    finally:
+        ser.registry.spec_source = None

@@ -200,3 +200,104 @@ def open_event_subprocess(wf, spec_name: str, start_name: str):
             return task
     child_id = wf.spec.start.trigger_wf(wf.task_tree, spec_name)
     return wf.subprocesses[child_id].get_next_task(state=TaskState.WAITING, spec_name=start_name)
+
+
+# -- moving a running instance to another version of its process --------------------------
+SPLIT = ".BoundaryEventSplit"
+
+
+def boundary_events_of(spec, element: str) -> list[str]:
+    """Names of the boundary events attached to `element` in a process spec (SpiffWorkflow
+    hangs an activity and its boundary events below a split task named after it)."""
+    split = spec.task_specs.get(element + SPLIT)
+    if split is None:
+        return []
+    return sorted(o.name for o in split.outputs if o.name != element)
+
+
+def entry_spec_name(spec, element: str) -> str:
+    """The spec a token enters to reach `element`: its boundary split when it has one."""
+    return element + SPLIT if element + SPLIT in spec.task_specs else element
+
+
+def in_boundary_split(task) -> bool:
+    return task.parent is not None and task.parent.task_spec.name.endswith(SPLIT)
+
+
+def repoint(wf, specs, resolve: Callable[[str], str | None], reenter: dict) -> Any:
+    """The workflow `wf` moved onto `specs` (another version's (spec, subprocess specs)).
+
+    `resolve(old spec name)` names the new spec for a task, or None. `reenter` maps the ids
+    of waiting tasks to the new element they re-enter: each is cut out of the tree with its
+    boundary split (the boundary events go with it) and entered afresh below the same parent,
+    so its new element's boundary events are armed as a token arriving would arm them.
+    Predicted (and FUTURE) tasks are dropped and predicted again from the new spec; finished tasks with no
+    counterpart are spliced out of the tree (the audit trail keeps what they did); any other
+    unfinished task must resolve. The tree is rewritten in the serializer's dict form, so the
+    restored workflow is consistent (event manager, spec references) by construction."""
+    from .serializer import workflow_from_dict, workflow_to_dict
+
+    dct = workflow_to_dict(wf)
+    rows = dct["tasks"]
+
+    def subtree(tid: str) -> list[str]:
+        out, stack = [], [tid]
+        while stack:
+            cur = stack.pop()
+            out.append(cur)
+            stack.extend(rows[cur]["children"])
+        return out
+
+    remove: set[str] = set()
+    anchors: list[tuple[str, str, dict]] = []
+    for task_id, entry in reenter.items():
+        task = rows[str(task_id)]
+        top = str(task_id)
+        parent = rows.get(task["parent"])
+        if parent is not None and parent["task_spec"].endswith(SPLIT):
+            top = task["parent"]
+        anchors.append((rows[top]["parent"], entry, task["data"]))
+        remove.update(subtree(top))
+    predicted = TaskState.PREDICTED_MASK | TaskState.FUTURE
+    for tid, row in rows.items():
+        if row["state"] & predicted:
+            remove.update(subtree(tid))
+    for tid in remove:
+        parent = rows.get(rows[tid]["parent"])
+        if parent is not None and parent["children"] and tid in parent["children"]:
+            parent["children"] = [c for c in parent["children"] if c != tid]
+    for tid in remove:
+        rows.pop(tid, None)
+
+    moved_to: dict[str, str] = {}            # spliced task -> the parent that took its place
+    for tid in list(rows):
+        row = rows[tid]
+        target = resolve(row["task_spec"])
+        if target is not None:
+            row["task_spec"] = target
+            continue
+        if not row["state"] & TaskState.FINISHED_MASK or row["parent"] is None:
+            raise ValueError(f"task {row['task_spec']} has no counterpart in the new version")
+        parent = rows[row["parent"]]
+        index = parent["children"].index(tid)
+        parent["children"][index:index + 1] = row["children"]
+        for child in row["children"]:
+            rows[child]["parent"] = row["parent"]
+        moved_to[tid] = row["parent"]
+        del rows[tid]
+
+    def alive(tid: str | None) -> str | None:
+        while tid is not None and tid in moved_to:
+            tid = moved_to[tid]
+        return tid
+
+    if dct.get("last_task") is not None and dct["last_task"] not in rows:
+        dct["last_task"] = alive(dct["last_task"]) if dct["last_task"] in moved_to else None
+    new = workflow_from_dict(dct, specs)
+    for anchor, entry, data in anchors:
+        parent = new.tasks[UUID(alive(anchor))]
+        task = parent._add_child(new.spec.task_specs[entry], TaskState.FUTURE)
+        task.data = dict(data)
+        update(task)
+    new._predict()                  # what SpiffWorkflow does after building a workflow
+    return new

@@ -53,6 +53,8 @@ def make_celery(settings, engine) -> Celery:
                                "options": {"expires": 600}},
             "notifications": {"task": "jianguan.notifications", "schedule": interval,
                               "options": {"expires": interval * 2}},
+            "analytics-rollup": {"task": "jianguan.analytics_rollup", "schedule": 60.0,
+                                 "options": {"expires": 120}},
         },
         # read by integrations.health.HeartbeatScheduler (beat's liveness key)
         jianguan_heartbeat_url=settings.heartbeat_redis_url,
@@ -137,6 +139,22 @@ def _tasks(celery: Celery, settings, engine) -> None:
         from integrations.notify_channels import job
 
         return job(settings)(engine)
+
+    @celery.task(name="jianguan.analytics_rollup", shared=False)
+    def analytics_rollup() -> int:
+        """Every minute: completed tasks folded into the analytics rollup (its watermark makes
+        a second run at once a no-op)."""
+        from processes.analytics import rollup_pass
+
+        return rollup_pass(engine)
+
+    @celery.task(name="jianguan.run_migration", shared=False)
+    def run_migration(migration_id: int) -> dict:
+        """A batch of instances moved to another process version (processes.migrations):
+        each instance in its own transaction, so a requeued task finishes what is pending."""
+        from processes.migrations import run
+
+        return run(engine, migration_id)["counts"]
 
     @celery.task(name="jianguan.ping", shared=False)
     def ping() -> str:

@@ -143,6 +143,11 @@ ACTIONS: dict[str, Rule] = {
     "filter.save": Rule(PEOPLE),
     "notification.list": Rule(PEOPLE),
     "notification.read": Rule(PEOPLE),
+    "migration.list": Rule(DESIGNERS, "migration", listing=True),
+    "migration.read": Rule(DESIGNERS, "migration"),
+    "migration.create": Rule(DESIGNERS, "migration"),
+    "analytics.read": Rule(frozenset(BUREAU_ROLES), "analytics"),
+    "analytics.export": Rule(frozenset(BUREAU_ROLES), "analytics"),
     # pages (web/ui): which roles each page is for; the data inside follow the API's rules
     "page.inbox": Rule(PEOPLE - {"auditor"}),
     "page.instances": Rule(PEOPLE - {"expert"}),
@@ -160,13 +165,16 @@ ACTIONS: dict[str, Rule] = {
     "page.map": Rule(STAFF),
     "page.project": Rule(PEOPLE),
     "page.imports": Rule(frozenset({"admin"})),
+    "page.migrations": Rule(DESIGNERS),
+    "page.analytics": Rule(frozenset(BUREAU_ROLES)),
 }
 
 # The navigation of the pages: (path, label, action that shows it).
 NAV = (("/inbox", "我的待办", "page.inbox"), ("/instances", "流程实例", "page.instances"),
        ("/dashboard", "监管驾驶舱", "dashboard.read"), ("/alarms", "设备告警", "page.alarms"),
        ("/designer", "流程设计", "page.designer"), ("/audit", "审计追溯", "audit.search"),
-       ("/map", "一张图", "page.map"), ("/imports", "数据导入", "page.imports"))
+       ("/map", "一张图", "page.map"), ("/imports", "数据导入", "page.imports"),
+       ("/migrations", "实例迁移", "page.migrations"), ("/analytics", "流程分析", "page.analytics"))
 HOME = {"designer": "/designer", "leader": "/dashboard", "auditor": "/audit"}
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer
                         LargeBinary, String, Table, Text, UniqueConstraint)
 
 from engine.schema import UTCDateTime, metadata
+from engine.schema import tasks as _engine_tasks
 
 # roles, and who may do what: processes/policy.py
 
@@ -290,3 +291,63 @@ import_refs = Table(
     Column("target", String(36), nullable=False),
     Column("job_id", String(36), nullable=False),
 )
+
+# Moving running instances to another version (processes/migrations.py): one row per batch,
+# one per instance with its own state, so a batch killed midway resumes where it stopped.
+migrations = Table(
+    "migrations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("process_key", String(200), nullable=False),
+    Column("from_version", Integer, nullable=False),
+    Column("to_version", Integer, nullable=False),
+    Column("mapping", JSON, nullable=False),                 # old element id -> new id | None
+    Column("state", String(12), nullable=False),             # running done
+    Column("total", Integer, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+)
+migration_items = Table(
+    "migration_items", metadata,
+    Column("migration_id", Integer, ForeignKey("migrations.id"), primary_key=True),
+    Column("instance_id", String(36), primary_key=True),
+    Column("state", String(12), nullable=False),             # pending moved refused failed
+    Column("waiting", JSON, nullable=False, default=list),   # elements it waited at
+    Column("moves", JSON, nullable=False, default=dict),     # old element -> new element
+    Column("message", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+Index("ix_migration_items_migration_id_state", migration_items.c.migration_id,
+      migration_items.c.state)
+
+# Process analytics (processes/analytics.py): completed user tasks rolled up per process,
+# element, day (and month) and one dimension (all, district, enterprise, inspector), with a duration
+# histogram (HISTOGRAM_BUCKETS columns h0.. of sqrt(2)-wide buckets from one minute up), so a
+# page over millions of history rows sums a few thousand rows. A watermark says how far the
+# rollup has read the tasks table.
+HISTOGRAM_BUCKETS = 40
+analytics_rollup = Table(
+    "analytics_rollup", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("process_key", String(200), nullable=False),
+    Column("element_id", String(200), nullable=False),
+    Column("element_name", String(300), nullable=False),
+    Column("grain", String(5), nullable=False),               # day | month
+    Column("day", String(10), nullable=False),                # YYYY-MM-DD or YYYY-MM (UTC)
+    Column("dim", String(12), nullable=False),                # all district enterprise inspector
+    Column("dim_value", String(200), nullable=False),         # '' for all
+    Column("count", Integer, nullable=False),
+    Column("total_seconds", Float, nullable=False),
+    Column("overdue", Integer, nullable=False),               # completed after its due time
+    Column("rework", Integer, nullable=False),                # done again in the same instance
+    *[Column(f"h{i}", Integer, nullable=False, default=0) for i in range(HISTOGRAM_BUCKETS)],
+)
+Index("ix_analytics_rollup_grain_dim_day", analytics_rollup.c.grain, analytics_rollup.c.dim,
+      analytics_rollup.c.day, analytics_rollup.c.process_key)
+analytics_watermark = Table(
+    "analytics_watermark", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("ended_before", UTCDateTime(), nullable=False),    # tasks ended before: rolled up
+)
+# the rollup reads completed tasks by the time they ended
+Index("ix_tasks_ended_at", _engine_tasks.c.ended_at)

@@ -7,7 +7,7 @@ from flask_smorest import Api
 
 MODULES = ("auth", "definitions", "instances", "tasks", "attachments", "messages", "projects",
            "records", "documents", "duties", "audit", "dashboard", "alarms", "devices",
-           "comments", "notifications", "imports")
+           "comments", "notifications", "imports", "migrations", "analytics")
 
 
 def register(app: Flask) -> None:

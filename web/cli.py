@@ -129,9 +129,12 @@ def register(app: Flask) -> None:
         from integrations import notify_channels
         from integrations.scheduler import TimerThread
         from processes.alarms import check_silent
+        from processes.analytics import rollup_pass
+        from processes.migrations import resume_unfinished
 
         timers = TimerThread(engine, timer_interval or settings.timer_interval,
-                             jobs=(check_silent, notify_channels.job(settings))).start()
+                             jobs=(check_silent, notify_channels.job(settings),
+                                   resume_unfinished, rollup_pass)).start()
         if engine.wake is None:          # no broker: async tasks run on this thread
             engine.wake = timers.wake
         click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")

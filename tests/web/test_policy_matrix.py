@@ -32,7 +32,7 @@ from processes import policy
 from processes.demo import DEMO_PASSWORD, load_reference
 from processes.operations import next_number
 from processes.people import create_user
-from processes.schema import score_events
+from processes.schema import migrations, score_events
 from tests.apiclient import TINY_PNG
 from web.auth import declared_action
 
@@ -90,6 +90,11 @@ class World:
                 create_user(unit.conn, name, role, DEMO_PASSWORD, district="禅城区")
             for name in ("expert_m", "expert_other"):
                 create_user(unit.conn, name, "expert", DEMO_PASSWORD)
+            # a finished migration batch (GET /api/v1/migrations/<id>)
+            self.migration = unit.conn.execute(insert(migrations).values(
+                process_key="matrix", from_version=1, to_version=2, mapping={}, state="done",
+                total=0, created_by="system:test", created_at=unit.now)
+                .returning(migrations.c.id)).scalar_one()
             for project in (A, B):
                 unit.conn.execute(insert(score_events).values(
                     enterprise_code=CONTRACTOR[project], project_code=project, item="矩阵",
@@ -218,7 +223,8 @@ def case_request(world: World, rule: str, method: str, action: str, role: str, s
     lane = role if role in LANE_ROLES else "inspector"
     params = {"task_id": instance.task[lane], "instance_id": instance.id,
               "document_id": document.id, "attachment_id": world.attachment[project],
-              "key": "matrix", "code": document.code, "project_code": project}
+              "key": "matrix", "code": document.code, "project_code": project,
+              "migration_id": str(world.migration)}
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: params[m.group(1)], rule)
     kw: dict = {}
     query = {"page_size": 100} if policy.ACTIONS[action].listing else {}
