@@ -31,10 +31,14 @@
   }
 
   function instanceLinks(ids) {
-    return (ids || []).map(function (id, i) {
-      return [i ? " " : "", h("a", { href: "/instances/" + encodeURIComponent(id), class: "small" },
-                              "实例 " + String(id).slice(0, 8))];
+    // a flat list of nodes: JG.h takes one level of arrays, not arrays of arrays
+    var out = [];
+    (ids || []).forEach(function (id, i) {
+      if (i) out.push(" ");
+      out.push(h("a", { href: "/instances/" + encodeURIComponent(id), class: "small" },
+                  "实例 " + String(id).slice(0, 8)));
     });
+    return out;
   }
 
   function levelKind(level) {

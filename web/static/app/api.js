@@ -104,8 +104,9 @@
     }
     var res;
     try {
+      // no-store: on back/forward Chromium serves a page's requests from its cache, stale
       res = await fetch(url(path, opts.query), { method: method, headers: headers, body: payload,
-                                                 credentials: "same-origin" });
+                                                 credentials: "same-origin", cache: "no-store" });
     } catch (e) {
       var net = new ApiError(0, "网络连接失败, 请检查网络后重试");
       if (!opts.quiet) toast(net.message, "error");

@@ -105,7 +105,8 @@
         c.validate && c.validate.required ? " *" : ""),
       opts.readOnly ? null : h("div", { class: "actions" }, input,
         h("label", { for: inputId, class: "btn btn-small" }, multiple ? "选择文件 (可多选)" : "选择文件"),
-        h("span", { class: "muted small", id: inputId + "-hint" }, "图片、PDF、Word、Excel, 单个不超过 20 MB")),
+        h("span", { class: "muted small", id: inputId + "-hint" }, "图片、PDF、Word、Excel, 单个不超过 " +
+          Math.round((opts.maxUpload || 20971520) / 1048576) + " MB")),
       bar, status, list);
 
     function draw() {
@@ -124,6 +125,13 @@
       var files = Array.prototype.slice.call(input.files || []);
       for (var i = 0; i < files.length; i++) {
         var f = files[i];
+        // refused here rather than after sending 20 MB over a site's mobile network
+        if (opts.maxUpload && f.size > opts.maxUpload) {
+          status.textContent = "文件「" + f.name + "」超过 " + Math.round(opts.maxUpload / 1048576) +
+                               " MB, 未上传; 请压缩后重试";
+          box.classList.add("has-error");
+          continue;
+        }
         bar.classList.remove("hidden");
         bar.value = 0;
         status.textContent = "正在上传 " + f.name;
