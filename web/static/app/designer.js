@@ -44,7 +44,9 @@
     fail("建模器组件未加载 (请运行 make assets)。");
     return;
   }
-  modeler = new window.JGBpmnModeler({ container: container });
+  // palette, context pad and menus in Chinese (the `translate` service, see app/i18n/zh.js)
+  modeler = new window.JGBpmnModeler({ container: container,
+    additionalModules: JG.i18n ? [JG.i18n.bpmnModule] : [] });
 
   function processOf(definitions) {
     var roots = (definitions && definitions.rootElements) || [];

@@ -165,6 +165,7 @@
     schema.components = splitPickers(schema.components, pickers, nested);
     var keyToId = keyIndex(schema.components, {});
     formEl.innerHTML = "";
+    if (JG.i18n) JG.i18n.localize(formEl);      // date pickers and form-js's fixed texts
     var form = new FormViewer.Form({ container: formEl, properties: { readOnly: !!opts.readOnly } });
     var validator = form.get("validator");
     var validate = validator.validateFieldInstance.bind(validator);
