@@ -60,19 +60,21 @@
     });
     el.innerHTML = "";
     if (!done.length) {
-      el.appendChild(h("p", { class: "muted small" }, "这是本流程的第一个办理步骤。"));
+      el.appendChild(h("p", { class: "muted small" }, opts.taskId ? "这是本流程的第一个办理步骤。" : "尚无已办理的步骤。"));
       return;
     }
     var names = {};
     try {
-      (await JG.api("tasks/" + encodeURIComponent(opts.taskId) + "/attachments", { quiet: true }))
+      // the attachments of a task are those of its instance
+      (await JG.api("tasks/" + encodeURIComponent(opts.taskId || done[0].task_id) + "/attachments", { quiet: true }))
         .forEach(function (a) { names[a.id] = a.file_name; });
     } catch (e) { /* links then say 附件 */ }
     var details = await Promise.all(done.map(function (e) {
-      return JG.api("tasks/" + encodeURIComponent(e.task_id), { quiet: true }).then(function (t) {
-        t.at = seen[e.task_id].at;
-        t.by = JG.personName ? JG.personName(seen[e.task_id].actor) : seen[e.task_id].actor;
-        return t;
+      var get = JG.taskDetail ? JG.taskDetail(e.task_id)
+                              : JG.api("tasks/" + encodeURIComponent(e.task_id), { quiet: true });
+      return get.then(function (t) {
+        return Object.assign({}, t, { at: seen[e.task_id].at,
+                                      by: seen[e.task_id].actor_name || seen[e.task_id].actor });
       }, function () { return null; });
     }));
     details.filter(Boolean).forEach(function (t) { el.appendChild(stepCard(t, names)); });
