@@ -133,3 +133,23 @@ def test_supervisor_sees_the_contractors_reply_and_photos(live, sign_in, shots):
     assert status == 200
     shots(page, "supervisor-sees-earlier-steps")
     assert page.errors == []
+
+
+def test_history_and_instance_show_labels_not_codes(live, sign_in, shots):
+    api = ApiClient(live.app)
+    iid, reply = _reply_task(api)
+    page = sign_in("inspector_cc")
+    page.goto(f"/instances/{iid}")
+    history = page.locator("#history-list")
+    notice = history.locator("li[data-kind='task.completed']").first
+    expect(notice).to_contain_text("存在问题 = 临边防护缺失")        # the field's label
+    assert "rect_issue" not in history.inner_text()
+    expect(history.locator("li").first).to_contain_text("张监督(禅城)")  # a name, not inspector_cc
+    expect(page.locator("#inst-meta")).to_contain_text("张监督(禅城)")
+    expect(page.locator("#variables-table")).to_have_count(0)        # codes: admins only
+    expect(page.locator("#earlier")).to_contain_text("整改要求")
+    shots(page, "instance-labels")
+    admin = sign_in("admin")
+    admin.goto(f"/instances/{iid}")
+    admin.locator("summary", has_text="流程变量").click()
+    expect(admin.locator("#variables-table")).to_contain_text("rect_issue")

@@ -19,7 +19,7 @@
     var due = t.due_at ? [JG.fmtTime(t.due_at), t.overdue ? h("span", { class: "badge danger" }, " 已逾期") : null]
                        : [h("span", { class: "muted" }, "无期限")];
     [["项目", t.business_key || "—"], ["流程", JG.processName(t.process_key)],
-     ["办理角色", JG.labels.roles[t.role] || t.lane || "—"], ["办理人", t.assignee || "未认领"],
+     ["办理角色", JG.labels.roles[t.role] || t.lane || "—"], ["办理人", !t.assignee ? "未认领" : JG.user && t.assignee === JG.user.username ? JG.user.name + " (本人)" : "已由他人认领"],
      ["期限", due], ["状态", t.state === "open" ? "待办理" : t.state === "cancelled" ? "已撤销" : "已办理"]].forEach(function (kv) {
       dl.appendChild(h("dt", {}, kv[0]));
       dl.appendChild(h("dd", {}, kv[1]));
