@@ -153,3 +153,21 @@ def test_history_and_instance_show_labels_not_codes(live, sign_in, shots):
     admin.goto(f"/instances/{iid}")
     admin.locator("summary", has_text="流程变量").click()
     expect(admin.locator("#variables-table")).to_contain_text("rect_issue")
+
+
+def test_drawn_expert_opens_the_scheme_from_the_earlier_steps(live, sign_in, shots):
+    from tests.processes.test_expert_review import confirm_tasks, start, to_draw
+
+    api = ApiClient(live.app)
+    iid = start(api)
+    to_draw(api, iid)
+    username, task = sorted(confirm_tasks(api, iid).items())[0]
+    page = sign_in(username)
+    page.goto(f"/tasks/{task['id']}")
+    earlier = page.locator("#earlier")
+    scheme = earlier.locator("a.file-link", has_text="file-scheme-cover.png")
+    expect(scheme).to_be_visible()
+    status = page.evaluate("url => fetch(url).then(r => r.status)", scheme.get_attribute("href"))
+    assert status == 200
+    expect(earlier).to_contain_text("监理审查专项方案")
+    shots(page, "expert-sees-the-scheme")
