@@ -67,3 +67,17 @@ def test_modeler_palette_and_form_editor_in_chinese(live, sign_in, shots):
     assert titles and not [t for t in titles if ENGLISH.search(t)], titles
     assert "创建开始事件" in titles
     shots(page, "modeler-palette")
+
+
+def test_modeler_context_pad_in_chinese(live, sign_in, shots):
+    page = sign_in("designer")
+    page.goto("/designer?key=rectification")
+    page.wait_for_selector('#modeler[data-import="ok"]')
+    page.click('#modeler [data-element-id="rect_reply"]')
+    pad = page.locator(".djs-context-pad .entry")
+    expect(pad.first).to_be_attached()
+    titles = pad.evaluate_all("es => es.map(e => e.title || e.getAttribute('aria-label') || '')")
+    titles = [t for t in titles if t]
+    assert titles and not [t for t in titles if ENGLISH.search(t)], titles
+    assert "追加任务" in titles or "删除" in titles, titles
+    shots(page, "modeler-context-pad")
