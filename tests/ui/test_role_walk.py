@@ -38,6 +38,18 @@ def latin_words(text: str, identifiers: bool = False) -> list[str]:
     return sorted(set(out))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def an_alarm(live):
+    """An alarm that reached an instance, so the alarm pages have rows to read."""
+    from tests.apiclient import ApiClient
+
+    r = ApiClient(live.app).post("/api/v1/alarms", as_user="gateway", json={
+        "alarm_id": "walk-1", "project_code": "FS-CC-2026-001", "device_id": "DUST-CC001",
+        "device_type": "dust", "type": "pm10", "level": "alarm", "value": 240.0,
+        "threshold": 200.0, "at": "2026-12-01T02:00:00+00:00"})
+    assert r.status_code == 201, r.get_json()
+
+
 def settle(page) -> None:
     page.wait_for_load_state("networkidle")
     expect(page.locator(".loading")).to_have_count(0)

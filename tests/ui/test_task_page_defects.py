@@ -34,6 +34,8 @@ def test_alarm_list_shows_alarms_that_reached_instances(live, sign_in, shots):
     row = page.locator("#alarm-list tbody tr", has_text="DUST-CC003").first
     expect(row).to_be_visible()
     expect(row.locator("a[href^='/instances/']").first).to_be_visible()
+    expect(row).to_contain_text("PM10")
+    assert "pm10" not in row.inner_text()
     shots(page, "alarms-with-instances")
     assert page.errors == []
 
