@@ -30,7 +30,8 @@ def test_contractor_files_a_crane_from_the_start_form(live, sign_in, shots):
     field.press("Enter")
     page.get_by_role("button", name="发起").click()
     crane = page.locator(".fjs-form-field", has=page.get_by_label("起重机械编号"))
-    expect(crane.locator(".fjs-form-field-error")).to_contain_text("不属于该工程")
+    expect(crane.locator(".fjs-form-field-error")).to_have_text("起重机械 QZ-NH002-01 不属于该工程")
+    expect(page.locator(".toast").last).not_to_contain_text("failed")    # Chinese, no English
     shots(page, "02-start-form-server-error")
     page.get_by_label("起重机械编号").fill("QZ-CC001-01")
     page.get_by_role("button", name="发起").click()

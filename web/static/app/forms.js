@@ -230,7 +230,7 @@
       var inForm = {}, rest = {};
       Object.keys(errors || {}).forEach(function (key) {
         var id = keyToId[key] || keyToId[key.split(".")[0]];
-        var msgs = [].concat(errors[key]).map(String);
+        var msgs = [].concat(errors[key]).map(function (m) { return JG.zhFirst ? JG.zhFirst(String(m)) : String(m); });
         if (id) inForm[id] = msgs; else rest[key] = msgs;
       });
       form._setState({ errors: inForm });
