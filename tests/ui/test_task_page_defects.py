@@ -173,3 +173,13 @@ def test_drawn_expert_opens_the_scheme_from_the_earlier_steps(live, sign_in, sho
     assert status == 200
     expect(earlier).to_contain_text("监理审查专项方案")
     shots(page, "expert-sees-the-scheme")
+
+
+def test_audit_search_names_people_and_the_platform(live, sign_in):
+    page = sign_in("auditor")
+    page.goto("/audit")
+    table = page.locator("#audit-list table")
+    expect(table).to_be_visible()
+    text = page.locator("main").inner_text()
+    assert "system:" not in text
+    assert "系统(" in text or "张监督(禅城)" in text
