@@ -80,7 +80,11 @@ def _register_adapters(app: Flask, settings: Settings, engine: Engine) -> None:
     from processes import documents
 
     documents.register_renderer(PdfRenderer(), documents.Issuer(settings.authority,
-                                                                settings.public_url))
+                                                                settings.public_url or ""))
+    if not settings.public_url and not (app.testing or app.debug):
+        app.logger.warning("未设置 JIANGUAN_PUBLIC_URL: 文书二维码取网页请求的主机地址; 仅运行 "
+                           "worker 的进程用 %s (JIANGUAN_PUBLIC_URL is not set)",
+                           documents.FALLBACK_PUBLIC_URL)
     from integrations.notify_channels import channels_for
     from processes import notifications
     notifications.register_channels(channels_for(settings))

@@ -59,8 +59,8 @@ class Settings:
         "JIANGUAN_EXTRA_OPERATIONS", doc="追加服务操作的模块 (逗号分隔)"))
     authority: str = field(default=DEFAULT_AUTHORITY, metadata=_env(
         "JIANGUAN_AUTHORITY", doc="文书上的出具机关"))
-    public_url: str = field(default="http://127.0.0.1:5000", metadata=_env(
-        "JIANGUAN_PUBLIC_URL", doc="文书二维码中验证网址的前缀"))
+    public_url: str | None = field(default=None, metadata=_env(
+        "JIANGUAN_PUBLIC_URL", doc="文书二维码中验证网址的前缀 (未设置: 取网页请求的主机地址)"))
     web_url: str | None = field(default=None, metadata=_env(
         "JIANGUAN_WEB_URL", doc="`flask health --kind web` 检查的地址"))
     port: int = field(default=5000, metadata=_env("PORT"))

@@ -11,7 +11,8 @@ from sqlalchemy import JSON, Integer, bindparam, literal, null, select, type_coe
 from . import store
 from .instances import open_incidents
 from .projection import find_task
-from .schema import TASK_IS_OPEN, UTCDateTime, instances, subscriptions, tasks, timers
+from .schema import (TASK_IS_OPEN, UTCDateTime, audit_events, instances, subscriptions, tasks,
+                     timers)
 
 _INSTANCE = select(*[c for c in instances.c if c.name != "blob"]).where(
     instances.c.id == bindparam("instance_id"))
@@ -67,6 +68,17 @@ def instance(engine, conn, instance_id: str, row=None) -> InstanceView | None:
         view.completed_elements = store.completed_elements(
             store.workflow_of(conn, engine.specs, full.definition_id, full.blob))
     return view
+
+
+def submitted_data(conn, instance_id: str, task_id: str) -> dict:
+    """What a completed task was submitted with (its last `task.completed` event; the blob
+    no longer holds the task once the instance moved on)."""
+    details = conn.execute(select(audit_events.c.details).where(
+        audit_events.c.instance_id == instance_id, audit_events.c.task_id == task_id,
+        audit_events.c.kind == "task.completed").order_by(audit_events.c.seq.desc())
+        .limit(1)).scalar()
+    data = details.get("data") if isinstance(details, dict) else None
+    return data if isinstance(data, dict) else {}
 
 
 def task_data(engine, conn, instance_id: str, task_id: str) -> dict:

@@ -55,9 +55,22 @@ class Issuer:
 _registered: tuple[Renderer, Issuer] | None = None
 
 
+# Without a configured public URL the QR code points to the host people reach the web on
+# (learned from requests); a process that has seen no request yet falls back to localhost.
+FALLBACK_PUBLIC_URL = "http://127.0.0.1:5000"
+_learned_url: str | None = None
+
+
 def register_renderer(renderer: Renderer, issuer: Issuer) -> None:
     global _registered
-    _registered = (renderer, Issuer(issuer.authority, issuer.public_url.rstrip("/")))
+    _registered = (renderer, Issuer(issuer.authority, (issuer.public_url or "").rstrip("/")))
+
+
+def learn_public_url(origin: str) -> None:
+    """The web tells the origin of a request (scheme://host), used when none is configured."""
+    global _learned_url
+    if origin and (_registered is None or not _registered[1].public_url):
+        _learned_url = origin.rstrip("/")
 
 
 def _office() -> tuple[Renderer, Issuer]:
@@ -85,7 +98,8 @@ def new_code() -> str:
 
 
 def verify_url(code: str, public_url: str | None = None) -> str:
-    return f"{public_url or issuer().public_url}/verify/{code}"
+    base = public_url or issuer().public_url or _learned_url or FALLBACK_PUBLIC_URL
+    return f"{base}/verify/{code}"
 
 
 # -- the rendering context ---------------------------------------------------------------------

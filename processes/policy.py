@@ -153,6 +153,7 @@ ACTIONS: dict[str, Rule] = {
     "page.instances": Rule(PEOPLE - {"expert"}),
     "page.alarms": Rule(STAFF),
     "page.designer": Rule(DESIGNERS),
+    "page.start": Rule(PEOPLE - {"auditor", "expert"}),
     "page.sign_in": Rule(PEOPLE),
     # data import from the districts' systems (processes/importing), and the sites' map
     "import.run": Rule(frozenset({"admin"})),
@@ -170,7 +171,8 @@ ACTIONS: dict[str, Rule] = {
 }
 
 # The navigation of the pages: (path, label, action that shows it).
-NAV = (("/inbox", "我的待办", "page.inbox"), ("/instances", "流程实例", "page.instances"),
+NAV = (("/inbox", "我的待办", "page.inbox"), ("/start", "发起流程", "page.start"),
+       ("/instances", "流程实例", "page.instances"),
        ("/dashboard", "监管驾驶舱", "dashboard.read"), ("/alarms", "设备告警", "page.alarms"),
        ("/designer", "流程设计", "page.designer"), ("/audit", "审计追溯", "audit.search"),
        ("/map", "一张图", "page.map"), ("/imports", "数据导入", "page.imports"),
@@ -402,6 +404,16 @@ def can_see_project(conn, principal: Principal, code: str) -> bool:
         projects.c.code == code, project_clause(principal))).first() is not None
 
 
+def may_start_lane(principal: Principal, start_lane: str | None) -> bool:
+    """Whether the role may start a process whose start event is in this lane (the start
+    page lists only these)."""
+    if principal.role == "admin":
+        return True
+    role = role_of_lane(start_lane)
+    return principal.role in ("inspector", "leader", "designer") if role is None \
+        else principal.role == role
+
+
 def check_start(conn, principal: Principal, start_lane: str | None, business_key: str | None,
                 variables: dict) -> None:
     """Starting needs the role of the start event's lane (bureau staff where it has none)
@@ -409,10 +421,7 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
     require(principal, "instance.start")
     if principal.role == "admin":
         return
-    role = role_of_lane(start_lane)
-    allowed = principal.role in ("inspector", "leader", "designer") if role is None \
-        else principal.role == role
-    if not allowed:
+    if not may_start_lane(principal, start_lane):
         raise Forbidden(f"只有 {start_lane or '监督机构人员'} 可以启动该流程 "
                         "(role may not start this process)")
     scope = scope_of(business_key, variables)

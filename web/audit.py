@@ -20,6 +20,7 @@ from .auth import allow, current
 from .ext import services
 from .paging import Listing, ListingPage
 from .schemas import HistoryEventSchema, Strict
+from .views import actor_name, people_names
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计 (audit trail)")
 
@@ -97,7 +98,10 @@ class AuditSearch(MethodView):
 
         def fetch(offset: int, limit: int):
             with services().db.read() as conn:
-                return search(conn, principal, filt, offset, limit)
+                total, rows = search(conn, principal, filt, offset, limit)
+                names = people_names(conn, [r["actor"] for r in rows])
+            # who, as people read it (the user name stays in `actor` for the auditor)
+            return total, [{**r, "actor_name": actor_name(r["actor"], names)} for r in rows]
         return Listing(fetch, lambda row: row)
 
 

@@ -3,7 +3,7 @@ and the public verification of a code printed on paper."""
 from __future__ import annotations
 
 from flask import Blueprint as PageBlueprint
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -107,6 +107,12 @@ class Verify(MethodView):
         if not result["valid"]:
             abort(404, message=result["message"])
         return result
+
+
+@pages.before_app_request
+def _learn_public_url() -> None:
+    # the QR codes of documents rendered in this process point to where people reach us
+    docs.learn_public_url(request.host_url)
 
 
 @pages.get("/verify/<string:code>")

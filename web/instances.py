@@ -8,13 +8,14 @@ from sqlalchemy import select
 from engine import instances as commands
 from engine.schema import audit_events, instances
 from processes import disclosure, policy, starting
+from processes.schema import users
 
 from .auth import allow, current
 from .ext import services
 from .paging import ListingPage, query
 from .schemas import (CancelSchema, HistoryEventSchema, InstanceDetailSchema, InstanceQuery,
                       InstanceSchema, StartSchema)
-from .views import instance_detail, instance_summary
+from .views import actor_name, instance_detail, instance_summary, people_names
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances",
                 description="流程实例 (process instances)")
@@ -52,7 +53,10 @@ class Instances(MethodView):
     @allow("instance.list")
     def get(self, args):
         """流程实例列表 (filter by process_key, state, business_key)"""
-        stmt = select(instances).where(policy.instance_clause(current()))
+        # the starter's name with each row (people read names, not user names)
+        stmt = select(instances, users.c.display_name.label("started_by_name")).outerjoin(
+            users, users.c.username == instances.c.started_by).where(
+            policy.instance_clause(current()))
         for name in ("process_key", "state", "business_key"):
             if name in args:
                 stmt = stmt.where(getattr(instances.c, name) == args[name])
@@ -111,5 +115,9 @@ class History(MethodView):
             inst = readable(conn, instance_id, "instance.history")
             rows = conn.execute(select(audit_events).where(
                 audit_events.c.instance_id == instance_id).order_by(audit_events.c.seq)).all()
-        return [disclosure.visible_event(current().role, inst.process_key, inst.variables,
-                                         dict(r._mapping)) for r in rows]
+            names = people_names(conn, [r.actor for r in rows])
+        events = [disclosure.visible_event(current().role, inst.process_key, inst.variables,
+                                           dict(r._mapping)) for r in rows]
+        for event in events:       # a withheld expert keeps the withheld wording
+            event["actor_name"] = actor_name(event["actor"], names)
+        return events

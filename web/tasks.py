@@ -132,8 +132,9 @@ def task_detail(task_id: str) -> dict:
         data["form"] = engine.latest_form(conn, row.form_key)
         data["draft"] = row.draft
         data["can_act"] = can_act and row.state == "open"
+        # a completed task reopens with what was submitted (issue 14, defect 7)
         current_data = read_model.task_data(engine, conn, row.instance_id, task_id) \
-            if row.state == "open" else {}
+            if row.state == "open" else read_model.submitted_data(conn, row.instance_id, task_id)
         data["data"] = _visible_data(disclosure.visible_variables(
             principal.role, row.process_key, current_data), data["form"])
     return data

@@ -2,16 +2,48 @@
 comes from `engine.read_model` (projections, no blobs); this only shapes it."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from engine import read_model
 from engine.clock import utcnow
 from processes import disclosure
+from processes.schema import users
 
 _SUMMARY = ("id", "process_key", "version", "business_key", "scope_key", "state", "started_by",
             "started_at", "updated_at", "ended_at")
 
 
+# Who did it, as people read it: the platform's own actors in words, people by their names.
+SYSTEM_ACTORS = {"system:timer": "系统(定时器)", "system:worker": "系统(后台任务)",
+                 "system:devices": "系统(设备接入)", "system:documents": "系统(文书)",
+                 "system:schedule": "系统(定期计划)", "system:setup": "系统(初始化)",
+                 "system:demo": "系统(演示数据)"}
+
+
+def people_names(conn, usernames) -> dict[str, str]:
+    wanted = sorted({u for u in usernames if u and not u.startswith("system:")})
+    if not wanted:
+        return {}
+    rows = conn.execute(select(users.c.username, users.c.display_name)
+                        .where(users.c.username.in_(wanted))).all()
+    return {r.username: r.display_name for r in rows}
+
+
+def actor_name(actor: str | None, names: dict[str, str]) -> str:
+    if not actor:
+        return "系统"
+    if actor in SYSTEM_ACTORS:
+        return SYSTEM_ACTORS[actor]
+    if actor.startswith("system:"):
+        return "系统"
+    return names.get(actor, actor)
+
+
 def instance_summary(row) -> dict:
-    return {k: getattr(row, k) for k in _SUMMARY}
+    data = {k: getattr(row, k) for k in _SUMMARY}
+    known = getattr(row, "started_by_name", None)
+    data["started_by_name"] = actor_name(row.started_by, {row.started_by: known} if known else {})
+    return data
 
 
 def task_summary(row, business_key: str | None = None) -> dict:
@@ -31,6 +63,7 @@ def instance_detail(engine, conn, instance_id: str, row=None) -> dict:
     view = read_model.instance(engine, conn, instance_id, row)
     row, role = view.row, current().role
     data = instance_summary(row)
+    data["started_by_name"] = actor_name(row.started_by, people_names(conn, [row.started_by]))
     data["variables"] = disclosure.visible_variables(role, row.process_key, row.variables)
     data["tasks"] = [disclosure.visible_task(role, row.process_key, row.variables,
                                              task_summary(t, row.business_key))

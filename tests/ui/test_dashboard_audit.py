@@ -125,7 +125,7 @@ def test_alarms_page_streams_new_alarms(live, sign_in, shots):
     body = post_alarm(live, device="DUST-CC002", project="FS-CC-2026-002")
     row = page.locator("#alarm-list tr[data-alarm]", has_text="DUST-CC002").first
     expect(row).to_be_visible(timeout=12000)          # polled every 5 s, no reload
-    expect(row).to_contain_text("pm10")
+    expect(row).to_contain_text("PM10")
     expect(row).to_contain_text(str(body["project_code"]))
     expect(page.locator("#dead-list")).not_to_contain_text("加载失败")
     shots(page, "alarms")

@@ -101,7 +101,7 @@ def test_edit_a_task_form_and_deploy_it(live, sign_in, shots):
     first.click(position={"x": 5, "y": 5})
     label = page.locator("#form-editor #bio-properties-panel-label")
     if not label.is_visible():
-        page.locator("#form-editor .bio-properties-panel-group-header", has_text="General").click()
+        page.locator("#form-editor .bio-properties-panel-group-header", has_text="常规").click()
     label.click()
     page.keyboard.press("Control+A")
     page.keyboard.type("整改措施 (逐条说明)")

@@ -5,7 +5,9 @@ URL of another enterprise's task answers 403 (or 404) as a page; the data then c
 API, which checks again."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, make_response, render_template
+
+from engine.attachments import MAX_BYTES
 
 from .common import page, task_access
 
@@ -19,5 +21,10 @@ def task(task_id: str):
     if refusal is not None:
         return refusal
     row, can_act = found
-    return render_template("task.html", task_id=row.id, instance_id=row.instance_id,
-                           task_name=row.name, can_act=can_act and row.state == "open")
+    response = make_response(render_template(
+        "task.html", task_id=row.id, instance_id=row.instance_id, task_name=row.name,
+        can_act=can_act and row.state == "open", max_upload=MAX_BYTES))
+    # back/forward after submitting must not show the old page with an active submit button
+    # from the cache (task.js also reloads a page restored from the back/forward cache)
+    response.headers["Cache-Control"] = "no-store"
+    return response

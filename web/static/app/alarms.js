@@ -31,11 +31,20 @@
   }
 
   function instanceLinks(ids) {
-    return (ids || []).map(function (id, i) {
-      return [i ? " " : "", h("a", { href: "/instances/" + encodeURIComponent(id), class: "small" },
-                              "实例 " + String(id).slice(0, 8))];
+    // a flat list of nodes: JG.h takes one level of arrays, not arrays of arrays
+    var out = [];
+    (ids || []).forEach(function (id, i) {
+      if (i) out.push(" ");
+      out.push(h("a", { href: "/instances/" + encodeURIComponent(id), class: "small" },
+                  "实例 " + String(id).slice(0, 8)));
     });
+    return out;
   }
+
+  // alarm types as processes/rectify.py METRICS names them (the code stays in the title)
+  var METRICS = { pm10: "PM10", pm25: "PM2.5", noise: "噪声", displacement: "水平位移",
+                  settlement: "竖向沉降", rate: "变形速率", load_pct: "起重量", moment_pct: "力矩",
+                  wind_speed: "风速", tilt: "塔身倾角", offline: "设备离线" };
 
   function levelKind(level) {
     return level === "danger" ? "danger" : level === "alarm" ? "danger" : "warn";
@@ -61,7 +70,7 @@
           a.at && a.at !== a.received_at ? h("div", { class: "muted small" }, "设备时间 " + JG.fmtTime(a.at)) : null),
         h("td", { class: "nowrap" }, a.project_code),
         h("td", {}, a.device_id, h("div", { class: "muted small" }, TYPES[a.device_type] || a.device_type)),
-        h("td", {}, a.type),
+        h("td", { title: a.type }, METRICS[a.type] || a.type),
         h("td", {}, badge(a.level_name || a.level, levelKind(a.level))),
         h("td", { class: "nowrap" }, num(a.value) + " / " + num(a.threshold)),
         h("td", {}, SOURCES[a.source] || a.source),

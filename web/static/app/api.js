@@ -44,6 +44,14 @@
     location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
   }
 
+  // Server messages read "中文 (english detail)": people see the Chinese; the English stays
+  // in the API's answer (and in a tooltip) for whoever debugs.
+  function zhFirst(message) {
+    var text = String(message === undefined || message === null ? "" : message);
+    var cut = text.replace(/\s*\([\x20-\x7E]*[A-Za-z][\x20-\x7E]*\)\s*$/, "");
+    return /[\u4e00-\u9fff]/.test(cut) ? cut : text;
+  }
+
   function clearFieldErrors(container) {
     if (!container) return;
     container.querySelectorAll(".field-error.jg-server").forEach(function (n) { n.remove(); });
@@ -58,7 +66,7 @@
     var placed = [], rest = [];
     Object.keys(errors).forEach(function (key) {
       var msgs = [].concat(errors[key]).map(function (m) {
-        return typeof m === "string" ? m : JSON.stringify(m);
+        return typeof m === "string" ? zhFirst(m) : JSON.stringify(m);
       });
       var sel = '[data-field="' + CSS.escape(key) + '"], [name="' + CSS.escape(key) + '"]';
       var target = container.querySelector(sel);
@@ -87,7 +95,8 @@
     if (!host) { return; }
     var t = document.createElement("div");
     t.className = "toast " + (kind || "");
-    t.textContent = message;
+    t.textContent = zhFirst(message);
+    if (t.textContent !== String(message)) t.title = String(message);
     host.appendChild(t);
     setTimeout(function () { t.remove(); }, kind === "error" ? 7000 : 3500);
   }
@@ -104,8 +113,9 @@
     }
     var res;
     try {
+      // no-store: on back/forward Chromium serves a page's requests from its cache, stale
       res = await fetch(url(path, opts.query), { method: method, headers: headers, body: payload,
-                                                 credentials: "same-origin" });
+                                                 credentials: "same-origin", cache: "no-store" });
     } catch (e) {
       var net = new ApiError(0, "网络连接失败, 请检查网络后重试");
       if (!opts.quiet) toast(net.message, "error");
@@ -252,7 +262,7 @@
     api: api, apiPage: apiPage, upload: upload, ApiError: ApiError, csrf: csrf,
     user: body && body.dataset.user ? { username: body.dataset.user, role: body.dataset.role,
                                         name: body.dataset.name } : null,
-    toast: toast, refuse: refuse, showFieldErrors: showFieldErrors,
+    toast: toast, refuse: refuse, showFieldErrors: showFieldErrors, zhFirst: zhFirst,
     clearFieldErrors: clearFieldErrors, esc: esc, h: h, fmtDate: fmtDate, fmtTime: fmtTime,
     labels: labels,
     processName: function (key) { return labels.processes[key] || key; }

@@ -88,7 +88,7 @@
       var row = h("tr", { "data-seq": e.seq, "data-kind": e.kind },
         h("td", { class: "num" }, e.seq),
         h("td", { class: "nowrap" }, JG.fmtTime(e.at)),
-        h("td", {}, e.actor),
+        h("td", { title: e.actor }, e.actor_name || e.actor),
         h("td", {}, h("span", { class: "badge info", title: e.kind }, JG.labels.kinds[e.kind] || e.kind)),
         h("td", {}, e.process_key ? JG.processName(e.process_key) : h("span", { class: "muted" }, "—")),
         h("td", { class: "nowrap" }, e.business_key || h("span", { class: "muted" }, "—")),

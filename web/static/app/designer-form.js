@@ -51,7 +51,10 @@
       version = "新表单, 尚未部署";
     }
     document.getElementById("form-version").textContent = version;
-    if (!editor) editor = new window.FormEditor.FormEditor({ container: host });
+    if (!editor) {
+      if (JG.i18n) JG.i18n.localize(host);    // form-js's editor has no translate service
+      editor = new window.FormEditor.FormEditor({ container: host });
+    }
     await editor.importSchema(schema);
     host.setAttribute("data-form", key);
     out.innerHTML = "";

@@ -44,7 +44,9 @@
     fail("建模器组件未加载 (请运行 make assets)。");
     return;
   }
-  modeler = new window.JGBpmnModeler({ container: container });
+  // palette, context pad and menus in Chinese (the `translate` service, see app/i18n/zh.js)
+  modeler = new window.JGBpmnModeler({ container: container,
+    additionalModules: JG.i18n ? [JG.i18n.bpmnModule] : [] });
 
   function processOf(definitions) {
     var roots = (definitions && definitions.rootElements) || [];
@@ -69,7 +71,7 @@
     } catch (err) {
       container.setAttribute("data-import", "error");
       showProblems({ ok: false, errors: { "导入": [{ line: null, element_id: null,
-        message: "无法打开该 BPMN 文件: " + (err.message || err) }] } });
+        message: "无法打开该 BPMN 文件: 不是有效的 BPMN 2.0 XML (技术细节: " + (err.message || err) + ")" }] } });
       throw err;
     }
     var proc = processOf(modeler.getDefinitions());
@@ -86,8 +88,11 @@
     var warnings = result.warnings || [];
     problems.innerHTML = "";
     problems.appendChild(warnings.length
-      ? h("div", { class: "alert alert-info" }, "已打开, 有 " + warnings.length + " 条导入提示: " +
-          warnings.slice(0, 5).map(function (w) { return w.message; }).join("; "))
+      ? h("div", { class: "alert alert-info" }, "已打开, 有 " + warnings.length +
+          " 条导入提示: 文件中有编辑器不认识的内容, 保存时原样保留。",
+          // the parser's own (English) words only as a detail
+          h("details", { class: "small" }, h("summary", {}, "技术细节"),
+            h("pre", { class: "muted" }, warnings.slice(0, 5).map(function (w) { return w.message; }).join("\n"))))
       : h("p", { class: "muted small" }, "已打开, 尚未校验。"));
     return { warnings: warnings };
   }

@@ -105,7 +105,8 @@
         c.validate && c.validate.required ? " *" : ""),
       opts.readOnly ? null : h("div", { class: "actions" }, input,
         h("label", { for: inputId, class: "btn btn-small" }, multiple ? "选择文件 (可多选)" : "选择文件"),
-        h("span", { class: "muted small", id: inputId + "-hint" }, "图片、PDF、Word、Excel, 单个不超过 20 MB")),
+        h("span", { class: "muted small", id: inputId + "-hint" }, "图片、PDF、Word、Excel, 单个不超过 " +
+          Math.round((opts.maxUpload || 20971520) / 1048576) + " MB")),
       bar, status, list);
 
     function draw() {
@@ -124,6 +125,13 @@
       var files = Array.prototype.slice.call(input.files || []);
       for (var i = 0; i < files.length; i++) {
         var f = files[i];
+        // refused here rather than after sending 20 MB over a site's mobile network
+        if (opts.maxUpload && f.size > opts.maxUpload) {
+          status.textContent = "文件「" + f.name + "」超过 " + Math.round(opts.maxUpload / 1048576) +
+                               " MB, 未上传; 请压缩后重试";
+          box.classList.add("has-error");
+          continue;
+        }
         bar.classList.remove("hidden");
         bar.value = 0;
         status.textContent = "正在上传 " + f.name;
@@ -157,6 +165,7 @@
     schema.components = splitPickers(schema.components, pickers, nested);
     var keyToId = keyIndex(schema.components, {});
     formEl.innerHTML = "";
+    if (JG.i18n) JG.i18n.localize(formEl);      // date pickers and form-js's fixed texts
     var form = new FormViewer.Form({ container: formEl, properties: { readOnly: !!opts.readOnly } });
     var validator = form.get("validator");
     var validate = validator.validateFieldInstance.bind(validator);
@@ -221,7 +230,7 @@
       var inForm = {}, rest = {};
       Object.keys(errors || {}).forEach(function (key) {
         var id = keyToId[key] || keyToId[key.split(".")[0]];
-        var msgs = [].concat(errors[key]).map(String);
+        var msgs = [].concat(errors[key]).map(function (m) { return JG.zhFirst ? JG.zhFirst(String(m)) : String(m); });
         if (id) inForm[id] = msgs; else rest[key] = msgs;
       });
       form._setState({ errors: inForm });

@@ -19,7 +19,7 @@
     var dl = el("inst-meta");
     dl.innerHTML = "";
     [["状态", h("span", { class: "badge " + (STATE_BADGE[inst.state] || ""), id: "inst-state" }, JG.labels.states[inst.state] || inst.state)],
-     ["流程版本", "v" + inst.version], ["发起人", inst.started_by || "—"], ["发起时间", JG.fmtTime(inst.started_at)],
+     ["流程版本", "v" + inst.version], ["发起人", inst.started_by_name || inst.started_by || "—"], ["发起时间", JG.fmtTime(inst.started_at)],
      ["结束时间", inst.ended_at ? JG.fmtTime(inst.ended_at) : "—"], ["编号", h("code", {}, inst.id)]].forEach(function (kv) {
       dl.appendChild(h("dt", {}, kv[0]));
       dl.appendChild(h("dd", {}, kv[1]));
@@ -56,10 +56,14 @@
     });
     var kinds = { message: ["消息", "info"], timer: ["定时", "info"], job: ["后台处理", "muted"] };
     (inst.waiting || []).forEach(function (w) {
-      var k = kinds[w.type] || [w.type, "muted"];
+      var k = kinds[w.type] || ["等待", "muted"];
+      // in words: 等待设备告警; 整改期限到期 于 2026-12-10 23:59
+      var what = w.type === "message" ? "等待" + JG.messageName(w.name || "")
+               : w.type === "timer" ? JG.elementName(w.element_id, "定时") + (w.due_at ? " 于 " + JG.fmtTime(w.due_at) : "")
+               : JG.elementName(w.element_id, "后台处理");
       rows.push(h("tr", {}, h("td", { "data-label": "类型" }, h("span", { class: "badge " + k[1] }, k[0])),
-        h("td", { "data-label": "步骤" }, w.type === "message" ? (w.name || w.element_id) : (w.element_id || "")),
-        h("td", { "data-label": "办理" }, w.correlation ? JSON.stringify(w.correlation) : (w.attempts ? "已失败 " + w.attempts + " 次" : "")),
+        h("td", { "data-label": "步骤" }, what),
+        h("td", { "data-label": "办理" }, w.correlation ? correlation(w.correlation) : (w.attempts ? "已失败 " + w.attempts + " 次" : "")),
         h("td", { "data-label": "期限", class: "nowrap" }, w.due_at ? JG.fmtTime(w.due_at) : "—")));
     });
     if (!rows.length) {
@@ -71,13 +75,18 @@
       h("tbody", {}, rows))));
   }
 
+  var KEYS = { project_code: "项目", crane_id: "起重机械", device_id: "设备" };
+  function correlation(c) {
+    return Object.keys(c).map(function (k) { return (KEYS[k] || "关联") + " " + c[k]; }).join(", ");
+  }
+
   function incidents(inst) {
     var box = el("incidents");
     box.innerHTML = "";
     var list = inst.incidents || [];
     if (!list.length) { box.appendChild(empty("没有故障。")); return; }
     box.appendChild(h("ul", { class: "stack", id: "incident-list" }, list.map(function (i) {
-      return h("li", {}, h("span", { class: "badge danger" }, i.kind || "故障"), " ", i.element_id || "", " ",
+      return h("li", {}, h("span", { class: "badge danger" }, "故障"), " ", JG.elementName(i.element_id, ""), " ",
         h("span", { class: "muted small" }, JG.fmtTime(i.created_at)), h("div", { class: "small" }, i.message));
     })));
     if (inst.state === "error" && CAN_RETRY.indexOf(role) >= 0) {
@@ -103,6 +112,7 @@
 
   function variables(inst) {
     var box = el("variables");
+    if (!box) return;          // codes are for admins and designers (the template decides)
     box.innerHTML = "";
     var keys = Object.keys(inst.variables || {}).sort();
     if (!keys.length) { box.appendChild(empty("没有流程变量。")); return; }
@@ -147,15 +157,23 @@
     incidents(inst);
     variables(inst);
     documents();
-    JG.diagram(el("diagram"), inst).catch(function (e) {
+    JG.diagram(el("diagram"), inst).then(function () { waiting(inst); incidents(inst); }, function (e) {
       el("diagram").innerHTML = "";
       el("diagram").appendChild(empty("流程图无法显示: " + e.message));
     });
+    var events;
     try {
-      JG.renderHistory(el("history"), await JG.api("instances/" + encodeURIComponent(id) + "/history", { quiet: true }));
+      events = await JG.api("instances/" + encodeURIComponent(id) + "/history", { quiet: true });
+      JG.renderHistory(el("history"), events);
     } catch (e) {
       el("history").innerHTML = "";
       el("history").appendChild(empty("历史记录无法显示: " + e.message));
+    }
+    if (events) {
+      JG.earlierSteps(el("earlier"), { taskId: null, events: events }).catch(function (e) {
+        el("earlier").innerHTML = "";
+        el("earlier").appendChild(empty("已办步骤无法显示: " + e.message));
+      });
     }
   }
 

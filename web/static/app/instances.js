@@ -20,7 +20,7 @@
       h("td", { "data-label": "流程" }, h("a", { href: "/instances/" + encodeURIComponent(i.id) }, JG.processName(i.process_key))),
       h("td", { "data-label": "项目" }, i.business_key ? (projects[i.business_key] || i.business_key) : "—"),
       h("td", { "data-label": "状态" }, h("span", { class: "badge " + (STATE_BADGE[i.state] || "") }, JG.labels.states[i.state] || i.state)),
-      h("td", { "data-label": "发起人" }, i.started_by || ""),
+      h("td", { "data-label": "发起人" }, i.started_by_name || i.started_by || ""),
       h("td", { "data-label": "发起时间", class: "nowrap" }, JG.fmtTime(i.started_at)));
   }
 

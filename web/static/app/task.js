@@ -7,6 +7,11 @@
   var taskId = root.dataset.task, instanceId = root.dataset.instance;
   var el = function (id) { return document.getElementById(id); };
   var task, handle;
+  var maxUpload = parseInt(root.dataset.maxUpload, 10) || 0;
+
+  // A page restored from the back/forward cache would show the form as it was before
+  // submitting: load it again so it shows what the server says now.
+  window.addEventListener("pageshow", function (ev) { if (ev.persisted) location.reload(); });
 
   function meta(t) {
     var dl = el("task-meta");
@@ -14,8 +19,8 @@
     var due = t.due_at ? [JG.fmtTime(t.due_at), t.overdue ? h("span", { class: "badge danger" }, " 已逾期") : null]
                        : [h("span", { class: "muted" }, "无期限")];
     [["项目", t.business_key || "—"], ["流程", JG.processName(t.process_key)],
-     ["办理角色", JG.labels.roles[t.role] || t.lane || "—"], ["办理人", t.assignee || "未认领"],
-     ["期限", due], ["状态", JG.labels.states[t.state] || t.state]].forEach(function (kv) {
+     ["办理角色", JG.labels.roles[t.role] || t.lane || "—"], ["办理人", !t.assignee ? "未认领" : JG.user && t.assignee === JG.user.username ? JG.user.name + " (本人)" : "已由他人认领"],
+     ["期限", due], ["状态", t.state === "open" ? "待办理" : t.state === "cancelled" ? "已撤销" : "已办理"]].forEach(function (kv) {
       dl.appendChild(h("dt", {}, kv[0]));
       dl.appendChild(h("dd", {}, kv[1]));
     });
@@ -100,6 +105,9 @@
   }
 
   function done(inst) {
+    task.state = "done";
+    task.can_act = false;
+    meta(task);
     el("form-buttons").innerHTML = "";
     el("task-actions").innerHTML = "";
     handle.form.setProperty("readOnly", true);
@@ -120,6 +128,7 @@
   }
 
   async function side(inst) {
+    var first = !inst;        // after submitting only the diagram and history change
     try {
       inst = inst || await JG.api("instances/" + encodeURIComponent(instanceId), { quiet: true });
       await JG.diagram(el("diagram"), inst, { current: task && task.state === "open" ? task.element_id : null });
@@ -127,11 +136,21 @@
       el("diagram").innerHTML = "";
       el("diagram").appendChild(h("div", { class: "empty" }, "流程图无法显示: " + e.message));
     }
+    var events;
     try {
-      JG.renderHistory(el("history"), await JG.api("instances/" + encodeURIComponent(instanceId) + "/history", { quiet: true }));
+      events = await JG.api("instances/" + encodeURIComponent(instanceId) + "/history", { quiet: true });
+      JG.renderHistory(el("history"), events);
     } catch (e) {
       el("history").innerHTML = "";
       el("history").appendChild(h("div", { class: "empty" }, "办理记录无法显示: " + e.message));
+    }
+    if (events && first) {
+      try {
+        await JG.earlierSteps(el("earlier"), { taskId: taskId, events: events });
+      } catch (e) {
+        el("earlier").innerHTML = "";
+        el("earlier").appendChild(h("div", { class: "empty" }, "前序步骤无法显示: " + e.message));
+      }
     }
   }
 
@@ -159,7 +178,7 @@
                  focusFirstError: function () {}, form: { setProperty: function () {} } };
     } else {
       handle = await JG.taskForm(el("form-box"), el("uploads"), {
-        taskId: taskId, schema: task.form, readOnly: !task.can_act,
+        taskId: taskId, schema: task.form, readOnly: !task.can_act, maxUpload: maxUpload,
         data: Object.assign({}, task.data || {}, task.draft || {}) });
     }
     buttons(task);

@@ -30,6 +30,11 @@
     var viewer = new BpmnJS({ container: el });
     await viewer.importXML(def.xml);
     var canvas = viewer.get("canvas"), registry = viewer.get("elementRegistry");
+    registry.forEach(function (e) {       // history and waiting rows name steps by these
+      var bo = e.businessObject;
+      if (bo && bo.id && bo.name) elementNames[bo.id] = bo.name;
+    });
+    if (JG._historyRedraw) JG._historyRedraw();
     var done = {}, current = {}, waiting = {};
     (inst.completed_elements || []).forEach(function (id) { done[id] = true; });
     (inst.tasks || []).forEach(function (t) {
@@ -51,6 +56,37 @@
     return viewer;
   }
 
+  var elementNames = {}, fieldLabels = {}, taskCache = {};
+
+  // One request per task however many views ask (history, earlier steps).
+  function taskDetail(taskId) {
+    if (!taskCache[taskId]) {
+      taskCache[taskId] = JG.api("tasks/" + encodeURIComponent(taskId), { quiet: true });
+    }
+    return taskCache[taskId];
+  }
+
+  function elementName(id, fallback) {
+    return elementNames[id] || fallback || (id ? "步骤" : "");
+  }
+
+  // 消息 names as people say them; the code stays for admins in the instance's data
+  var MESSAGES = { rectification_alarm: "设备告警", crane_alarm: "塔吊告警" };
+  function messageName(name) { return MESSAGES[name] || name; }
+
+  function labelsOf(form, out) {
+    (form && form.components || []).forEach(function (c) {
+      if (c.key) out[c.key] = c.label || c.dateLabel || c.key;
+      if (c.components) labelsOf(c, out);
+    });
+    return out;
+  }
+
+  function fieldLabel(taskId, key) {
+    var labels = fieldLabels[taskId];
+    return labels && labels[key] ? labels[key] : null;
+  }
+
   function short(v) {
     if (v === null || v === undefined) return "空";
     if (Array.isArray(v)) return v.length + " 项";
@@ -63,25 +99,43 @@
     var d = e.details || {};
     switch (e.kind) {
       case "task.completed": {
-        var changed = Object.keys(d.changed || {});
-        return "办理「" + (d.name || d.element_id || "") + "」" +
+        // field labels once the task's form is known; keys that are no field (ids) are left out
+        var changed = Object.keys(d.changed || {}).filter(function (k) {
+          return fieldLabel(e.task_id, k) !== null; });
+        return "办理「" + (d.name || elementName(d.element_id)) + "」" +
           (changed.length ? ": " + changed.slice(0, 4).map(function (k) {
-            return k + " = " + short(d.changed[k].to); }).join(", ") + (changed.length > 4 ? " 等" : "") : "");
+            return fieldLabel(e.task_id, k) + " = " + short(d.changed[k].to); }).join(", ") +
+            (changed.length > 4 ? " 等" : "") : "");
       }
       case "task.claimed": case "task.unclaimed":
-        return (JG.labels.kinds[e.kind]) + " " + (d.element_id || "");
+        return (JG.labels.kinds[e.kind]) + " 「" + (d.name || elementName(d.element_id)) + "」";
       case "instance.started": return "启动流程 " + JG.processName(d.process_key || "");
       case "instance.cancelled": return "撤销: " + (d.reason || "");
       case "attachment.uploaded": return "上传附件 " + (d.file_name || d.name || "");
       case "document.generated": return "出具文书 " + (d.number || "");
       case "incident.opened": return "故障: " + (d.message || "");
-      case "message.correlated": return "收到消息 " + (d.name || "");
-      case "timer.fired": return "定时器触发 " + (d.element_id || "");
+      case "message.correlated": return "收到消息 " + messageName(d.name || "");
+      case "timer.fired": return "定时触发「" + elementName(d.element_id, "定时") + "」";
       default: return JG.labels.kinds[e.kind] || e.kind;
     }
   }
 
   function renderHistory(el, events) {
+    draw(el, events);
+    JG._historyRedraw = function () { draw(el, events); };
+    // the forms of completed tasks give the labels of their fields
+    var ids = {};
+    (events || []).forEach(function (e) {
+      if (e.kind === "task.completed" && e.task_id && !fieldLabels[e.task_id]) ids[e.task_id] = true;
+    });
+    var pending = Object.keys(ids).map(function (id) {
+      return taskDetail(id).then(function (t) { fieldLabels[id] = labelsOf(t.form, {}); },
+                                 function () { fieldLabels[id] = {}; });
+    });
+    if (pending.length) Promise.all(pending).then(function () { draw(el, events); });
+  }
+
+  function draw(el, events) {
     el.innerHTML = "";
     if (!events || !events.length) {
       el.appendChild(h("div", { class: "empty" }, "暂无历史记录。"));
@@ -89,7 +143,7 @@
     }
     el.appendChild(h("ol", { class: "timeline", id: "history-list" }, events.map(function (e) {
       return h("li", { "data-kind": e.kind, "data-seq": e.seq },
-        h("div", { class: "when" }, JG.fmtTime(e.at), " · ", e.actor || "系统",
+        h("div", { class: "when" }, JG.fmtTime(e.at), " · ", e.actor_name || e.actor || "系统",
           " · ", h("span", { class: "badge info" }, JG.labels.kinds[e.kind] || e.kind)),
         h("div", { class: "details" }, describeEvent(e)),
         h("div", { class: "muted small", title: "本条哈希 " + e.hash }, "#" + e.seq + " " + String(e.hash || "").slice(0, 12)));
@@ -97,6 +151,9 @@
   }
 
   JG.diagram = diagram;
+  JG.taskDetail = taskDetail;
+  JG.elementName = elementName;
+  JG.messageName = messageName;
   JG.renderHistory = renderHistory;
   JG.describeEvent = describeEvent;
 })();
