@@ -44,7 +44,9 @@
     fail("建模器组件未加载 (请运行 make assets)。");
     return;
   }
-  modeler = new window.JGBpmnModeler({ container: container });
+  var modelerOptions = { container: container };
+  if (JG.props) JG.props.extend(modelerOptions);   // properties panel: app/designer-properties.js
+  modeler = new window.JGBpmnModeler(modelerOptions);
 
   function processOf(definitions) {
     var roots = (definitions && definitions.rootElements) || [];

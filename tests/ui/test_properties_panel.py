@@ -1,0 +1,155 @@
+"""流程设计's properties panel: a designer sets a gateway flow's condition, a timer and a lane's
+role in the panel (no XML by hand), deploys, and the engine runs the diagram with them; the
+panel speaks Chinese."""
+from __future__ import annotations
+
+import re
+
+from tests.apiclient import ApiClient
+
+KEY = "props_demo"
+DIAGRAM = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="d" targetNamespace="http://jianguan.foshan/bpmn">
+  <bpmn:collaboration id="collab"><bpmn:participant id="pool" name="属性面板演示" processRef="{KEY}"/></bpmn:collaboration>
+  <bpmn:process id="{KEY}" name="属性面板演示" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="lane1" name="待定">
+      <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>fill</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>gw</bpmn:flowNodeRef><bpmn:flowNodeRef>wait</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>end_a</bpmn:flowNodeRef><bpmn:flowNodeRef>end_b</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start" name="开始"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
+    <bpmn:userTask id="fill" name="填写数量"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="gw"/>
+    <bpmn:exclusiveGateway id="gw" name="数量多?" default="f_no"/>
+    <bpmn:sequenceFlow id="f_yes" name="多" sourceRef="gw" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f_no" name="少" sourceRef="gw" targetRef="end_b"/>
+    <bpmn:intermediateCatchEvent id="wait" name="等两天"><bpmn:timerEventDefinition id="td"/></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="end_a"/>
+    <bpmn:endEvent id="end_a" name="结束"/><bpmn:endEvent id="end_b" name="结束"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="collab">
+    <bpmndi:BPMNShape id="pool_di" bpmnElement="pool" isHorizontal="true"><dc:Bounds x="100" y="60" width="760" height="260"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="lane1_di" bpmnElement="lane1" isHorizontal="true"><dc:Bounds x="130" y="60" width="730" height="260"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="170" y="142" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="fill_di" bpmnElement="fill"><dc:Bounds x="250" y="120" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="gw_di" bpmnElement="gw" isMarkerVisible="true"><dc:Bounds x="400" y="135" width="50" height="50"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="wait_di" bpmnElement="wait"><dc:Bounds x="520" y="142" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="end_a_di" bpmnElement="end_a"><dc:Bounds x="640" y="142" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="end_b_di" bpmnElement="end_b"><dc:Bounds x="520" y="252" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="206" y="160"/><di:waypoint x="250" y="160"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="350" y="160"/><di:waypoint x="400" y="160"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f_yes_di" bpmnElement="f_yes"><di:waypoint x="450" y="160"/><di:waypoint x="520" y="160"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f_no_di" bpmnElement="f_no"><di:waypoint x="425" y="185"/><di:waypoint x="425" y="270"/><di:waypoint x="520" y="270"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f3_di" bpmnElement="f3"><di:waypoint x="556" y="160"/><di:waypoint x="640" y="160"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>"""
+
+# Latin words allowed in the panel: names of standards and languages; 「...」 quotes code
+ALLOWED = {"ID", "XML", "BPMN", "ISO", "Python", "JUEL", "FEEL"}
+
+
+def expect(locator):
+    from playwright.sync_api import expect as pw_expect
+    return pw_expect(locator)
+
+
+def select(page, element_id: str) -> None:
+    page.evaluate("""(id) => { const m = JGDesigner.modeler;
+        m.get('selection').select(m.get('elementRegistry').get(id)); }""", element_id)
+
+
+def open_group(page, group: str) -> None:
+    header = page.locator(f'#properties-panel [data-group-id="group-{group}"] .bio-properties-panel-group-header')
+    expect(header).to_be_visible()
+    if "open" not in (header.get_attribute("class") or ""):
+        header.click()
+
+
+def model(page, script: str):
+    return page.evaluate(f"""() => {{ const reg = JGDesigner.modeler.get('elementRegistry');
+        const bo = (id) => reg.get(id).businessObject; return {script}; }}""")
+
+
+def latin_words(text: str) -> set[str]:
+    text = re.sub(r"「[^」]*」", " ", text)
+    return {w for w in re.findall(r"[A-Za-z][A-Za-z_.-]*", text) if w not in ALLOWED}
+
+
+def test_condition_timer_and_lane_role_edited_in_the_panel_deploy_and_run(live, sign_in, shots):
+    api = ApiClient(live.app)
+    page = sign_in("designer")
+    page.evaluate("(xml) => JGDesigner.importXML(xml, {fileName: 'props_demo.bpmn'})", DIAGRAM)
+    page.wait_for_selector('#modeler[data-import="ok"]')
+    expect(page.locator("#properties-panel")).to_be_visible()
+
+    # the sequence flow's condition (Python), as typed
+    select(page, "f_yes")
+    open_group(page, "jg-condition")
+    page.fill("#bio-properties-panel-jg-condition-expression", "amount > 10")
+    page.wait_for_function("""() => { const c = JGDesigner.modeler.get('elementRegistry')
+        .get('f_yes').businessObject.conditionExpression; return c && c.body === 'amount > 10'; }""")
+    shots(page, "1-condition")
+
+    # the timer: a duration, typed bare and quoted by the panel
+    select(page, "wait")
+    open_group(page, "jg-timer")
+    expect(page.locator("#bio-properties-panel-jg-timer-type")).to_have_value("timeDuration")
+    page.fill("#bio-properties-panel-jg-timer-value", "P2D")
+    page.wait_for_function("""() => { const d = JGDesigner.modeler.get('elementRegistry')
+        .get('wait').businessObject.eventDefinitions[0];
+        return d.timeDuration && d.timeDuration.body === '"P2D"'; }""")
+    shots(page, "2-timer")
+
+    # the lane's role: 监督员 (inspectors work its tasks)
+    select(page, "lane1")
+    open_group(page, "jg-lane")
+    page.select_option("#bio-properties-panel-jg-lane-role", "inspector")
+    assert model(page, "bo('lane1').name") == "监督员"
+    expect(page.locator("#bio-properties-panel-jg-lane-role")).to_have_value("inspector")
+    shots(page, "3-lane")
+
+    page.click("#validate-btn")
+    expect(page.locator("#validate-ok")).to_be_visible()
+    page.click("#deploy-btn")
+    expect(page.locator("#deploy-ok")).to_contain_text("已部署为版本 1")
+
+    deployed = api.get(f"/api/v1/definitions/{KEY}").get_json()
+    xml = deployed["xml"]
+    assert "amount &gt; 10</bpmn:conditionExpression>" in xml
+    assert "<bpmn:timeDuration" in xml and '"P2D"</bpmn:timeDuration>' in xml
+    assert 'name="监督员"' in xml
+
+    # the engine runs it: an inspector starts it, the task is the inspector's, the condition
+    # takes the timer branch and the instance waits on the timer
+    started = api.start(KEY, "FS-CC-2026-001", as_user="inspector_cc")
+    assert started.status_code in (200, 201), started.get_json()
+    instance = api.instance(started.get_json()["id"])
+    task = next(t for t in instance["tasks"] if t["element_id"] == "fill")
+    assert task["role"] == "inspector"
+    assert api.complete(task["id"], {"amount": 12}, as_user="inspector_cc").status_code == 200
+    after = api.instance(instance["id"])
+    assert after["state"] == "running" and not [t for t in after["tasks"] if t.get("state") == "open"]
+    timers = api.get(f"/api/v1/instances/{instance['id']}").get_json()
+    assert "wait" in str(timers), timers
+    assert page.errors == []
+
+
+def test_panel_text_is_chinese(live, sign_in, shots):
+    page = sign_in("designer")
+    page.evaluate("(xml) => JGDesigner.importXML(xml, {fileName: 'props_demo.bpmn'})", DIAGRAM)
+    page.wait_for_selector('#modeler[data-import="ok"]')
+    seen = {}
+    for element_id in ("f_yes", "wait", "lane1", "fill", "gw", "start"):
+        select(page, element_id)
+        closed = page.locator("#properties-panel .bio-properties-panel-group-header:not(.open)")
+        for _ in range(closed.count()):     # each click opens one: the list shrinks
+            closed.first.click()
+        seen[element_id] = page.locator("#properties-panel").inner_text()
+    shots(page, "panel")
+    latin = {i: latin_words(text) for i, text in seen.items()}
+    assert {i: w for i, w in latin.items() if w} == {}, latin
+    assert "条件表达式 (Python)" in seen["f_yes"] and "定时器类型" in seen["wait"]
+    assert "办理角色" in seen["lane1"] and "表单标识" in seen["fill"]
