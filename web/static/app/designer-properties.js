@@ -386,6 +386,9 @@
       ".jg-modeler-row > .modeler { flex: 1 1 auto; min-width: 0; }" +
       ".jg-properties { flex: 0 0 320px; height: 62vh; min-height: 360px; overflow: auto;" +
       " border: 1px solid var(--c-line); border-left: 0; background: #fff; }" +
+      // the panel marks groups without values "empty": not the platform's empty-state block
+      ".jg-properties .empty { text-align: inherit; color: inherit; padding: 0; }" +
+      ".jg-properties .empty::before { content: none; display: none; }" +
       "@media (max-width: 900px) { .jg-modeler-row { flex-direction: column; }" +
       " .jg-properties { flex-basis: auto; border-left: 1px solid var(--c-line); } }";
     document.head.appendChild(style);
