@@ -153,7 +153,8 @@
   function formKeyOf(bo) {
     var values = (bo.extensionElements && bo.extensionElements.values) || [];
     for (var i = 0; i < values.length; i++) {
-      var props = values[i].$children || values[i].values || [];
+      // typed spiffworkflow:properties (app/spiffworkflow-moddle.js) or generic children
+      var props = values[i].properties || values[i].$children || values[i].values || [];
       for (var j = 0; j < props.length; j++) {
         var p = props[j], name = p.name || (p.$attrs && p.$attrs.name);
         if (name === "formKey" || name === "form") return p.value || (p.$attrs && p.$attrs.value);
