@@ -11,8 +11,10 @@
     "Process": "流程", "Process name": "流程名称", "Process ID": "流程 ID", "Executable": "可执行",
     "Version tag": "版本标签", "Participant": "参与者", "Participant Name": "参与者名称",
     "Select an element to edit its properties.": "选择一个元素以编辑其属性。",
-    "Multiple elements are selected. Select a single one to edit its properties.":
+    "Multiple elements are selected. Select a single element to edit its properties.":
       "选中了多个元素。请只选择一个来编辑其属性。",
+    "Participant ID": "参与者 ID", "Loop cardinality": "实例数", "Type": "类型",
+    "Completion": "完成", "Business ID": "业务 ID",
     "ID must not be empty.": "ID 不能为空。", "ID must be unique.": "ID 不能重复。",
     "ID must not contain spaces.": "ID 不能包含空格。",
     "ID must be a valid QName.": "ID 必须是合法的 XML 名称 (QName)。",
