@@ -48,7 +48,7 @@ DIAGRAM = f"""<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 # Latin words allowed in the panel: names of standards and languages; 「...」 quotes code
-ALLOWED = {"ID", "XML", "BPMN", "ISO", "Python", "JUEL", "FEEL"}
+ALLOWED = {"ID", "XML", "BPMN", "DMN", "ISO", "Python", "JUEL", "FEEL"}
 DATA = {"props_paid", "props_more"}     # the diagram's own names shown in the panel
 
 
@@ -141,7 +141,8 @@ def test_panel_text_is_chinese(live, sign_in, shots):
     page = sign_in("designer")
     seen = {}
     for diagram, elements in ((DIAGRAM, ("f_yes", "wait", "lane1", "fill", "gw", "start", "pool")),
-                              (MORE, ("t_script", "t_wait", "t_each"))):
+                              (MORE, ("t_script", "t_wait", "t_each")),
+                              (TASKS, ("s_grade", "r_rule", "c_call", "w_cond"))):
         page.evaluate("(xml) => JGDesigner.importXML(xml, {fileName: 'x.bpmn'})", diagram)
         page.wait_for_selector('#modeler[data-import="ok"]')
         for element_id in elements:
@@ -261,4 +262,68 @@ def test_form_script_correlation_and_multi_instance_edited_in_the_panel(live, si
     paid = api.instance(instance_id)
     assert paid["variables"]["payment"] == {"amount": 6}
     assert [t["element_id"] for t in paid["tasks"]] == ["t_each", "t_each"]
+    assert page.errors == []
+
+
+TASKS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="d3" targetNamespace="http://jianguan.foshan/bpmn">
+  <bpmn:process id="props_tasks" name="属性面板演示三" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="s_grade"/>
+    <bpmn:serviceTask id="s_grade" name="评定"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="s_grade" targetRef="r_rule"/>
+    <bpmn:businessRuleTask id="r_rule" name="判定"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="r_rule" targetRef="c_call"/>
+    <bpmn:callActivity id="c_call" name="约谈"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="c_call" targetRef="w_cond"/>
+    <bpmn:intermediateCatchEvent id="w_cond" name="等条件"><bpmn:conditionalEventDefinition id="cd"/></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f5" sourceRef="w_cond" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="props_tasks">
+    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="142" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="s_grade_di" bpmnElement="s_grade"><dc:Bounds x="170" y="120" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="r_rule_di" bpmnElement="r_rule"><dc:Bounds x="310" y="120" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="c_call_di" bpmnElement="c_call"><dc:Bounds x="450" y="120" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="w_cond_di" bpmnElement="w_cond"><dc:Bounds x="590" y="142" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="670" y="142" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="136" y="160"/><di:waypoint x="170" y="160"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="270" y="160"/><di:waypoint x="310" y="160"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f3_di" bpmnElement="f3"><di:waypoint x="410" y="160"/><di:waypoint x="450" y="160"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f4_di" bpmnElement="f4"><di:waypoint x="550" y="160"/><di:waypoint x="590" y="160"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f5_di" bpmnElement="f5"><di:waypoint x="626" y="160"/><di:waypoint x="670" y="160"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>"""
+
+
+def test_service_decision_call_and_conditional_event_edited_in_the_panel(live, sign_in, shots):
+    page = sign_in("designer")
+    page.evaluate("(xml) => JGDesigner.importXML(xml, {fileName: 'props_tasks.bpmn'})", TASKS)
+    page.wait_for_selector('#modeler[data-import="ok"]')
+    fill(page, "s_grade", "jg-service", "jg-service-operator", "closing.grade")
+    fill(page, "s_grade", "jg-service", "jg-service-result", "grade")
+    fill(page, "s_grade", "jg-service", "jg-service-parameters",
+         "total: float = 90\nzero_sections: int = 0")
+    page.check("#bio-properties-panel-jg-async")
+    fill(page, "r_rule", "jg-service", "jg-decision", "talk_trigger")
+    fill(page, "c_call", "jg-service", "jg-called-element", "warning_talk")
+    fill(page, "w_cond", "jg-event-condition", "jg-event-condition-expression", "grade == 'A'")
+    shots(page, "1-edited")
+    xml = page.evaluate("() => JGDesigner.xml()")
+    for part in ('<spiffworkflow:serviceTaskOperator id="closing.grade" resultVariable="grade">',
+                 '<spiffworkflow:parameter id="total" type="float" value="90" />',
+                 '<spiffworkflow:parameter id="zero_sections" type="int" value="0" />',
+                 '<spiffworkflow:property name="async" value="true" />',
+                 "<spiffworkflow:calledDecisionId>talk_trigger</spiffworkflow:calledDecisionId>",
+                 'calledElement="warning_talk"',
+                 "<bpmn:condition xsi:type=\"bpmn:tFormalExpression\">grade == 'A'</bpmn:condition>"):
+        assert part in xml, (part, xml)
+    # the server finds the operation, the decision and the called process: it would deploy
+    page.click("#validate-btn")
+    expect(page.locator("#validate-ok")).to_be_visible()
+    select(page, "s_grade")
+    expect(page.locator("#bio-properties-panel-jg-service-parameters")).to_have_value(
+        "total: float = 90\nzero_sections: int = 0")
     assert page.errors == []

@@ -202,6 +202,84 @@
     ] };
   }
 
+  function conditionalEventGroup(s, element) {
+    var def = eventDef(element.businessObject, "bpmn:ConditionalEventDefinition");
+    if (!def) return null;
+    return { id: "jg-event-condition", label: translate("Condition"), entries: [
+      text("jg-event-condition-expression", { label: "Condition expression (Python)",
+        hint: "hint.condition", area: true,
+        get: function () { return body(def.get("condition")); },
+        set: function (el, v) { s.update(el, def, { condition: s.formal(v) }); } })
+    ] };
+  }
+
+  // service task parameters as lines "name: type = expression"
+  function paramsText(op) {
+    var list = (op && op.get("parameters") && op.get("parameters").get("parameters")) || [];
+    return list.map(function (p) {
+      return (p.id || "") + ": " + (p.type || "str") + " = " + (p.value || "");
+    }).join("\n");
+  }
+  function parseParams(textValue) {
+    return textValue.split("\n").map(function (line) { return line.trim(); }).filter(Boolean)
+      .map(function (line) {
+        var m = /^([^:=\s]+)\s*(?::\s*([^=\s]+))?\s*=\s*(.*)$/.exec(line);
+        return m ? { id: m[1], type: m[2] || "str", value: m[3] } : { id: line, type: "str", value: "" };
+      });
+  }
+
+  function serviceGroup(s, element) {
+    var bo = element.businessObject, entries = [];
+    function op() { return extOf(bo, "spiffworkflow:ServiceTaskOperator")[0]; }
+    function ensureOp(el) {
+      var o = op();
+      if (!o) { o = s.factory.create("spiffworkflow:ServiceTaskOperator", {}); s.addExt(el, bo, o); }
+      return o;
+    }
+    function attr(name) {
+      return { get: function () { return (op() && op().get(name)) || ""; },
+               set: function (el, v) {
+                 if (!v && !op()) return;
+                 var o = {}; o[name] = v || undefined; s.update(el, ensureOp(el), o);
+               } };
+    }
+    function spec(label, parts, hint, area) {
+      parts.label = label; parts.hint = hint; parts.area = area; return parts;
+    }
+    if (is(bo, "bpmn:ServiceTask")) {
+      entries.push(text("jg-service-operator", spec("Service operation", attr("id"), "hint.service")));
+      entries.push(text("jg-service-result", spec("Result variable", attr("resultVariable"))));
+      entries.push(text("jg-service-parameters", spec("Parameters", {
+        get: function () { return paramsText(op()); },
+        set: function (el, v) {
+          var o = ensureOp(el);
+          var params = parseParams(v || "").map(function (p) {
+            return s.factory.create("spiffworkflow:Parameter", p);
+          });
+          var holder = s.factory.create("spiffworkflow:Parameters", { parameters: params });
+          params.forEach(function (p) { p.$parent = holder; });
+          holder.$parent = o;
+          s.update(el, o, { parameters: holder });
+        } }, "hint.parameters", true)));
+    }
+    if (is(bo, "bpmn:ServiceTask") || is(bo, "bpmn:ScriptTask")) {
+      entries.push(checkbox("jg-async", { label: "Run in the background",
+        get: function (el) { return /^(true|1|yes)$/i.test(s.getProp(el.businessObject, "async")); },
+        set: function (el, v) { s.setProp(el, el.businessObject, "async", v ? "true" : ""); } }));
+    }
+    if (is(bo, "bpmn:BusinessRuleTask")) {
+      entries.push(text("jg-decision", { label: "Decision ID", hint: "hint.decision",
+        get: function () { return s.getText(bo, "spiffworkflow:CalledDecisionId"); },
+        set: function (el, v) { s.setText(el, bo, "spiffworkflow:CalledDecisionId", v); } }));
+    }
+    if (is(bo, "bpmn:CallActivity")) {
+      entries.push(text("jg-called-element", { label: "Called process ID", hint: "hint.called",
+        get: function () { return bo.get("calledElement") || ""; },
+        set: function (el, v) { s.modeling.updateProperties(el, { calledElement: v || undefined }); } }));
+    }
+    return entries.length ? { id: "jg-service", label: translate("Implementation"), entries: entries } : null;
+  }
+
   var TIMER_KINDS = [["timeDuration", "Duration"], ["timeDate", "Date"], ["timeCycle", "Cycle"]];
   function timerGroup(s, element) {
     var def = eventDef(element.businessObject, "bpmn:TimerEventDefinition");
@@ -335,8 +413,8 @@
 
   // the standard groups these replace (they write FEEL and unquoted ISO text)
   var REPLACED = { timer: true, multiInstance: true };
-  var BUILDERS = [conditionGroup, timerGroup, laneGroup, formGroup, correlationGroup, scriptGroup,
-                  multiGroup];
+  var BUILDERS = [conditionGroup, conditionalEventGroup, timerGroup, laneGroup, formGroup,
+                  serviceGroup, correlationGroup, scriptGroup, multiGroup];
 
   function JianguanProvider(propertiesPanel, injector) {
     this._s = new Services(injector);
