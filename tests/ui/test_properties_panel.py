@@ -97,7 +97,11 @@ def test_condition_timer_and_lane_role_edited_in_the_panel_deploy_and_run(live, 
     # the timer: a duration, typed bare and quoted by the panel
     select(page, "wait")
     open_group(page, "jg-timer")
-    expect(page.locator("#bio-properties-panel-jg-timer-type")).to_have_value("timeDuration")
+    timer_type = page.locator("#bio-properties-panel-jg-timer-type")
+    expect(timer_type).to_have_value("timeDuration")
+    timer_type.select_option("timeCycle")            # a type chosen before its value stays
+    expect(timer_type).to_have_value("timeCycle")
+    timer_type.select_option("timeDuration")
     page.fill("#bio-properties-panel-jg-timer-value", "P2D")
     page.wait_for_function("""() => { const d = JGDesigner.modeler.get('elementRegistry')
         .get('wait').businessObject.eventDefinitions[0];

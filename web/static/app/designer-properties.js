@@ -149,7 +149,8 @@
     }
     function write(el, k, value) {
       var props = { timeDuration: undefined, timeDate: undefined, timeCycle: undefined };
-      props[k] = s.formal(value);
+      // kept even when empty, so the chosen type stays (deploy then asks for a value)
+      props[k] = s.factory.create("bpmn:FormalExpression", { body: value || "" });
       s.update(el, def, props);
     }
     return { id: "jg-timer", label: translate("Timer"), entries: [
@@ -201,8 +202,10 @@
     if (!owner) return null;
     function pvc() { return extOf(owner, "spiffworkflow:ProcessVariableCorrelation")[0]; }
     function field(name) {
+      var other = name === "propertyId" ? "expression" : "propertyId";
       return function (el, v) {
         var c = pvc();
+        if (c && !v && !c.get(other)) { s.removeExt(el, owner, c); return; }
         if (c) { s.update(el, c, (function () { var o = {}; o[name] = v || undefined; return o; })()); return; }
         if (!v) return;
         var attrs = {}; attrs[name] = v;
