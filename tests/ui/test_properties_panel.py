@@ -225,6 +225,12 @@ def test_form_script_correlation_and_multi_instance_edited_in_the_panel(live, si
     exported = page.evaluate("() => JGDesigner.xml()")
     assert "<bpmn:loopDataInputRef>findings</bpmn:loopDataInputRef>" in exported
     assert "<bpmn:loopDataOutputRef>finding_scores</bpmn:loopDataOutputRef>" in exported
+    expect(page.locator("#bio-properties-panel-jg-multi-element")).to_have_value("finding")
+    fill(page, "handle_findings", "jg-multi", "jg-multi-collection", "open_findings")
+    fill(page, "handle_findings", "jg-multi", "jg-multi-element", "item")
+    exported = page.evaluate("() => JGDesigner.xml()")
+    assert "<bpmn:loopDataInputRef>open_findings</bpmn:loopDataInputRef>" in exported
+    assert re.search(r'<bpmn:inputDataItem id="item" name="item"', exported)
 
     page.evaluate("(xml) => JGDesigner.importXML(xml, {fileName: 'props_more.bpmn'})", MORE)
     page.wait_for_selector('#modeler[data-import="ok"]')

@@ -255,7 +255,8 @@
     function item(prop, type) {
       return { get: function () { var r = mi.get(prop); return (r && (r.name || r.id)) || ""; },
                set: function (el, v) {
-                 var o = {}; o[prop] = v ? s.factory.create(type, { id: v, name: v }) : undefined;
+                 // a variable's name, kept out of the modeler's id registry like varRef
+                 var o = {}; o[prop] = v ? s.moddle.create(type, { id: v, name: v }) : undefined;
                  s.update(el, mi, o);
                } };
     }
@@ -297,7 +298,11 @@
 
   // Diagrams name multi-instance collections by variable: bpmn-moddle reports them as unresolved
   // references and drops them; put them back before the import uses the model.
-  function LoopRefRepair(eventBus, moddle) {
+  function LoopRefRepair(eventBus, moddle, selection) {
+    // The panel answers an emptied selection with the canvas root: emptied while the old
+    // diagram is cleared, that creates an implicit root which outlives the import and breaks
+    // the next export. Deselect while the old diagram is still there.
+    eventBus.on("import.parse.start", function () { selection.select(null); });
     eventBus.on("import.parse.complete", function (event) {
       var warnings = event.warnings || [];
       for (var i = warnings.length - 1; i >= 0; i--) {
@@ -309,7 +314,7 @@
       }
     });
   }
-  LoopRefRepair.$inject = ["eventBus", "moddle"];
+  LoopRefRepair.$inject = ["eventBus", "moddle", "selection"];
 
   var module = {
     __init__: ["jianguanPropertiesProvider", "jianguanLoopRefRepair"],
