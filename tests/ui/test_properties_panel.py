@@ -49,7 +49,7 @@ DIAGRAM = f"""<?xml version="1.0" encoding="UTF-8"?>
 
 # Latin words allowed in the panel: names of standards and languages; 「...」 quotes code
 ALLOWED = {"ID", "XML", "BPMN", "DMN", "ISO", "Python", "JUEL", "FEEL"}
-DATA = {"props_paid", "props_more"}     # the diagram's own names shown in the panel
+DATA = {"props_paid", "props_more", "m_paid"}     # the diagram's own names shown in the panel
 
 
 def expect(locator):
@@ -236,6 +236,10 @@ def test_form_script_correlation_and_multi_instance_edited_in_the_panel(live, si
     page.wait_for_selector('#modeler[data-import="ok"]')
     fill(page, "t_form", "jg-form", "jg-form-key", "briefing_end")
     fill(page, "t_script", "jg-script", "jg-script", "total = amount * 2")
+    select(page, "t_wait")
+    open_group(page, "message")             # the standard group: which message, its name
+    expect(page.locator("#bio-properties-panel-messageName")).to_have_value("props_paid")
+    fill(page, "t_wait", "message", "messageName", "props_payment")
     fill(page, "t_wait", "jg-correlation", "jg-correlation-key", "order_no")
     fill(page, "t_wait", "jg-correlation", "jg-correlation-expression", "order_no")
     fill(page, "t_wait", "jg-correlation", "jg-message-variable", "payment")
@@ -251,6 +255,7 @@ def test_form_script_correlation_and_multi_instance_edited_in_the_panel(live, si
     xml = api.get("/api/v1/definitions/props_more").get_json()["xml"]
     for part in ('<spiffworkflow:property name="formKey" value="briefing_end"',
                  "<bpmn:script>total = amount * 2</bpmn:script>",
+                 '<bpmn:message id="m_paid" name="props_payment">',
                  "<spiffworkflow:propertyId>order_no</spiffworkflow:propertyId>",
                  "<spiffworkflow:messageVariable>payment</spiffworkflow:messageVariable>",
                  ">2</bpmn:loopCardinality>"):
@@ -267,7 +272,7 @@ def test_form_script_correlation_and_multi_instance_edited_in_the_panel(live, si
     waiting = api.instance(instance_id)
     assert waiting["variables"]["total"] == 6
     assert [w.get("correlation") for w in waiting["waiting"]] == [{"order_no": "A-1"}]
-    r = api.message("props_paid", {"order_no": "A-1"}, {"amount": 6})
+    r = api.message("props_payment", {"order_no": "A-1"}, {"amount": 6})
     assert r.status_code == 200 and r.get_json()["correlated"] == [instance_id], r.get_json()
     paid = api.instance(instance_id)
     assert paid["variables"]["payment"] == {"amount": 6}
