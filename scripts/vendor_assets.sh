@@ -37,6 +37,10 @@ bpmn-js/LICENSE                                     -> bpmn-js/
 echarts/dist/echarts.min.js                         -> echarts/
 echarts/LICENSE                                     -> echarts/
 echarts/NOTICE                                      -> echarts/
+# properties panel (designer page): its CSS and licences; the script is built below
+@bpmn-io/properties-panel/dist/assets/properties-panel.css -> bpmn-js-properties-panel/assets/
+@bpmn-io/properties-panel/LICENSE                   -> bpmn-js-properties-panel/LICENSE.properties-panel
+bpmn-js-properties-panel/LICENSE                    -> bpmn-js-properties-panel/
 '
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,6 +74,13 @@ while IFS= read -r line; do
     cp -R "$SRC/$src" "$target"
     count=$((count + 1))
 done <<<"$ASSETS"
+
+# The properties panel's UMD exports no entry components, so the designer's own provider could
+# not share its preact: bundle the ESM builds with esbuild (a devDependency, offline).
+"$SRC/.bin/esbuild" "$ROOT/scripts/properties_panel_entry.js" --bundle --minify --format=iife \
+    --global-name=JGPropertiesPanel --log-level=warning \
+    --outfile="$tmp/bpmn-js-properties-panel/jg-properties-panel.min.js"
+count=$((count + 1))
 
 chmod 755 "$tmp"
 rm -rf "$DEST"

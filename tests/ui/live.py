@@ -18,7 +18,8 @@ def missing_prerequisites() -> str | None:
     """Why the browser tests cannot run here (make test installs both), or None."""
     if not os.access(CHROMIUM, os.X_OK):
         return f"no Chromium at {CHROMIUM} (make test installs Debian's chromium)"
-    for name in ("bpmn-js/bpmn-navigated-viewer.production.min.js", "form-js/form-viewer.umd.js"):
+    for name in ("bpmn-js/bpmn-navigated-viewer.production.min.js", "form-js/form-viewer.umd.js",
+                 "bpmn-js-properties-panel/jg-properties-panel.min.js"):
         if not os.path.exists(os.path.join(VENDOR, name)):
             return f"web/static/vendor/{name} missing: run make assets"
     return None

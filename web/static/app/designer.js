@@ -44,9 +44,12 @@
     fail("建模器组件未加载 (请运行 make assets)。");
     return;
   }
-  // palette, context pad and menus in Chinese (the `translate` service, see app/i18n/zh.js)
-  modeler = new window.JGBpmnModeler({ container: container,
-    additionalModules: JG.i18n ? [JG.i18n.bpmnModule] : [] });
+  // palette, context pad and menus in Chinese (the `translate` service, see app/i18n/zh.js);
+  // the properties panel (app/designer-properties.js) adds its modules after it
+  var modelerOptions = { container: container,
+    additionalModules: JG.i18n ? [JG.i18n.bpmnModule] : [] };
+  if (JG.props) JG.props.extend(modelerOptions);
+  modeler = new window.JGBpmnModeler(modelerOptions);
 
   function processOf(definitions) {
     var roots = (definitions && definitions.rootElements) || [];
@@ -156,7 +159,8 @@
   function formKeyOf(bo) {
     var values = (bo.extensionElements && bo.extensionElements.values) || [];
     for (var i = 0; i < values.length; i++) {
-      var props = values[i].$children || values[i].values || [];
+      // typed spiffworkflow:properties (app/spiffworkflow-moddle.js) or generic children
+      var props = values[i].properties || values[i].$children || values[i].values || [];
       for (var j = 0; j < props.length; j++) {
         var p = props[j], name = p.name || (p.$attrs && p.$attrs.name);
         if (name === "formKey" || name === "form") return p.value || (p.$attrs && p.$attrs.value);
