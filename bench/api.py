@@ -35,7 +35,8 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 sys.path.insert(0, ROOT)
 
 from tests.system.client import Client  # noqa: E402
-from tests.system.topology import free_port, wait_for  # noqa: E402
+from tests.system.topology import free_port  # noqa: E402
+from tests.waiting import wait_until as wait_for  # noqa: E402
 
 BPMN = os.path.join(ROOT, "tests", "engine", "processes", "two_lanes.bpmn")
 PROJECT = "FS-CC-2026-001"

@@ -155,7 +155,8 @@ def embedded(url: str, args) -> tuple[list[float], int]:
 
 
 def celery(args) -> tuple[list[float], int]:
-    from tests.system.topology import Topology, wait_for
+    from tests.system.topology import Topology
+    from tests.waiting import wait_until as wait_for
 
     with tempfile.TemporaryDirectory() as tmp:
         topo = Topology(Path(tmp), label="timers", extra_env={

@@ -14,10 +14,11 @@ from typing import Callable
 
 from cachetools import LRUCache
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task, TaskState
 
 SpecPair = tuple  # (BpmnProcessSpec, dict[str, BpmnProcessSpec])
 
@@ -42,9 +43,41 @@ class _SpeclessConverter(BpmnWorkflowConverter):
         return workflow
 
 
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+
+
+class _FinishedTaskConverter(TaskConverter):
+    """A finished task's dict is kept with its workflow and reused while nothing it is made
+    of changed: most of a workflow's tasks are finished, and converting each of them again
+    on every step was most of the time the blob took. A finished task's data is not changed
+    by SpiffWorkflow or the engine (steps work on ready and waiting tasks); its state, links
+    and the data objects it and its parent hold are in the key, so a reset, a cancel or a
+    compaction converts it again."""
+
+    def to_dict(self, task):
+        if not task.has_state(_FINISHED):
+            return super().to_dict(task)
+        cache = task.workflow.__dict__.setdefault(self._slot, {})
+        parent = task.parent
+        key = (task.state, task.last_state_change, task._parent, tuple(task._children),
+               task.triggered, id(task.data), len(task.internal_data),
+               None if parent is None else id(parent.data))
+        hit = cache.get(task.id)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        dct = super().to_dict(task)
+        cache[task.id] = (key, dct)
+        return dct
+
+    @property
+    def _slot(self) -> str:
+        return f"_jianguan_task_dicts_{id(self)}"
+
+
 def _new_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessConverter
+    config[Task] = _FinishedTaskConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 

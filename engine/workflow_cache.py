@@ -43,6 +43,10 @@ class WorkflowCache:
             self.misses += 1
             return None
 
+    def holds(self, instance_id: str) -> bool:
+        """Whether some version of the instance is kept (a hint: `take` decides)."""
+        return instance_id in self._items
+
     def put(self, instance_id: str, lock_version: int, workflow: BpmnWorkflow,
             waits=None) -> None:
         """After commit: keep `workflow` as the instance's state at `lock_version` (an entry

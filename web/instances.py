@@ -34,17 +34,18 @@ class Instances(MethodView):
     def post(self, body):
         """启动流程实例 (start an instance; runs to its next wait state)"""
         engine, principal = services(), current()
-        with engine.db.read() as conn:
+        # checks and start in one transaction: one fewer per start (two PostgreSQL round trips)
+        with engine.unit(principal.username) as unit:
+            conn = unit.conn
             definition = engine.definition(conn, body["process_key"], body.get("version"))
             business_key, variables = starting.prepare(
                 conn, commands.start_form(engine, conn, definition), body.get("business_key"),
                 body.get("variables"))
             policy.check_start(conn, principal, (definition.meta or {}).get("start_lane"),
                                business_key, variables or {})
-        with engine.unit(principal.username) as unit:
             handle = commands.start(engine, unit, body["process_key"], business_key, variables,
                                     body.get("version"), by_person=True)
-        with engine.db.read() as conn:
+            # the answer read in the same transaction (its own writes, as they commit)
             return instance_detail(engine, conn, handle.id)
 
     @blp.arguments(InstanceQuery, location="query")
