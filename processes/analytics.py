@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from engine.clock import utcnow
+from engine.errors import Forbidden
 from engine.schema import tasks
 
 from .schema import (HISTOGRAM_BUCKETS, analytics_rollup, analytics_watermark, enterprises,
@@ -280,9 +281,9 @@ def _where(days: tuple[str, str], dim: str, value: str | None, process_key: str 
     return and_(*clause)
 
 
-def process_stats(conn, days: tuple[str, str]) -> list[dict]:
+def process_stats(conn, days: tuple[str, str], dim: str = "all", value: str = "") -> list[dict]:
     rows = conn.execute(select(analytics_rollup.c.process_key, *_sums())
-                        .where(_where(days, "all", "", None))
+                        .where(_where(days, dim, value, None))
                         .group_by(analytics_rollup.c.process_key)).all()
     out = [{"process_key": r.process_key, **_stats(r)} for r in rows]
     return sorted(out, key=lambda r: -r["count"])
@@ -301,17 +302,34 @@ def element_stats(conn, process_key: str, days: tuple[str, str], dim: str = "all
 
 
 def ranking(conn, dim: str, days: tuple[str, str], process_key: str | None = None,
-            element_id: str | None = None, sort: str = "median_hours") -> list[dict]:
-    """Districts, enterprises or inspectors ranked (slowest first by default)."""
+            element_id: str | None = None, sort: str = "median_hours",
+            within: str | None = None) -> list[dict]:
+    """Districts, enterprises or inspectors ranked (slowest first by default); `within` a
+    district keeps that district's row, or its own inspectors."""
     query = select(analytics_rollup.c.dim_value, *_sums()).where(
         _where(days, dim, None, process_key))
     if element_id:
         query = query.where(analytics_rollup.c.element_id == element_id)
+    if within is not None and dim == "district":
+        query = query.where(analytics_rollup.c.dim_value == within)
+    elif within is not None and dim == "inspector":
+        query = query.where(analytics_rollup.c.dim_value.in_(
+            select(users.c.username).where(users.c.district == within)))
     rows = conn.execute(query.group_by(analytics_rollup.c.dim_value)).all()
     names = _names(conn, dim, [r.dim_value for r in rows])
     out = [{"key": r.dim_value, "name": names.get(r.dim_value, r.dim_value), **_stats(r)}
            for r in rows]
     return sorted(out, key=lambda r: (-(r.get(sort) or 0), r["key"]))
+
+
+def check_within(conn, district: str, enterprise_asked: bool, inspector: str | None) -> None:
+    """District staff read their district's figures. The rollup keeps enterprises city-wide,
+    so those are for city staff only, as is another district's inspector."""
+    if enterprise_asked:
+        raise Forbidden("企业统计为全市数据, 仅市级人员可查看 (enterprise figures are city-wide)")
+    if inspector and not conn.execute(select(users.c.username).where(
+            users.c.username == inspector, users.c.district == district)).first():
+        raise Forbidden("只能查看本辖区的数据 (other district)")
 
 
 def _names(conn, dim: str, keys: list[str]) -> dict[str, str]:

@@ -9,10 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema, ValidationError
 
-from processes import analytics
+from processes import analytics, policy
 
 from .ext import services
-from .auth import allow
+from .auth import allow, current
 
 blp = Blueprint("analytics", __name__, url_prefix="/api/v1/analytics",
                 description="流程分析 (process analytics)")
@@ -53,24 +53,31 @@ def _fresh() -> None:
         analytics.rollup(engine, max_rows=analytics.CHUNK)
 
 
-def _filter(args) -> tuple[str, str]:
+def _filter(args, district: str | None) -> tuple[str, str]:
     for dim in analytics.DIMS:
         if args.get(dim):
             return dim, args[dim]
-    return "all", ""
+    return ("all", "") if district is None else ("district", district)
 
 
 def _list(args) -> list[dict]:
     days = analytics.period(args["start"], args["end"])
+    # district staff see their district's figures only (admins and city staff: everything)
+    district = policy.district_of(current(), args.get("district"))
     with services().db.engine.connect() as conn:
+        if district is not None:
+            analytics.check_within(
+                conn, district, inspector=args.get("inspector"),
+                enterprise_asked=bool(args.get("enterprise")) or args["list"] == "enterprise")
         if args["list"] == "processes":
-            return analytics.process_stats(conn, days)
+            return analytics.process_stats(conn, days, *_filter({}, district))
         if args["list"] == "elements":
             if not args["process_key"]:
                 raise ValidationError("请选择流程 (process_key is required)", "process_key")
-            return analytics.element_stats(conn, args["process_key"], days, *_filter(args))
+            return analytics.element_stats(conn, args["process_key"], days,
+                                           *_filter(args, district))
         return analytics.ranking(conn, args["list"], days, args["process_key"],
-                                 args["element_id"], args["sort"])
+                                 args["element_id"], args["sort"], within=district)
 
 
 def _answer(args, what: str) -> dict:

@@ -47,7 +47,7 @@ def history(api):
     return a, b
 
 
-def ask(api, path, as_user="leader_cc", **query):
+def ask(api, path, as_user="leader", **query):
     today = utcnow().date()
     query.setdefault("from", (today - timedelta(days=30)).isoformat())
     query.setdefault("to", today.isoformat())
@@ -133,3 +133,26 @@ def test_a_rollup_in_small_chunks_counts_the_same(api, engine, monkeypatch):
     assert (items["draft"]["count"], items["draft"]["rework"]) == (3, 1)
     assert (items["reply"]["count"], items["reply"]["overdue"], items["reply"]["rework"]) == \
         (3, 1, 1)
+
+
+def test_district_staff_read_their_own_district_only(api):
+    history(api)
+    clock.advance(timedelta(minutes=5))
+    # Chancheng's leader: Chancheng's steps only (3 draft, 2 reply there; Nanhai had 1 + 1)
+    items = {e["element_id"]: e for e in ask(api, "elements", as_user="leader_cc",
+                                             process_key="two_lanes").get_json()["items"]}
+    assert (items["draft"]["count"], items["reply"]["count"]) == (2, 2)
+    processes = ask(api, "processes", as_user="leader_cc").get_json()["items"]
+    assert [(p["process_key"], p["count"]) for p in processes] == [("two_lanes", 4)]
+    districts = ask(api, "ranking", as_user="leader_cc", dim="district").get_json()["items"]
+    assert [d["key"] for d in districts] == ["禅城区"]
+    inspectors = ask(api, "ranking", as_user="inspector_cc", dim="inspector").get_json()["items"]
+    assert [i["key"] for i in inspectors] == ["inspector_cc"]
+    # another district, another district's inspector, and city-wide enterprise figures: refused
+    r = ask(api, "elements", as_user="leader_cc", process_key="two_lanes", district="南海区")
+    assert r.status_code == 403 and "本辖区" in r.get_json()["message"]
+    assert ask(api, "elements", as_user="leader_cc", process_key="two_lanes",
+               inspector="inspector_nh").status_code == 403
+    r = ask(api, "ranking", as_user="leader_cc", dim="enterprise")
+    assert r.status_code == 403 and "全市" in r.get_json()["message"]
+    assert ask(api, "export", as_user="leader_cc", list="enterprise").status_code == 403
