@@ -28,7 +28,7 @@ from engine.clock import utcnow
 
 from . import thresholds as limits_mod
 from .device_batch import Batch
-from .device_payloads import Refused, check_identity, decode, load, parse_topic
+from .device_payloads import TOPIC, Refused, check_identity, decode, load, parse_topic
 from .schema import devices
 
 log = logging.getLogger(__name__)
@@ -290,8 +290,8 @@ def _named_project(batch: Batch, envelope: Envelope, text: str) -> str | None:
     letter is listed to that project's district only."""
     code = None
     if envelope.topic:
-        parts = envelope.topic.split("/")
-        code = parts[1] if len(parts) > 2 else None
+        match = TOPIC.match(envelope.topic)
+        code = match.group("project_code") if match else None
     elif text.lstrip().startswith("{"):
         try:
             body = json.loads(text)

@@ -167,3 +167,26 @@ def test_events_of_an_older_database_stay_verifiable_once_sealed(app, api, engin
 def engine_now():
     from engine.clock import utcnow
     return utcnow()
+
+
+def test_the_chain_verifies_only_under_its_own_key(app, api, engine):
+    some_events(api, 1)
+    with engine.db.read() as conn:
+        assert audit.verify(conn, engine.audit_key)[1] is None
+        checked, broken = audit.verify(conn, b"another installation's key")
+    assert checked == 0 and broken.seq == 1
+    assert engine.audit_key == app.extensions["jianguan.settings"].audit_secret
+
+
+def test_a_production_start_without_an_audit_key_warns(tmp_path, caplog):
+    from app import create_app
+
+    with caplog.at_level("WARNING"):
+        application = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+                                  "SECRET_KEY": "s", "VAR_DIR": str(tmp_path)})
+    application.extensions["jianguan.engine"].close()
+    assert any("JIANGUAN_AUDIT_KEY" in r.getMessage() for r in caplog.records)
+    keyed = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/k.db", "SECRET_KEY": "s",
+                        "VAR_DIR": str(tmp_path), "JIANGUAN_AUDIT_KEY": "k" * 32})
+    keyed.extensions["jianguan.engine"].close()
+    assert keyed.extensions["jianguan.engine"].audit_key == b"k" * 32
