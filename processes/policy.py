@@ -381,7 +381,13 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
     if not allowed:
         raise Forbidden(f"只有 {start_lane or '监督机构人员'} 可以启动该流程 "
                         "(role may not start this process)")
-    scope = scope_of(normalise_key(business_key), variables)
+    business_key = normalise_key(business_key)
+    named = (variables or {}).get("project_code")
+    if business_key and named not in (None, "") and normalise_key(str(named)) != business_key:
+        # the documents print the project the variable names: it must be the instance's own
+        raise Invalid("项目编号与业务键不一致 (project_code differs from business_key)",
+                      {"project_code": [f"与业务键 {business_key[:60]} 不一致"]})
+    scope = scope_of(business_key, variables)
     if not scope:
         return
     exists = conn.execute(select(projects.c.code).where(projects.c.code == scope)).first()

@@ -98,6 +98,9 @@ def test_a_business_key_with_a_stray_space_is_not_another_project(api, bundled):
             r = api.start(key, business_key, as_user="contractor_gdjg")
             assert r.status_code in (403, 422), (key, repr(business_key), r.get_json())
             assert any("\u4e00" <= ch <= "\u9fff" for ch in r.get_json()["message"])
+    r = api.start("scope_start", CC, {"project_code": OTHER_ENTERPRISE},
+                  as_user="contractor_gdjg")        # its own key, another's project named inside
+    assert r.status_code == 422 and "project_code" in r.get_json()["errors"], r.get_json()
     r = api.start("scope_start", "FS-XX-9999-999", as_user="contractor_gdjg")
     assert r.status_code == 422 and "不存在" in r.get_json()["message"]
     r = api.start("scope_start", f"{CC} ", as_user="contractor_gdjg")        # its own project
