@@ -108,3 +108,14 @@ def test_timestamps_carry_their_time_zone(api):
     token = api.client.post("/api/v1/auth/token",
                             json={"username": "admin", "password": DEMO_PASSWORD}).get_json()
     assert all(ZONED.match(v) for k, v in token.items() if k.endswith("_at")), token
+
+
+def test_hostile_device_payloads_become_dead_letters(api):
+    for body in (DEEP, '{"alarm_id": ' + LONG_INT + '}', "not json{"):
+        r = api.post("/api/v1/alarms", data=body, content_type="application/json",
+                     as_user="gateway")
+        assert_refused(r, 422)
+    letters = api.get("/api/v1/dead-letters?page_size=10", as_user="admin").get_json()
+    assert len(letters) == 3 and all(chinese(letter["reason"]) for letter in letters)
+    r = api.post("/api/v1/instances", data="not json{", content_type="application/json")
+    assert_refused(r, 400)
