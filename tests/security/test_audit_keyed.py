@@ -190,3 +190,27 @@ def test_a_production_start_without_an_audit_key_warns(tmp_path, caplog):
                         "VAR_DIR": str(tmp_path), "JIANGUAN_AUDIT_KEY": "k" * 32})
     keyed.extensions["jianguan.engine"].close()
     assert keyed.extensions["jianguan.engine"].audit_key == b"k" * 32
+
+
+def test_celery_beat_writes_checkpoints(tmp_path, sqlite_template):
+    import shutil
+
+    from app import create_app
+
+    shutil.copy(sqlite_template, tmp_path / "c.db")
+    application = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "SECRET_KEY": "s",
+                              "VAR_DIR": str(tmp_path), "TESTING": True,
+                              "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15",
+                              "JIANGUAN_AUDIT_ANCHOR_INTERVAL": "600"})
+    engine = application.extensions["jianguan.engine"]
+    try:
+        with engine.unit("system:test") as unit:
+            unit.record("test.event", note="anchored by beat")
+        celery = application.extensions["jianguan.celery"]
+        assert celery.conf.beat_schedule["audit-anchor"]["schedule"] == 600.0
+        seq = celery.tasks["jianguan.anchor_audit"]()           # what beat sends, run here
+        settings = application.extensions["jianguan.settings"]
+        assert audit_anchor.latest(settings.anchor_dir, engine.audit_key).seq == seq == 1
+        assert settings.anchor_dir == os.path.join(str(tmp_path), "audit-anchors")
+    finally:
+        engine.close()
