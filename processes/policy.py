@@ -82,8 +82,9 @@ class Rule:
 
 # Kinds of resource and their scope: project, instance, task (to act: the lane's role too),
 # document and attachment (their instance's), device and alarm (their project's, in lists),
-# audit (its instance's district), district (the caller's own); definition, dead_letter,
-# threshold and message are not scoped (the role alone decides).
+# audit (its instance's district), district (the caller's own), dead_letter and threshold
+# (the project they name: dead_letter_clause, threshold_clause); definition and message are
+# not scoped (the role alone decides).
 PUBLIC = Rule(None)
 ACTIONS: dict[str, Rule] = {
     "auth.login": PUBLIC,
