@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from sqlalchemy.exc import DataError
@@ -48,11 +48,13 @@ def register(app: Flask) -> None:
     @app.before_request
     def _refuse_bad_input():
         # before the policy check and any parser: a deep or malformed body never reaches one
-        if request.path.startswith("/api"):
+        if not request.path.startswith("/static/"):
             inputs.check_request()
 
     @app.errorhandler(inputs.BadInput)
     def _bad_input(exc: inputs.BadInput):
+        if not request.path.startswith("/api"):          # a page: plain text, still Chinese
+            return Response(exc.message, status=400, mimetype="text/plain")
         return body(400, exc.message, {exc.field: [exc.message]})
 
     @app.errorhandler(OverflowError)

@@ -119,3 +119,8 @@ def test_hostile_device_payloads_become_dead_letters(api):
     assert len(letters) == 3 and all(chinese(letter["reason"]) for letter in letters)
     r = api.post("/api/v1/instances", data="not json{", content_type="application/json")
     assert_refused(r, 400)
+
+
+def test_pages_refuse_nul_too(api):
+    r = api.client.get("/verify/AB%00CD")
+    assert r.status_code == 400 and chinese(r.get_data(as_text=True))
