@@ -54,8 +54,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(inputs.BadInput)
     def _bad_input(exc: inputs.BadInput):
         if not request.path.startswith("/api"):          # a page: plain text, still Chinese
-            return Response(exc.message, status=400, mimetype="text/plain")
-        return body(400, exc.message, {exc.field: [exc.message]})
+            return Response(exc.message, status=exc.status, mimetype="text/plain")
+        message = "提交的数据有误 (validation failed)" if exc.status == 422 else exc.message
+        return body(exc.status, message, {exc.field: [exc.message]})
 
     @app.errorhandler(OverflowError)
     def _overflow(exc: OverflowError):

@@ -22,22 +22,38 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 class BadInput(ValueError):
-    """What is wrong with a request, in Chinese first; `field` names where."""
+    """What is wrong with a request, in Chinese first; `field` names where; 400 for a body
+    that cannot be read, 422 for a value in it (keyed by its field, as the forms key theirs)."""
 
-    def __init__(self, message: str, field: str = "json"):
+    def __init__(self, message: str, field: str = "json", status: int = 400):
         super().__init__(message)
-        self.message, self.field = message, field
+        self.message, self.field, self.status = message, field, status
 
 
-def _constant(name: str):
-    raise BadInput(f"JSON 中不允许 {name} (NaN and Infinity are not allowed)")
+SPECIAL = "不允许 NaN、无穷大或超出范围的数值 (NaN, Infinity and out-of-range numbers are not " \
+          "allowed)"
 
 
-def _float(text: str) -> float:
+class _Special:
+    """NaN, Infinity or a number beyond a double (1e999999), kept until its field is known."""
+
+
+def _float(text: str):
     value = float(text)
-    if not math.isfinite(value):
-        raise BadInput(f"数值超出范围: {text[:40]} (number out of range)")
-    return value
+    return value if math.isfinite(value) else _Special()
+
+
+def _holds_special(value) -> bool:
+    # objects inside were checked by their own hook (innermost first): only lists to look into
+    return isinstance(value, _Special) or (
+        isinstance(value, list) and any(_holds_special(v) for v in value))
+
+
+def _pairs(pairs):
+    for key, value in pairs:
+        if _holds_special(value):
+            raise BadInput(SPECIAL, str(key)[:100], 422)
+    return dict(pairs)
 
 
 def _depth(text: str) -> int:
@@ -69,7 +85,8 @@ def loads(text: str | bytes, malformed: bool = True):
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise BadInput("文本中不允许空字符 \\u0000 (NUL character not allowed)")
     try:
-        return json.loads(text, parse_constant=_constant, parse_float=_float)
+        data = json.loads(text, parse_constant=lambda name: _Special(),
+                          parse_float=_float, object_pairs_hook=_pairs)
     except BadInput:
         raise
     except RecursionError:
@@ -80,6 +97,9 @@ def loads(text: str | bytes, malformed: bool = True):
         if not malformed:
             return None
         raise BadInput(f"请求体不是有效的 JSON (invalid JSON body): {str(exc)[:200]}") from None
+    if _holds_special(data):
+        raise BadInput(SPECIAL, "json", 422)
+    return data
 
 
 def _has_nul(values) -> str | None:
