@@ -7,6 +7,7 @@ Nothing is built at import time.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import secrets
 
@@ -59,7 +60,12 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
 
     engine = Engine(db=Database(settings.database_url),
                     settings=EngineSettings(**settings.engine_settings()),
-                    role_of=policy.role_of_lane, scope_of=policy.scope_of)
+                    role_of=policy.role_of_lane, scope_of=policy.scope_of,
+                    audit_key=settings.audit_secret)
+    if not settings.audit_key and not app.config.get("TESTING"):
+        logging.getLogger(__name__).warning(
+            "未设置 JIANGUAN_AUDIT_KEY: 审计链密钥由 SECRET_KEY 派生, 生产环境请单独设置并存放于"
+            "数据库之外 (audit key derived from SECRET_KEY)")
     operations.register(engine.services)
     for name in settings.extra_operations:
         importlib.import_module(name).register(engine.services)

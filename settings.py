@@ -12,6 +12,8 @@ hands it to the engine, the pages, Celery, the MQTT listener and the scheduler.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -74,6 +76,13 @@ class Settings:
         "JIANGUAN_LOGIN_LIMIT_ADDRESS", doc="每个客户端地址的登录失败次数上限 (超出后 429)"))
     trusted_proxies: int = field(default=0, metadata=_env(
         "JIANGUAN_TRUSTED_PROXIES", doc="前置反向代理的层数: 按 X-Forwarded-For 取客户端地址 (0: 不信任)"))
+    audit_key: str | None = field(default=None, metadata=_env(
+        "JIANGUAN_AUDIT_KEY", secret=True,
+        doc="审计链 HMAC 密钥 (勿存于数据库); 未设置: 由 SECRET_KEY 派生, 生产环境请单独设置"))
+    audit_anchor_dir: str | None = field(default=None, metadata=_env(
+        "JIANGUAN_AUDIT_ANCHOR_DIR", doc="审计链检查点目录; 未设置: var 目录下 audit-anchors"))
+    audit_anchor_interval: float = field(default=3600.0, metadata=_env(
+        "JIANGUAN_AUDIT_ANCHOR_INTERVAL", doc="写审计链检查点的间隔 (秒)"))
     engine: Mapping[str, Any] = field(default_factory=dict, metadata=_env(
         "ENGINE", doc="引擎限额 (EngineSettings); 仅配置文件或 create_app"))
 
@@ -87,6 +96,19 @@ class Settings:
     @property
     def health_url(self) -> str:
         return self.web_url or f"http://127.0.0.1:{self.port}"
+
+    @property
+    def audit_secret(self) -> bytes:
+        """The audit chain's HMAC key: JIANGUAN_AUDIT_KEY, else derived from SECRET_KEY (a
+        development default: app.py warns about it)."""
+        if self.audit_key:
+            return self.audit_key.encode()
+        return hmac.new((self.secret_key or "").encode(), b"jianguan audit chain v1",
+                        hashlib.sha256).digest()
+
+    @property
+    def anchor_dir(self) -> str:
+        return self.audit_anchor_dir or os.path.join(self.var_dir, "audit-anchors")
 
     def engine_settings(self) -> dict:
         """Keyword arguments of engine.core.EngineSettings: the retry figures come from here

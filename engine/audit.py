@@ -1,11 +1,20 @@
-"""Append-only audit trail; each event carries the SHA-256 of the one before it.
+"""Append-only audit trail; each event carries a keyed hash (HMAC-SHA256) of its content and
+of the one before it.
 
 Appending locks the single `audit_head` row, so events get consecutive sequence numbers in
 commit order even with concurrent writers, and a rolled-back transaction leaves no event behind.
+
+The key lives outside the database (settings.audit_key): someone who can write the tables, drop
+the triggers and recompute the chain cannot make hashes that verify. Events written before the
+chain was keyed keep their plain SHA-256 hashes; the first keyed event after them
+(`audit.keyed`) names how many there are and the last one's hash, so they stay verifiable and
+a later rewrite in the plain form is refused. Checkpoints of the head outside the database
+(engine.audit_anchor) show a tail cut off after them.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +27,10 @@ from .clock import utcnow
 from .schema import audit_events, audit_head
 
 GENESIS = "0" * 64
+KEYED = "audit.keyed"                  # the seal over the plain events of an older database
+SEAL_ACTOR = "system:audit"
+# the engine's key when none is given (benchmarks, scripts); the app always passes its own
+DEFAULT_KEY = b"jianguan-audit-development-key"
 
 
 def _canonical(seq: int, at: datetime, actor: str, kind: str, instance_id: str | None,
@@ -37,9 +50,18 @@ def _iso(at: datetime) -> str:
 
 def event_hash(prev_hash: str, seq: int, at: datetime, actor: str, kind: str,
                instance_id: str | None, task_id: str | None, details: dict) -> str:
+    """The plain SHA-256 of events written before the chain was keyed."""
     digest = hashlib.sha256(prev_hash.encode())
     digest.update(_canonical(seq, at, actor, kind, instance_id, task_id, details))
     return digest.hexdigest()
+
+
+def keyed_hash(key: bytes, prev_hash: str, seq: int, at: datetime, actor: str, kind: str,
+               instance_id: str | None, task_id: str | None, details: dict) -> str:
+    """HMAC-SHA256 under the audit key over the previous hash and the event."""
+    mac = hmac.new(key, prev_hash.encode(), hashlib.sha256)
+    mac.update(_canonical(seq, at, actor, kind, instance_id, task_id, details))
+    return mac.hexdigest()
 
 
 @dataclass
@@ -51,28 +73,41 @@ class PendingEvent:
     details: dict | None = None
 
 
-_HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+_HEAD = (select(audit_head.c.seq, audit_head.c.hash, audit_head.c.keyed)
+         .where(audit_head.c.id == 1).with_for_update())
 _INSERT_EVENTS = insert(audit_events)
 _MOVE_HEAD = (update(audit_head).where(audit_head.c.id == 1)
-              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), keyed=True))
 
 
-def append(conn: Connection, events: list[PendingEvent]) -> None:
-    """Chain and insert events inside the caller's transaction (call it last: it holds a lock)."""
-    if not events:
+def append(conn: Connection, events: list[PendingEvent], key: bytes | None = None,
+           seal: bool = False) -> None:
+    """Chain and insert events inside the caller's transaction (call it last: it holds a lock).
+    `seal`: write the `audit.keyed` seal over an older database's plain events even when there
+    are no events (flask setup does, right after the migration)."""
+    if not events and not seal:
         return
+    key = key or DEFAULT_KEY
     head = conn.execute(_HEAD).first()
     if head is None:
-        conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS))
-        seq, prev = 0, GENESIS
+        conn.execute(insert(audit_head).values(id=1, seq=0, hash=GENESIS, keyed=True))
+        seq, prev, keyed = 0, GENESIS, True
     else:
-        seq, prev = head.seq, head.hash
+        seq, prev, keyed = head.seq, head.hash, head.keyed
+    if not keyed and seq > 0:
+        events = [PendingEvent(SEAL_ACTOR, KEYED, details={
+            "legacy_until": seq, "legacy_head": prev}), *events]
+    if not events:
+        if not keyed:
+            conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        return
     rows = []
     for ev in events:
         seq += 1
         at = utcnow()
         details = _jsonable(ev.details or {})
-        digest = event_hash(prev, seq, at, ev.actor, ev.kind, ev.instance_id, ev.task_id, details)
+        digest = keyed_hash(key, prev, seq, at, ev.actor, ev.kind, ev.instance_id, ev.task_id,
+                            details)
         rows.append({"seq": seq, "at": at, "actor": ev.actor, "kind": ev.kind,
                      "instance_id": ev.instance_id, "task_id": ev.task_id, "details": details,
                      "prev_hash": prev, "hash": digest})
@@ -80,7 +115,8 @@ def append(conn: Connection, events: list[PendingEvent]) -> None:
     if conn.dialect.name == "postgresql":
         # one round trip instead of two: the head moves in a CTE of the events' INSERT
         moved = (update(audit_head).where(audit_head.c.id == 1)
-                 .values(seq=seq, hash=prev).returning(audit_head.c.id).cte("moved_head"))
+                 .values(seq=seq, hash=prev, keyed=True).returning(audit_head.c.id)
+                 .cte("moved_head"))
         conn.execute(insert(audit_events).values(rows).add_cte(moved))
         return
     conn.execute(_INSERT_EVENTS, rows)
@@ -97,19 +133,46 @@ class ChainBreak:
     reason: str
 
 
-def verify(conn: Connection, batch: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Walk the whole chain; returns (events checked, first break or None)."""
+def verify(conn: Connection, key: bytes | None = None, batch: int = 5000,
+           checkpoint: tuple[int, str] | None = None) -> tuple[int, ChainBreak | None]:
+    """Walk the whole chain under the key; returns (events checked, first break or None).
+    `checkpoint` (seq, hash) is the newest signed head kept outside the database: the chain
+    must hold that event with that hash."""
+    key = key or DEFAULT_KEY
     prev, expected_seq, checked = GENESIS, 1, 0
+    plain, keyed_seen = 0, False          # plain events not yet sealed; any keyed one seen
     for row in _iter_events(conn, batch):
         if row.seq != expected_seq:
             return checked, ChainBreak(expected_seq, f"事件缺失 (event {expected_seq} missing)")
         if row.prev_hash != prev:
             return checked, ChainBreak(row.seq, "前序哈希不匹配 (prev_hash does not match)")
-        digest = event_hash(prev, row.seq, row.at, row.actor, row.kind, row.instance_id,
-                            row.task_id, row.details)
-        if digest != row.hash:
-            return checked, ChainBreak(row.seq, "内容被修改 (hash does not match content)")
+        fields = (prev, row.seq, row.at, row.actor, row.kind, row.instance_id, row.task_id,
+                  row.details)
+        if hmac.compare_digest(keyed_hash(key, *fields), row.hash):
+            if row.kind == KEYED:
+                details = row.details or {}
+                if keyed_seen or details.get("legacy_until") != plain or \
+                        details.get("legacy_head") != prev:
+                    return checked, ChainBreak(row.seq, "密钥封存点与旧事件不符 (seal does not "
+                                                        "match the plain events)")
+                plain = 0
+            elif plain:
+                return checked, ChainBreak(row.seq - plain, "事件未加密钥 (unkeyed event)")
+            keyed_seen = True
+        elif not keyed_seen and event_hash(*fields) == row.hash:
+            plain += 1                      # an older database's event, sealed further on
+        else:
+            return checked, ChainBreak(row.seq, "内容被修改或不是以审计密钥计算 (hash does not "
+                                                "match content under the audit key)")
+        if checkpoint is not None and row.seq == checkpoint[0] and row.hash != checkpoint[1]:
+            return checked, ChainBreak(row.seq, "与检查点不符 (differs from the checkpoint)")
         prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
+    if plain:
+        return checked, ChainBreak(checked - plain + 1, "旧事件尚未以审计密钥封存, 请运行 flask "
+                                                        "setup (plain events not sealed)")
+    if checkpoint is not None and checked < checkpoint[0]:
+        return checked, ChainBreak(checked + 1, f"链尾被截断: 检查点记录到第 {checkpoint[0]} 条 "
+                                                "(events after this were removed)")
     head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
     if head is not None and (head.seq != checked or head.hash != prev):
         return checked, ChainBreak(checked + 1, "链尾被截断 (events after this were removed)")

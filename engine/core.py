@@ -63,6 +63,8 @@ class Engine:
     # called after commit with the id of an instance that has a new async job: the embedded
     # thread wakes up, or a Celery task is sent; without it the next timer pass runs the job
     wake: Callable[[str], None] | None = None
+    # the audit chain's HMAC key, kept outside the database (None: engine.audit.DEFAULT_KEY)
+    audit_key: bytes | None = None
 
     def __post_init__(self) -> None:
         spiff.check_version()
@@ -87,7 +89,7 @@ class Engine:
     def unit(self, actor: str) -> Iterator[Unit]:
         """A write transaction whose audit events are chained just before commit."""
         with self.db.write() as conn:
-            unit = Unit(conn=conn, actor=actor, now=utcnow())
+            unit = Unit(conn=conn, actor=actor, now=utcnow(), audit_key=self.audit_key)
             yield unit
             unit.finish()
         for hook in unit.after_commit:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer,
                         LargeBinary, MetaData, String, Table, Text, TypeDecorator,
-                        UniqueConstraint, literal_column)
+                        UniqueConstraint, false, literal_column)
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -198,6 +198,8 @@ audit_head = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
     Column("hash", String(64), nullable=False),
+    # new events are HMAC-keyed (engine.audit); False on a database from before the key
+    Column("keyed", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 attachments = Table(

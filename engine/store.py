@@ -30,13 +30,14 @@ class Unit:
     now: datetime
     events: list[audit.PendingEvent] = field(default_factory=list)
     after_commit: list = field(default_factory=list)     # callables run once committed
+    audit_key: bytes | None = None                        # the chain's HMAC key (engine.audit)
 
     def record(self, kind: str, instance_id: str | None = None, task_id: str | None = None,
                **details) -> None:
         self.events.append(audit.PendingEvent(self.actor, kind, instance_id, task_id, details))
 
     def finish(self) -> None:
-        audit.append(self.conn, self.events)
+        audit.append(self.conn, self.events, self.audit_key)
         self.events = []
 
 

@@ -55,6 +55,9 @@ def make_celery(settings, engine) -> Celery:
                               "options": {"expires": interval * 2}},
             "analytics-rollup": {"task": "jianguan.analytics_rollup", "schedule": 60.0,
                                  "options": {"expires": 120}},
+            "audit-anchor": {"task": "jianguan.anchor_audit",
+                             "schedule": settings.audit_anchor_interval,
+                             "options": {"expires": settings.audit_anchor_interval}},
         },
         # read by integrations.health.HeartbeatScheduler (beat's liveness key)
         jianguan_heartbeat_url=settings.heartbeat_redis_url,
@@ -97,6 +100,15 @@ def _tasks(celery: Celery, settings, engine) -> None:
         if result["fired"] or result["started"]:
             log.info("timers fired %(fired)d, scheduled instances started %(started)d", result)
         return result
+
+    @celery.task(name="jianguan.anchor_audit", shared=False)
+    def anchor_audit() -> int | None:
+        """Beat, every audit_anchor_interval seconds: a signed checkpoint of the audit head."""
+        from engine.audit_anchor import write
+
+        with engine.db.read() as conn:
+            checkpoint = write(conn, settings.anchor_dir, engine.audit_key)
+        return checkpoint.seq if checkpoint else None
 
     @celery.task(name="jianguan.check_silent_devices", shared=False)
     def check_silent_devices() -> int:

@@ -28,7 +28,7 @@ from engine.clock import utcnow
 
 from . import thresholds as limits_mod
 from .device_batch import Batch
-from .device_payloads import Refused, check_identity, decode, load, parse_topic
+from .device_payloads import TOPIC, Refused, check_identity, decode, load, parse_topic
 from .schema import devices
 
 log = logging.getLogger(__name__)
@@ -285,6 +285,24 @@ ACTIONS = {"record": _record, "crane_filing": _crane_filing, "merge": _merge,
            "rectification": _rectification, "warning_talk": _warning_talk}
 
 
+def _named_project(batch: Batch, envelope: Envelope, text: str) -> str | None:
+    """The existing project a refused payload names (its topic, else its body), so the dead
+    letter is listed to that project's district only."""
+    code = None
+    if envelope.topic:
+        match = TOPIC.match(envelope.topic)
+        code = match.group("project_code") if match else None
+    elif text.lstrip().startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        code = body.get("project_code") if isinstance(body, dict) else None
+    if not isinstance(code, str) or not code or len(code) > 50:
+        return None
+    return code if batch.project_status(code) is not None else None
+
+
 def _dead(batch: Batch, envelope: Envelope, refused: Refused) -> Outcome:
     raw = envelope.raw
     if isinstance(raw, bytes):
@@ -295,6 +313,7 @@ def _dead(batch: Batch, envelope: Envelope, refused: Refused) -> Outcome:
     topic = envelope.topic or (f"http:{envelope.kind}" if envelope.source == "http" else "")
     batch.add_dead({"received_at": batch.unit.now, "source": envelope.source,
                     "topic": topic[:300], "payload": text, "size": size,
+                    "project_code": _named_project(batch, envelope, text),
                     "reason": refused.reason[:500],
                     "errors": json.loads(json.dumps(refused.errors, default=str))})
     return Outcome("dead", envelope.kind, reason=refused.reason, errors=refused.errors)

@@ -118,11 +118,9 @@ def iter_events(conn: Connection, principal: Principal, filt: AuditFilter,
         last = rows[-1].seq
 
 
-def verify_chain(conn: Connection) -> dict:
-    """The same walk as `flask verify-audit`, shaped for a person reading the result."""
-    checked, broken = audit.verify(conn)
-    if broken is None:
-        return {"ok": True, "count": checked, "first_bad_seq": None,
-                "message": f"审计链完整: 已校验 {checked} 条事件"}
-    return {"ok": False, "count": checked, "first_bad_seq": broken.seq,
-            "message": f"审计链在第 {broken.seq} 条事件处断裂: {broken.reason}"}
+def verify_chain(conn: Connection, key: bytes | None = None, anchor_dir: str = "") -> dict:
+    """The same checks as `flask verify-audit` (processes.audit_check), shaped for a person
+    reading the result."""
+    from .audit_check import verify_all
+
+    return verify_all(conn, key or audit.DEFAULT_KEY, anchor_dir).as_dict()

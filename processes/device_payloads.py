@@ -107,6 +107,8 @@ def decode(raw: bytes | str) -> dict:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Refused(f"不是有效的 JSON (not JSON): {str(exc)[:120]}")
+    except RecursionError:         # nested deeper than the parser goes: a dead letter too
+        raise Refused("JSON 嵌套过深 (nested too deeply)") from None
     if not isinstance(body, dict):
         raise Refused("消息体必须是 JSON 对象 (payload must be an object)")
     return body

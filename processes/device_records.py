@@ -44,5 +44,6 @@ def alarm_record(row) -> dict:
             "decision_version": route.get("version")}
 
 
-def dead_letters_listing() -> Select:
-    return select(dead_letters).order_by(dead_letters.c.id.desc())
+def dead_letters_listing(principal: Principal) -> Select:
+    return select(dead_letters).where(policy.dead_letter_clause(principal)) \
+        .order_by(dead_letters.c.id.desc())

@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, update
 from engine.errors import Conflict, EngineError
 from engine.schema import instances
 
+from . import corrections
 from .operations import next_number
 from .schema import document_files, documents, enterprises, projects
 
@@ -235,14 +236,16 @@ def issue_leftovers(engine) -> int:
 
 # -- corrections and lookups -------------------------------------------------------------------
 
-def correct(unit, document_id: str, changes: dict, reason: str) -> dict:
+def correct(unit, document_id: str, changes: dict, reason: str, forms: list[dict]) -> dict:
     """A new document replacing an issued one, issued at once by the gates' path: same kind and
     instance, the next number of its kind, the corrected values over the original's
-    variables."""
+    variables. `forms` are the document's forms (`forms_of`): a change is one of their own
+    fields, cleaned by them with their limits; identity fields never change."""
     conn, now = unit.conn, unit.now
     doc = conn.execute(select(documents).where(documents.c.id == document_id)).first()
     if doc is None:
         raise LookupError(f"文书不存在 (document {document_id} not found)")
+    changes = corrections.clean(forms, changes)
     if doc.status != "generated":
         raise NotCorrectable(f"文书 {doc.number} 尚未出具, 无需更正 (not issued yet)")
     successor = conn.execute(select(documents.c.number)

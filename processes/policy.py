@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, false, or_, select, true, update
 
-from engine.errors import Forbidden, NotFound
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.schema import attachments, instances, tasks
 
-from .schema import documents, projects
+from .schema import dead_letters, devices, documents, projects, thresholds
 
 if TYPE_CHECKING:
     from .people import Principal
@@ -82,8 +82,9 @@ class Rule:
 
 # Kinds of resource and their scope: project, instance, task (to act: the lane's role too),
 # document and attachment (their instance's), device and alarm (their project's, in lists),
-# audit (its instance's district), district (the caller's own); definition, dead_letter,
-# threshold and message are not scoped (the role alone decides).
+# audit (its instance's district), district (the caller's own), dead_letter and threshold
+# (the project they name: dead_letter_clause, threshold_clause); definition and message are
+# not scoped (the role alone decides).
 PUBLIC = Rule(None)
 ACTIONS: dict[str, Rule] = {
     "auth.login": PUBLIC,
@@ -424,7 +425,64 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
     if not may_start_lane(principal, start_lane):
         raise Forbidden(f"只有 {start_lane or '监督机构人员'} 可以启动该流程 "
                         "(role may not start this process)")
+    business_key = normalise_key(business_key)
+    named = (variables or {}).get("project_code")
+    if business_key and named not in (None, "") and normalise_key(str(named)) != business_key:
+        # the documents print the project the variable names: it must be the instance's own
+        raise Invalid("项目编号与业务键不一致 (project_code differs from business_key)",
+                      {"project_code": [f"与业务键 {business_key[:60]} 不一致"]})
     scope = scope_of(business_key, variables)
-    if scope and not can_see_project(conn, principal, scope) and conn.execute(
-            select(projects.c.code).where(projects.c.code == scope)).first() is not None:
+    if not scope:
+        return
+    exists = conn.execute(select(projects.c.code).where(projects.c.code == scope)).first()
+    if exists is None:
+        # an instance keyed by no project would be outside every scope but the city's: only
+        # city-wide staff may start one (a key with a stray space is not another project)
+        if _reach(principal) != "all":
+            raise Invalid(f"工程项目 {scope[:60]} 不存在 (unknown project)",
+                          {"business_key": [f"工程项目 {scope[:60]} 不存在 (unknown project)"]})
+        return
+    if not can_see_project(conn, principal, scope):
         raise Forbidden("该项目不在您的管辖或所属范围内 (project outside your scope)")
+
+
+# -- scope of the lists without an instance (hardening, issue 15) ------------------------------
+
+_BLANKS = " \t\r\n\v\f\u00a0\u3000\u200b\ufeff"
+
+
+def normalise_key(value):
+    """A business key as the projects table spells it: surrounding blanks (also full-width and
+    zero-width ones) removed, an empty key is none."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip(_BLANKS)
+    return value or None
+
+
+def dead_letter_clause(principal: Principal):
+    """Refused payloads a reader may list: city-wide staff and the gateway (which sent them)
+    all; district staff those naming a project of their district (a payload naming no known
+    project is the city's)."""
+    if principal.role == "gateway" or _reach(principal) == "all":
+        return true()
+    return in_visible_projects(principal, dead_letters.c.project_code)
+
+
+def threshold_clause(principal: Principal):
+    """Limits a reader may list: the city's defaults, and the overrides of projects (or of
+    devices of projects) within reach; the gateway applies every limit, so it reads all."""
+    if principal.role == "gateway" or _reach(principal) == "all":
+        return true()
+    visible = _visible_projects(principal)
+    city = and_(thresholds.c.project_code.is_(None), thresholds.c.device_id.is_(None))
+    return or_(city, thresholds.c.project_code.in_(visible),
+               and_(thresholds.c.project_code.is_(None), thresholds.c.device_id.in_(
+                   select(devices.c.id).where(devices.c.project_code.in_(visible)))))
+
+
+def check_claim(principal: Principal, row) -> None:
+    """A task claimed by one person is worked (completed, drafted) by that person only (an
+    admin overrides)."""
+    if row.assignee and row.assignee != principal.username and not overrides_tasks(principal):
+        raise Conflict(f"任务已由 {row.assignee} 认领, 不能修改 (claimed by someone else)")

@@ -188,6 +188,8 @@ dead_letters = Table(
     Column("size", Integer, nullable=False),
     Column("reason", String(500), nullable=False),
     Column("errors", JSON, nullable=False, default=dict),
+    # the known project the payload names (topic or body), for scoping the list; None: unknown
+    Column("project_code", String(50), index=True),
 )
 
 # Limits are data: a project (or one device) may override the city-wide default of a metric.

@@ -77,8 +77,14 @@ def load_defaults(conn) -> int:
     return len(DEFAULTS)
 
 
-def listing() -> Select:
-    return select(thresholds).order_by(thresholds.c.device_type, thresholds.c.metric,
+def listing(principal=None) -> Select:
+    """Every limit, or those a principal may read (processes.policy.threshold_clause)."""
+    from . import policy
+
+    stmt = select(thresholds)
+    if principal is not None:
+        stmt = stmt.where(policy.threshold_clause(principal))
+    return stmt.order_by(thresholds.c.device_type, thresholds.c.metric,
                                        thresholds.c.id)
 
 

@@ -79,4 +79,4 @@ class DeadLetters(MethodView):
     @allow("dead_letter.list")
     def get(self):
         """被拒收的消息及原因, 最新在前 (payloads refused, with the reason)"""
-        return query(device_records.dead_letters_listing())
+        return query(device_records.dead_letters_listing(current()))

@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime
 from typing import Iterator
 
-from flask import Response, stream_with_context
+from flask import Response, current_app, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -111,8 +111,10 @@ class AuditVerify(MethodView):
     @allow("audit.verify")
     def get(self):
         """校验审计链 (recompute every hash, as `flask verify-audit` does)"""
-        with services().db.read() as conn:
-            return verify_chain(conn)
+        engine = services()
+        with engine.db.read() as conn:
+            return verify_chain(conn, engine.audit_key,
+                                current_app.extensions["jianguan.settings"].anchor_dir)
 
 
 CSV_COLUMNS = ("序号", "时间(北京时间)", "操作人", "事件类型", "流程", "项目编号", "流程实例",

@@ -1,9 +1,9 @@
 """Operator commands: `flask --app app setup | create-user | set-password | deactivate-user |
-load-demo | serve | verify-audit | mqtt-listen | config | policy`, plus those of cli_ops (health, create-database) and cli_devices
+load-demo | serve | mqtt-listen | config | policy`, plus those of cli_ops (health,
+create-database, verify-audit, anchor-audit) and cli_devices
 (simulate-devices)."""
 from __future__ import annotations
 
-import sys
 
 import click
 from flask import Flask
@@ -33,6 +33,9 @@ def register(app: Flask) -> None:
         with engine.unit("system:setup") as unit:
             load_defaults(unit.conn)           # alarm limits: data an operator may change
             reassign_lanes(unit.conn)          # open tasks follow the current lane → role map
+        with engine.db.write() as conn:        # an older database's plain events: sealed
+            from engine import audit
+            audit.append(conn, [], engine.audit_key, seal=True)
         issue_leftovers(engine)                # corrections an earlier version left unrendered
         click.echo(f"数据库已就绪 (database ready): {engine.db.engine.url.render_as_string()}")
         deployed = deploy_bundled(engine)
@@ -132,9 +135,12 @@ def register(app: Flask) -> None:
         from processes.analytics import rollup_pass
         from processes.migrations import resume_unfinished
 
+        from engine.audit_anchor import Anchorer
+
+        anchor = Anchorer(settings.anchor_dir, engine.audit_key, settings.audit_anchor_interval)
         timers = TimerThread(engine, timer_interval or settings.timer_interval,
                              jobs=(check_silent, notify_channels.job(settings),
-                                   resume_unfinished, rollup_pass)).start()
+                                   resume_unfinished, rollup_pass, anchor)).start()
         if engine.wake is None:          # no broker: async tasks run on this thread
             engine.wake = timers.wake
         click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
@@ -184,17 +190,3 @@ def register(app: Flask) -> None:
         for role in policy.ROLES:
             click.echo(f"{role} {policy.role_name(role)} [{policy.REACH[role]}]: "
                        + " ".join(policy.actions_of(role)))
-
-    @app.cli.command("verify-audit")
-    def verify_audit():
-        """Exit 0 when the audit hash chain is intact; else name the first bad event."""
-        from engine.audit import verify
-
-        with engine.db.read() as conn:
-            checked, broken = verify(conn)
-        if broken is None:
-            click.echo(f"审计链完整 (audit chain intact): {checked} events")
-            return
-        click.echo(f"审计链断裂 (audit chain broken) at seq {broken.seq}: {broken.reason}",
-                   err=True)
-        sys.exit(1)

@@ -4,6 +4,11 @@
   is alive (see integrations/health.py for what each kind means), else exit 1 with the reason.
 - `flask --app app create-database`: create the PostgreSQL database DATABASE_URL names when it
   is missing (run before `setup`; a no-op on SQLite, whose file `setup` creates).
+- `flask --app app verify-audit`: the keyed audit chain against the key and the newest signed
+  checkpoint, and each issued document against its `document.generated` event; exit 1 naming
+  the first bad event.
+- `flask --app app anchor-audit`: write a signed checkpoint of the chain's head now (the
+  scheduler does it every JIANGUAN_AUDIT_ANCHOR_INTERVAL seconds).
 """
 from __future__ import annotations
 
@@ -58,6 +63,35 @@ def register(app: Flask) -> None:
         click.echo(f"{kind}: {'ok' if verdict.ok else 'FAIL'}: {verdict.detail}",
                    err=not verdict.ok)
         sys.exit(0 if verdict.ok else 1)
+
+    @app.cli.command("verify-audit")
+    def verify_audit():
+        """Exit 0 when the audit chain, its checkpoint and the issued documents agree."""
+        from processes.audit_check import verify_all
+
+        settings, engine = app.extensions["jianguan.settings"], app.extensions["jianguan.engine"]
+        with engine.db.read() as conn:
+            report = verify_all(conn, engine.audit_key, settings.anchor_dir)
+        if report.ok:
+            click.echo(f"审计链完整 (audit chain intact): {report.count} events; "
+                       + "; ".join(report.problems))
+            return
+        at = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
+        click.echo(f"审计链断裂 (audit chain broken){at}: {report.message}", err=True)
+        for problem in report.problems[1:20]:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+
+    @app.cli.command("anchor-audit")
+    def anchor_audit():
+        """Write a signed checkpoint of the audit chain's head to the anchor directory."""
+        from engine.audit_anchor import write
+
+        settings, engine = app.extensions["jianguan.settings"], app.extensions["jianguan.engine"]
+        with engine.db.read() as conn:
+            checkpoint = write(conn, settings.anchor_dir, engine.audit_key)
+        click.echo(f"已写入检查点 (checkpoint written): seq {checkpoint.seq} → {checkpoint.path}"
+                   if checkpoint else "审计链无新事件, 未写检查点 (nothing new to anchor)")
 
     @app.cli.command("create-database")
     def create_database_command():

@@ -33,7 +33,7 @@ class Thresholds(MethodView):
     def get(self):
         """告警阈值: 全市默认值及项目、测点的覆盖值 (limits: defaults and overrides)"""
         with services().db.read() as conn:
-            return [dict(r._mapping) for r in conn.execute(thresholds.listing())]
+            return [dict(r._mapping) for r in conn.execute(thresholds.listing(current()))]
 
     @blp.arguments(ThresholdSchema)
     @blp.response(201, ThresholdSchema)

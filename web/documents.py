@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from integrations import pdf
+from processes import corrections
 from processes import documents as docs
 from processes import policy
 from processes.schema import documents
@@ -25,7 +26,9 @@ pages = PageBlueprint("document_pages", __name__)
 class CorrectSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
     changes = fields.Dict(keys=fields.String(validate=validate.Length(1, 100)),
-                          load_default=dict)
+                          load_default=dict, validate=validate.Length(max=corrections.MAX_CHANGES),
+                          metadata={"description": "只能更正文书所用表单中的可填字段, 由同一表单校验; "
+                                    "project_code 等标识字段不可更正"})
 
 
 class VerifySchema(Schema):
@@ -66,6 +69,7 @@ class DocumentCorrection(MethodView):
     @blp.arguments(CorrectSchema)
     @blp.response(201, DocumentSchema)
     @blp.alt_response(409, description="尚未出具或已被更正 (not issued, or corrected already)")
+    @blp.alt_response(422, description="更正字段不属于文书表单、未通过表单校验或为标识字段 (by field)")
     @blp.alt_response(503, description="文书生成失败, 未作任何更改 (rendering failed)")
     @allow("document.correct")
     def post(self, body, document_id):
@@ -73,8 +77,9 @@ class DocumentCorrection(MethodView):
         changes)"""
         engine = services()
         with engine.unit(current().username) as unit:
-            policy.load(unit.conn, current(), "document.correct", document_id)
-            created = docs.correct(unit, document_id, body["changes"], body["reason"])
+            row = policy.load(unit.conn, current(), "document.correct", document_id)
+            created = docs.correct(unit, document_id, body["changes"], body["reason"],
+                                   corrections.forms_of(engine, unit.conn, row))
             row = unit.conn.execute(select(documents)
                                     .where(documents.c.id == created["id"])).first()
         return dict(row._mapping)

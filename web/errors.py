@@ -4,8 +4,10 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from sqlalchemy.exc import DataError
 
 from engine.errors import EngineError
 
@@ -41,6 +43,26 @@ MESSAGES_CN = {
 
 
 def register(app: Flask) -> None:
+    from . import inputs
+
+    @app.before_request
+    def _refuse_bad_input():
+        # before the policy check and any parser: a deep or malformed body never reaches one
+        if not request.path.startswith("/static/"):
+            inputs.check_request()
+
+    @app.errorhandler(inputs.BadInput)
+    def _bad_input(exc: inputs.BadInput):
+        if not request.path.startswith("/api"):          # a page: plain text, still Chinese
+            return Response(exc.message, status=exc.status, mimetype="text/plain")
+        message = "提交的数据有误 (validation failed)" if exc.status == 422 else exc.message
+        return body(exc.status, message, {exc.field: [exc.message]})
+
+    @app.errorhandler(OverflowError)
+    def _overflow(exc: OverflowError):
+        # a number too large for the database (a page, a version): the input, not the server
+        return body(422, "数值超出范围 (number out of range)", {})
+
     @app.errorhandler(EngineError)
     def _engine_error(exc: EngineError):
         return body(exc.status, exc.message, exc.errors)
@@ -60,7 +82,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        if isinstance(exc, DataError) and request.path.startswith("/api"):
+            # the database refused a value as given (out of its type's range, NUL in text)
+            log.warning("data refused by the database on %s %s: %s", request.method,
+                        request.path, str(exc.orig)[:200])
+            return body(422, "数据超出允许范围或含非法字符 (value refused by the database)")
+        log.exception("unhandled error on %s %s", request.method, request.path)
         return body(500, "服务器内部错误, 已记录 (internal error, logged)")

@@ -26,6 +26,13 @@ def readable(conn, instance_id: str, action: str = "instance.read"):
     return policy.load(conn, current(), action, instance_id)
 
 
+def _normalised(variables):
+    """The project code a person typed, as the projects table spells it (no stray blanks)."""
+    if isinstance(variables, dict) and isinstance(variables.get("project_code"), str):
+        return {**variables, "project_code": policy.normalise_key(variables["project_code"])}
+    return variables
+
+
 @blp.route("")
 class Instances(MethodView):
     @blp.arguments(StartSchema)
@@ -39,8 +46,8 @@ class Instances(MethodView):
             conn = unit.conn
             definition = engine.definition(conn, body["process_key"], body.get("version"))
             business_key, variables = starting.prepare(
-                conn, commands.start_form(engine, conn, definition), body.get("business_key"),
-                body.get("variables"))
+                conn, commands.start_form(engine, conn, definition),
+                policy.normalise_key(body.get("business_key")), _normalised(body.get("variables")))
             policy.check_start(conn, principal, (definition.meta or {}).get("start_lane"),
                                business_key, variables or {})
             handle = commands.start(engine, unit, body["process_key"], business_key, variables,

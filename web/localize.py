@@ -11,6 +11,7 @@ FIELD_MESSAGES = {
     fields.Integer: {"invalid": "必须是整数 (not a valid integer)"},
     fields.Number: {"invalid": "必须是数字 (not a valid number)",
                     "too_large": "数值过大 (number too large)"},
+    fields.Float: {"special": "不允许 NaN 或无穷大 (special numeric values are not permitted)"},
     fields.Boolean: {"invalid": "必须是是/否 (not a valid boolean)"},
     fields.Mapping: {"invalid": "必须是对象 (not a valid mapping)"},
     fields.List: {"invalid": "必须是列表 (not a valid list)"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask_smorest import Page
+from flask_smorest import Page, abort
 from sqlalchemy import func, select
 
 from .ext import services
@@ -29,8 +29,14 @@ def query(stmt, shape: Callable = lambda row: dict(row._mapping)) -> Listing:
     return Listing(fetch, shape)
 
 
+MAX_PAGE = 1_000_000          # beyond any list here; a larger offset overflows the database
+
+
 class ListingPage(Page):
     def __init__(self, collection: Listing, page_params):
+        if page_params.page > MAX_PAGE:
+            abort(422, message="页码过大 (page out of range)",
+                  errors={"page": [f"不能大于 {MAX_PAGE} (page out of range)"]})
         self._total, self._rows = collection.fetch(page_params.first_item, page_params.page_size)
         super().__init__(collection, page_params)
 

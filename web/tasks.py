@@ -193,8 +193,11 @@ class Draft(MethodView):
     @allow("task.draft")
     def post(self, body, task_id):
         """暂存表单 (save a draft: types are checked, required fields are not)"""
-        _act(task_id, "task.draft",
-             lambda e, u, r, p: commands.save_draft(e, u, task_id, body["data"]))
+        def draft(engine, unit, row, principal):
+            # another's claimed task is his to fill (read in the write: a claim may just land)
+            policy.check_claim(principal, commands.task_row(unit.conn, task_id))
+            commands.save_draft(engine, unit, task_id, body["data"])
+        _act(task_id, "task.draft", draft)
         return task_detail(task_id)
 
 

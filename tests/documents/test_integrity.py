@@ -3,6 +3,7 @@ access, corrections as new documents, and the public check of a printed code."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -125,8 +126,17 @@ def test_the_gate_waits_for_its_pdf_and_a_rendering_failure_is_an_incident(api, 
     assert api.get(f"/api/v1/documents/{listed[0]['id']}").status_code == 200
 
 
+def deploy_form(api, kind: str, key: str) -> None:
+    """The document's form (named like its kind): what a correction may change."""
+    form = {"id": kind, "type": "default", "components": [
+        {"type": "textfield", "key": key, "label": key, "id": f"f_{key}"}]}
+    r = api.deploy(files={f"{kind}.json": json.dumps(form).encode()})
+    assert r.status_code == 201, r.get_json()
+
+
 def test_a_correction_is_issued_at_once_by_the_gates_path_or_not_at_all(api, engine):
     deploy(api)
+    deploy_form(api, "talk_notice", "talk_time")       # a correction changes a form's fields
     instance_id, doc = issue(api, engine, "talk_notice", {"talk_summoned": "项目负责人周某"})
     url = f"/api/v1/documents/{doc['id']}/correct"
     body = {"reason": "约谈时间有误", "changes": {"talk_time": "2026-12-02 09:00"}}
@@ -170,6 +180,7 @@ def test_a_document_left_unrendered_by_an_earlier_version_is_issued_by_setup(api
 
 def test_a_correction_is_a_new_document_naming_the_one_it_replaces(api, engine):
     deploy(api)
+    deploy_form(api, "rectification_notice", "deadline")
     instance_id, doc = issue(api, engine, "rectification_notice",
                              {"rect_issue": "临边防护缺失", "deadline": "2026-11-30"})
     original = api.get(f"/api/v1/documents/{doc['id']}").get_data()
