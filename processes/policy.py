@@ -431,6 +431,9 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
         # the documents print the project the variable names: it must be the instance's own
         raise Invalid("项目编号与业务键不一致 (project_code differs from business_key)",
                       {"project_code": [f"与业务键 {business_key[:60]} 不一致"]})
+    if not business_key and named not in (None, "") and not isinstance(named, str):
+        raise Invalid("项目编号须为文本 (project_code must be text)",
+                      {"project_code": ["项目编号须为文本 (must be text)"]})
     scope = scope_of(business_key, variables)
     if not scope:
         return
@@ -439,8 +442,9 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
         # an instance keyed by no project would be outside every scope but the city's: only
         # city-wide staff may start one (a key with a stray space is not another project)
         if _reach(principal) != "all":
+            field = "business_key" if business_key else "project_code"
             raise Invalid(f"工程项目 {scope[:60]} 不存在 (unknown project)",
-                          {"business_key": [f"工程项目 {scope[:60]} 不存在 (unknown project)"]})
+                          {field: [f"工程项目 {scope[:60]} 不存在 (unknown project)"]})
         return
     if not can_see_project(conn, principal, scope):
         raise Forbidden("该项目不在您的管辖或所属范围内 (project outside your scope)")

@@ -99,5 +99,5 @@ def test_a_thousand_instances_move_and_a_killed_worker_resumes(sqlite_app, tmp_p
         armed = conn.execute(select(func.count()).select_from(subscriptions)
                              .where(subscriptions.c.element_id == "cancel_ev")).scalar_one()
         assert armed == waiting["reply"]
-        checked, broken = audit.verify(conn)
+        checked, broken = audit.verify(conn, key=engine.audit_key)
         assert broken is None and checked > COUNT

@@ -185,6 +185,7 @@ def test_a_worker_killed_holding_a_rendered_document_leaves_it_produced_once(top
             topology.signal(name, signal.SIGSTOP)
         try:
             client.complete(notice["id"], {"rect_issue": "基坑临边防护缺失",
+                                           "rect_location": "3号楼基坑东侧",
                                            "rect_requirement": "立即设置防护栏杆",
                                            "deadline": foshan_date(7), "stop_work": False},
                             "inspector_cc")

@@ -2,14 +2,14 @@
 who may see it, reports no CSP violation and no script error (issue 15 item 9)."""
 from __future__ import annotations
 
-from tests.ui.conftest import browser, live, sign_in  # noqa: F401  (the browser fixtures)
 
 WATCH = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation',
   e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
 """
-PAGES = ["/inbox", "/instances", "/dashboard", "/alarms", "/designer", "/audit", "/api/docs"]
+PAGES = ["/inbox", "/start", "/instances", "/dashboard", "/alarms", "/designer", "/audit", "/map",
+         "/imports", "/migrations", "/analytics", "/api/docs"]
 
 
 def settle(page) -> None:
@@ -19,7 +19,7 @@ def settle(page) -> None:
         pass
 
 
-def test_every_page_loads_under_the_policy(sign_in, live):  # noqa: F811
+def test_every_page_loads_under_the_policy(sign_in, live):
     page = sign_in("admin")
     page.context.add_init_script(WATCH)
     console = []
@@ -46,7 +46,7 @@ def test_every_page_loads_under_the_policy(sign_in, live):  # noqa: F811
     assert page.errors == []
 
 
-def test_the_sign_in_page_works_under_the_policy(browser, live):  # noqa: F811
+def test_the_sign_in_page_works_under_the_policy(browser, live):
     context = browser.new_context(base_url=live.url, locale="zh-CN")
     try:
         context.add_init_script(WATCH)
