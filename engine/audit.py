@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from .clock import utcnow
 from .schema import audit_events, audit_head
+from engine.i18n import _
 
 GENESIS = "0" * 64
 
@@ -95,17 +96,18 @@ def verify(conn: Connection, batch: int = 5000) -> tuple[int, ChainBreak | None]
     prev, expected_seq, checked = GENESIS, 1, 0
     for row in _iter_events(conn, batch):
         if row.seq != expected_seq:
-            return checked, ChainBreak(expected_seq, f"事件缺失 (event {expected_seq} missing)")
+            return checked, ChainBreak(expected_seq, _("事件缺失: {expected_seq}").format(
+                                                         expected_seq=expected_seq))
         if row.prev_hash != prev:
-            return checked, ChainBreak(row.seq, "前序哈希不匹配 (prev_hash does not match)")
+            return checked, ChainBreak(row.seq, _("前序哈希不匹配"))
         digest = event_hash(prev, row.seq, row.at, row.actor, row.kind, row.instance_id,
                             row.task_id, row.details)
         if digest != row.hash:
-            return checked, ChainBreak(row.seq, "内容被修改 (hash does not match content)")
+            return checked, ChainBreak(row.seq, _("内容被修改"))
         prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
     head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
     if head is not None and (head.seq != checked or head.hash != prev):
-        return checked, ChainBreak(checked + 1, "链尾被截断 (events after this were removed)")
+        return checked, ChainBreak(checked + 1, _("链尾被截断"))
     return checked, None
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import StaleWrite
+from engine.i18n import _
 
 DEFAULT_SQLITE_PATH = os.path.join("var", "jianguan.db")
 
@@ -104,5 +105,5 @@ def _translate(exc: Exception) -> Exception:
     """Serialization failures and deadlocks are conflicts the caller may retry, not crashes."""
     text = str(getattr(exc, "orig", exc)).lower()
     if "could not serialize" in text or "deadlock detected" in text or "database is locked" in text:
-        return StaleWrite("并发冲突, 请重试 (concurrent update, retry)")
+        return StaleWrite(_("并发冲突, 请重试"))
     return exc
