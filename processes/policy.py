@@ -25,6 +25,7 @@ from engine.errors import Forbidden, NotFound
 from engine.schema import attachments, instances, tasks
 
 from .schema import documents, projects
+from engine.i18n import _
 
 if TYPE_CHECKING:
     from .people import Principal
@@ -177,8 +178,9 @@ def allows(principal: Principal | None, action: str) -> bool:
 
 def require(principal: Principal, action: str) -> None:
     if not allows(principal, action):
-        raise Forbidden(f"角色 {role_name(principal.role)} 无权执行此操作 "
-                        f"(role {principal.role} may not {action})")
+        raise Forbidden(_("角色 {role_name_role} 无权执行此操作").format(
+                            role_name_role=role_name(principal.role), role=principal.role,
+                            action=action))
 
 
 def role_name(role: str) -> str:
@@ -316,7 +318,7 @@ def district_of(principal: Principal, asked: str | None) -> str | None:
     if principal.role == "admin" or principal.district is None:
         return asked or None
     if asked not in (None, "", principal.district):
-        raise Forbidden("只能查看本辖区的数据 (other district)")
+        raise Forbidden(_("只能查看本辖区的数据"))
     return principal.district
 
 
@@ -350,9 +352,10 @@ def load(conn, principal: Principal, action: str, object_id: str):
     row = conn.execute(select(table).where(key == object_id)).first()
     noun, english = _NOUNS[r.resource]
     if row is None:
-        raise NotFound(f"{noun}不存在 ({english} {object_id} not found)")
+        raise NotFound(_("{noun}不存在: {object_id}").format(
+                           noun=noun, english=english, object_id=object_id))
     if not in_scope(conn, principal, r, row):
-        raise Forbidden(f"无权访问该{noun}: 不在您的角色或管辖范围内 ({english} outside your scope)")
+        raise Forbidden(_("无权访问该{noun}: 不在您的角色或管辖范围内").format(noun=noun, english=english))
     return row
 
 
@@ -392,9 +395,8 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
     allowed = principal.role in ("inspector", "leader", "designer") if role is None \
         else principal.role == role
     if not allowed:
-        raise Forbidden(f"只有 {start_lane or '监督机构人员'} 可以启动该流程 "
-                        "(role may not start this process)")
+        raise Forbidden(_("只有 {value} 可以启动该流程").format(value=start_lane or '监督机构人员'))
     scope = scope_of(business_key, variables)
     if scope and not can_see_project(conn, principal, scope) and conn.execute(
             select(projects.c.code).where(projects.c.code == scope)).first() is not None:
-        raise Forbidden("该项目不在您的管辖或所属范围内 (project outside your scope)")
+        raise Forbidden(_("该项目不在您的管辖或所属范围内"))
