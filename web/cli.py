@@ -11,6 +11,7 @@ from flask import Flask
 from engine.errors import EngineError
 
 from . import cli_devices, cli_ops
+from engine.i18n import _
 
 
 def register(app: Flask) -> None:
@@ -33,11 +34,11 @@ def register(app: Flask) -> None:
             load_defaults(unit.conn)           # alarm limits: data an operator may change
             reassign_lanes(unit.conn)          # open tasks follow the current lane → role map
         issue_leftovers(engine)                # corrections an earlier version left unrendered
-        click.echo(f"数据库已就绪 (database ready): {engine.db.engine.url.render_as_string()}")
+        click.echo(_("数据库已就绪: {value}").format(value=engine.db.engine.url.render_as_string()))
         deployed = deploy_bundled(engine)
         created = [d for d in deployed if d.created]
-        click.echo(f"已部署 {len(created)} 个新版本, {len(deployed) - len(created)} 个未变化 "
-                   f"(deployed {len(created)} new versions)")
+        click.echo(_("已部署 {len_created} 个新版本, {value} 个未变化").format(
+                       len_created=len(created), value=len(deployed) - len(created)))
 
     @app.cli.command("create-user")
     @click.argument("name")
@@ -67,7 +68,7 @@ def register(app: Flask) -> None:
         from processes.demo import load
 
         summary = load(engine, echo=click.echo)
-        click.echo(f"演示数据已载入 (demo loaded): {summary}")
+        click.echo(_("演示数据已载入: {summary}").format(summary=summary))
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
@@ -86,7 +87,7 @@ def register(app: Flask) -> None:
                              jobs=(check_silent, notify_channels.job(settings))).start()
         if engine.wake is None:          # no broker: async tasks run on this thread
             engine.wake = timers.wake
-        click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
+        click.echo(_("监管平台已启动: http://{host}:{port}/api/docs").format(host=host, port=port))
         try:
             run_simple(host, port, app, threaded=True, use_reloader=False)
         finally:
@@ -108,15 +109,16 @@ def register(app: Flask) -> None:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         url = url or settings.mqtt_url
         if not url:
-            raise click.ClickException("未配置 MQTT_URL (set MQTT_URL or pass --url)")
+            raise click.ClickException(_("未配置 MQTT_URL"))
         listener = Listener(engine, url, client_id=client_id,
                             prefix=prefix or settings.mqtt_topic_prefix or PREFIX,
                             redis_url=settings.heartbeat_redis_url)
-        click.echo(f"监听 {listener.host}:{listener.port} {listener.topic} "
-                   f"(listening; Ctrl-C stops)", err=True)
+        click.echo(_("监听 {host}:{port} {topic}").format(
+                       host=listener.host, port=listener.port, topic=listener.topic), err=True)
         stats = listener.run()
-        click.echo(f"已停止 (stopped): 收到 {stats.received}, 接受 {stats.accepted}, "
-                   f"重复 {stats.duplicates}, 死信 {stats.dead}")
+        click.echo(_("已停止: 收到 {received}, 接受 {accepted}, 重复 {duplicates}, 死信 {dead}").format(
+                       received=stats.received, accepted=stats.accepted,
+                       duplicates=stats.duplicates, dead=stats.dead))
 
     @app.cli.command("config")
     def show_config():
@@ -142,8 +144,8 @@ def register(app: Flask) -> None:
         with engine.db.read() as conn:
             checked, broken = verify(conn)
         if broken is None:
-            click.echo(f"审计链完整 (audit chain intact): {checked} events")
+            click.echo(_("审计链完整: 已校验 {checked} 条事件").format(checked=checked))
             return
-        click.echo(f"审计链断裂 (audit chain broken) at seq {broken.seq}: {broken.reason}",
+        click.echo(_("审计链断裂, 序号 {seq}: {reason}").format(seq=broken.seq, reason=broken.reason),
                    err=True)
         sys.exit(1)

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from integrations import health as checks
+from engine.i18n import _
 
 
 def create_database(url: str) -> bool:
@@ -65,5 +66,5 @@ def register(app: Flask) -> None:
         url = app.extensions["jianguan.engine"].db.url
         created = create_database(url)
         name = make_url(url).database
-        click.echo(f"已创建数据库 (database created): {name}" if created
-                   else f"数据库已存在或无需创建 (database present or not PostgreSQL): {name}")
+        click.echo(_("已创建数据库: {name}").format(name=name) if created
+                   else _("数据库已存在或无需创建: {name}").format(name=name))

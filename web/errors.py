@@ -8,6 +8,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 LOCATIONS = ("json", "query", "form", "files", "headers", "path", "view_args")
@@ -34,9 +35,9 @@ def flatten(errors: dict) -> dict:
 
 
 MESSAGES_CN = {
-    400: "请求无效", 401: "未登录或登录已过期", 403: "无权执行此操作", 404: "资源不存在",
-    405: "不支持的请求方法", 409: "状态冲突", 413: "请求体过大", 415: "不支持的内容类型",
-    422: "提交的数据有误", 429: "请求过于频繁", 500: "服务器内部错误",
+    400: _("请求无效"), 401: _("未登录或登录已过期"), 403: _("无权执行此操作"), 404: _("资源不存在"),
+    405: _("不支持的请求方法"), 409: _("状态冲突"), 413: _("请求体过大"), 415: _("不支持的内容类型"),
+    422: _("提交的数据有误"), 429: _("请求过于频繁"), 500: _("服务器内部错误"),
 }
 
 
@@ -52,10 +53,10 @@ def register(app: Flask) -> None:
         data = getattr(exc, "data", None) or {}
         errors = flatten(data.get("messages") or data.get("errors") or {}) if data else {}
         if errors.get("json") == ["Invalid JSON body."]:
-            errors = {"json": ["请求体不是有效的 JSON (invalid JSON body)"]}
+            errors = {"json": [_("请求体不是有效的 JSON")]}
         message = data.get("message") or MESSAGES_CN.get(exc.code, exc.name)
         if exc.code == 422 and errors:
-            message = "提交的数据有误 (validation failed)"
+            message = _("提交的数据有误")
         return body(exc.code or 500, message, errors)
 
     @app.errorhandler(Exception)
@@ -63,4 +64,4 @@ def register(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if isinstance(exc, HTTPException):
             return _http_error(exc)
-        return body(500, "服务器内部错误, 已记录 (internal error, logged)")
+        return body(500, _("服务器内部错误, 已记录"))
