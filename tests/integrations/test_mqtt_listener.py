@@ -59,25 +59,25 @@ def test_telemetry_over_mqtt_updates_the_device(bundled):
 
 def test_ten_thousand_malformed_payloads_are_dead_letters_and_the_listener_goes_on(bundled):
     engine, prefix = bundled, new_prefix()
-    invalid = "字段校验失败 (invalid fields)"
+    invalid = "字段校验失败"
     # each fault, and the reason (and fields) its dead letter names
     bad = [
-        ("dust", DUST, "alarm", b"\xff\xfe not json", "不是有效的 JSON (not JSON)", ()),
+        ("dust", DUST, "alarm", b"\xff\xfe not json", "不是有效的 JSON", ()),
         ("dust", DUST, "alarm", json.dumps(alarm("X", value="high")), invalid, ("value",)),
         ("dust", "NO-SUCH-DEVICE", "alarm", json.dumps(alarm("X")),
-         "设备 NO-SUCH-DEVICE 未登记 (unknown device)", ("device_id",)),
+         "设备 NO-SUCH-DEVICE 未登记", ("device_id",)),
         ("crane", DUST, "alarm", json.dumps(alarm("X")),                # topic vs registry
-         "主题中的项目或设备类型与登记不符 (topic does not match the registry)", ("topic",)),
-        ("dust", DUST, "bogus", json.dumps(alarm("X")), "未知消息类型 bogus (unknown kind)",
+         "主题中的项目或设备类型与登记不符", ("topic",)),
+        ("dust", DUST, "bogus", json.dumps(alarm("X")), "未知消息类型 bogus",
          ("kind",)),
         ("dust", DUST, "telemetry", json.dumps({"at": "now", "readings": {"pm10": 1}}), invalid,
          ("at",)),
         ("dust", DUST, "alarm", json.dumps({**alarm("X"), "device_id": "OTHER"}),
-         "消息中的 device_id 与主题不一致 (topic does not match payload)", ("device_id",)),
-        ("dust", DUST, "alarm", b"[1, 2, 3]", "消息体必须是 JSON 对象 (payload must be an object)",
+         "消息中的 device_id 与主题不一致", ("device_id",)),
+        ("dust", DUST, "alarm", b"[1, 2, 3]", "消息体必须是 JSON 对象",
          ()),
         ("dust", DUST, "alarm", b"x" * 70_000,
-         "消息过大: 70000 字节, 上限 65536 (payload too large)", ()),
+         "消息过大: 70000 字节, 上限 65536", ()),
         ("dust", DUST, "telemetry", json.dumps({"at": "2026-11-30T08:00:00Z",
                                                "readings": {"pm10": "NaN"}}), invalid,
          ("readings",)),
