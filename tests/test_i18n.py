@@ -59,9 +59,14 @@ def test_english_entries_use_only_the_placeholders_the_code_gives():
         assert theirs <= ours | _extra_fields(msgid), (msgid, english[msgid])
 
 
+# What marshmallow passes to its messages' format() (web/localize.py sets those messages).
+MARSHMALLOW_FIELDS = {"input", "obj_type", "min", "max", "min_op", "max_op", "equal", "choices",
+                      "labels"}
+
+
 def _extra_fields(msgid: str) -> set[str]:
     # Fields the code passes that the Chinese does not show (see the converted call sites).
-    return _CALL_FIELDS.get(msgid, set())
+    return _CALL_FIELDS.get(msgid, set()) | MARSHMALLOW_FIELDS
 
 
 def _call_fields() -> dict[str, set[str]]:

@@ -41,7 +41,9 @@ class LocalizedJSONProvider(DefaultJSONProvider):
     """Messages in a JSON answer are rendered in the request's language."""
 
     def dumps(self, obj, **kwargs):  # type: ignore[no-untyped-def]
-        return super().dumps(i18n.resolve(obj, current_locale()), **kwargs)
+        # The context's language (set first thing in a request), not the selector: the
+        # session cookie is serialized through here too, while the session is being opened.
+        return super().dumps(i18n.resolve(obj, i18n.get_locale()), **kwargs)
 
 
 def register(app: Flask) -> None:

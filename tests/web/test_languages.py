@@ -68,18 +68,15 @@ def test_without_a_token_the_401_follows_the_language_too(api):
 
 
 def test_a_page_switches_with_lang_and_keeps_it(app):
-    """Pages: ?lang=en (remembered for the session); an unknown language stays Chinese."""
-    from flask import session
+    """Pages: ?lang=en (remembered for the session); an unknown language changes nothing."""
+    from engine.i18n import get_locale
 
-    from web.i18n import current_locale
-
+    app.add_url_rule("/locale-probe", "locale_probe", lambda: get_locale())
     client = app.test_client()
-    with client:
-        client.get("/login?lang=en")
-        assert current_locale() == "en" and session["lang"] == "en"
-        client.get("/login")
-        assert current_locale() == "en"
-        client.get("/login?lang=fr")
-        assert current_locale() == "en"
-        client.get("/login?lang=zh")
-        assert current_locale() == "zh"
+    assert client.get("/locale-probe").text == "zh"
+    assert client.get("/locale-probe?lang=en").text == "en"
+    assert client.get("/locale-probe").text == "en"
+    assert client.get("/locale-probe?lang=fr").text == "en"
+    assert client.get("/locale-probe", headers={"Accept-Language": "zh-CN"}).text == "en"
+    assert client.get("/locale-probe?lang=zh").text == "zh"
+    assert app.test_client().get("/locale-probe", headers=EN).text == "en"
