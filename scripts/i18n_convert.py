@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("engine", "processes", "web", "integrations", "forms")
 PO = ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 IMPORT = "from engine.i18n import _"
+WIDTH = 100
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
 # " (English …)" with no CJK inside; its text has at least one Latin letter.
 ENGLISH = re.compile(r"\s*\(([^()\u3400-\u9fff]*[A-Za-z][^()\u3400-\u9fff]*)\)")
@@ -41,11 +42,51 @@ class Hit:
     def line(self) -> int:
         return self.node.lineno
 
-    def replacement(self) -> str:
-        code = f"_({quote(self.msgid)})"
-        if self.fields:
-            code += ".format(" + ", ".join(f"{k}={v}" for k, v in self.fields.items()) + ")"
-        return code
+    def replacement(self, column: int = 0) -> str:
+        """One line if it fits in WIDTH; else the msgid continues on aligned lines and the
+        format arguments go on their own line, so no other line of the statement moves."""
+        args = [f"{k}={v}" for k, v in self.fields.items()]
+        fmt = f".format({', '.join(args)})" if args else ""
+        one = f"_({quote(self.msgid)}){fmt}"
+        if column + len(one) <= WIDTH:
+            return one
+        indent = column + 2
+        lines = [quote(c) for c in wrap(self.msgid, WIDTH - indent - 3)]
+        code = "_(" + ("\n" + " " * indent).join(lines) + ")"
+        if not args or indent + len(lines[-1]) + 1 + len(fmt) <= WIDTH:
+            return code + fmt
+        code += ".format("
+        pad = " " * (column + 4)
+        line = pad
+        for i, arg in enumerate(args):
+            piece = arg + ("," if i < len(args) - 1 else ")")
+            if line.strip() and len(line) + 1 + len(piece) > WIDTH:
+                code += "\n" + line.rstrip()
+                line = pad
+            line += ("" if not line.strip() else " ") + piece
+        return code + "\n" + line.rstrip()
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Pieces of at most `width` characters, cut after a space or punctuation where possible
+    and never inside a {placeholder}."""
+    width = max(width, 20)
+    pieces: list[str] = []
+    while len(text) > width:
+        cut, depth = 0, 0
+        for i, ch in enumerate(text[:width]):
+            depth += ch == "{"
+            depth -= ch == "}"
+            if depth == 0 and ch in " ,;:，；。、)":
+                cut = i + 1
+        if cut == 0:
+            cut = width
+            while cut < len(text) and text[:cut].count("{") > text[:cut].count("}"):
+                cut += 1
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
+    return [p for p in pieces if p]
 
 
 def quote(text: str) -> str:
@@ -125,7 +166,7 @@ def _template(node: ast.expr) -> tuple[str, dict[str, str]] | None:
     return "".join(parts), fields
 
 
-PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+PLACEHOLDER = re.compile(r"(?<!\{)\{[^{}]*\}(?!\})")
 SEPARATORS = re.compile(r"(; |: |, |，|；|。)")
 
 
@@ -133,6 +174,10 @@ def _is_english(inner: str) -> bool:
     """'missing id', 'KeyError: {exc}' yes; '{what}', '20 mm' no (data, not a translation)."""
     words = PLACEHOLDER.sub("", inner).strip(" ,;:")
     return bool(words) and (words[0].isascii() and words[0].isalpha() or words[0] in "'\"$.")
+
+
+def _name(token: str) -> str:
+    return re.split(r"[!:.\[]", token.strip("{}"), maxsplit=1)[0]
 
 
 def split(template: str) -> tuple[str, str] | None:
@@ -147,6 +192,10 @@ def split(template: str) -> tuple[str, str] | None:
                if _is_english(m.group(1)) and CJK.search(template[:m.start()])]
     if not matches:
         return None
+    outside = template
+    for m in reversed(matches):
+        outside = outside[:m.start()] + outside[m.end():]
+    shown = {_name(t) for t in PLACEHOLDER.findall(outside)}
     msgid, english, prev = [], [], 0
     for i, m in enumerate(matches):
         between = template[prev:m.start()]
@@ -162,6 +211,11 @@ def split(template: str) -> tuple[str, str] | None:
             english.append(between[:lead])
         english.append(m.group(1).strip())
         msgid.append(between.rstrip() if between.strip() else between)
+        # Data only the English showed (an id, an exception) stays visible in Chinese too.
+        hidden = [t for t in PLACEHOLDER.findall(m.group(1)) if _name(t) not in shown]
+        if hidden:
+            msgid.append(": " + ", ".join(dict.fromkeys(hidden)))
+            shown.update(_name(t) for t in hidden)
         prev = m.end()
     post = template[prev:]
     msgid.append(post)
@@ -206,9 +260,9 @@ def rewrite(path: Path, hits: list[Hit]) -> None:
         n = hit.node
         begin = starts[n.lineno - 1] + n.col_offset
         end = starts[n.end_lineno - 1] + n.end_col_offset
-        new = hit.replacement().encode("utf-8")
-        if data[begin - 1:begin] == b"(" and data[end:end + 1] == b")" and n.lineno != n.end_lineno:
-            pass  # a parenthesised concatenation keeps its own parentheses
+        line_start = starts[n.lineno - 1]
+        column = len(data[line_start:begin].decode("utf-8"))
+        new = hit.replacement(column).encode("utf-8")
         data = data[:begin] + new + data[end:]
     text = data.decode("utf-8")
     if IMPORT not in text:
