@@ -11,6 +11,7 @@ outside a request it is Chinese.
 from __future__ import annotations
 
 import contextvars
+import functools
 import html
 import threading
 from pathlib import Path
@@ -43,10 +44,14 @@ def _language(locale: str) -> str:
     return str(locale).replace("-", "_").split("_")[0].lower()
 
 
-def available_locales() -> list[str]:
-    found = [p.name for p in TRANSLATIONS.iterdir() if (p / "LC_MESSAGES" / "messages.po").is_file()] \
-        if TRANSLATIONS.is_dir() else []
-    return [DEFAULT_LOCALE, *sorted(found)]
+@functools.cache
+def available_locales() -> tuple[str, ...]:
+    """Chinese and every language with a catalogue (looked up once)."""
+    found = []
+    if TRANSLATIONS.is_dir():
+        found = [p.name for p in TRANSLATIONS.iterdir()
+                 if (p / "LC_MESSAGES" / "messages.po").is_file()]
+    return (DEFAULT_LOCALE, *sorted(found))
 
 
 def catalogue(locale: str) -> dict[str, str]:
@@ -166,7 +171,8 @@ def _plain(value: Any, locale: str) -> Any:
 
 
 def _(msgid: str) -> Text:
-    """Mark `msgid` (Chinese) for translation; placeholders are named: `_("元素 {name}").format(name=x)`."""
+    """Mark `msgid` (Chinese) for translation; placeholders are named:
+    `_("元素 {name} 缺少 id").format(name=x)`."""
     return Text(msgid)
 
 

@@ -108,7 +108,8 @@ def _exempt_ids(tree: ast.AST) -> set[int]:
             if isinstance(func, ast.Name) and func.id == "_":
                 skip.update(id(a) for a in node.args)
             if isinstance(func, ast.Attribute) and func.attr in LOG_METHODS and \
-                    isinstance(func.value, ast.Name) and func.value.id in ("log", "logger", "logging"):
+                    isinstance(func.value, ast.Name) and \
+                    func.value.id in ("log", "logger", "logging"):
                 skip.update(id(n) for a in node.args for n in ast.walk(a))
             for kw in node.keywords:
                 if kw.arg in EXEMPT_KEYWORDS:
@@ -357,7 +358,8 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
         print(f"{path.relative_to(ROOT)}: {len(hits)} converted")
     added = update_po(all_hits)
-    print(f"{len(all_hits)} literals converted, {added} English entries added to {PO.relative_to(ROOT)}")
+    print(f"{len(all_hits)} literals converted, {added} English entries added to "
+          f"{PO.relative_to(ROOT)}")
     return 0
 
 
