@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from .errors import Invalid, NotFound
 from .schema import attachments
 from .store import Unit
+from engine.i18n import _
 
 MAX_BYTES = 20 * 1024 * 1024
 # Magic numbers, not the client's claim: a renamed executable is not a photo.
@@ -36,13 +37,13 @@ def sniff(file_name: str, data: bytes) -> str | None:
 
 def store(unit: Unit, task_row, file_name: str, data: bytes, field: str | None) -> dict:
     if not data:
-        raise Invalid("文件为空 (empty file)", {"file": ["文件为空 (empty file)"]})
+        raise Invalid(_("文件为空"), {"file": [_("文件为空")]})
     if len(data) > MAX_BYTES:
-        raise Invalid("文件超过 20 MB (file too large)", {"file": ["文件超过 20 MB (too large)"]})
+        raise Invalid(_("文件超过 20 MB"), {"file": [_("文件超过 20 MB")]})
     kind = sniff(file_name, data)
     if kind is None:
-        raise Invalid("仅支持 JPG/PNG/GIF/WEBP 图片、PDF 和 Word/Excel 文件 (unsupported file type)",
-                      {"file": ["文件类型不支持 (unsupported type)"]})
+        raise Invalid(_("仅支持 JPG/PNG/GIF/WEBP 图片、PDF 和 Word/Excel 文件"),
+                      {"file": [_("文件类型不支持")]})
     attachment_id = str(uuid.uuid4())
     digest = hashlib.sha256(data).hexdigest()
     name = (file_name or "file").replace("/", "_").replace("\\", "_")[-200:]
@@ -69,7 +70,7 @@ def listed(conn, instance_id: str) -> list[dict]:
 def fetch(conn, attachment_id: str):
     row = conn.execute(select(attachments).where(attachments.c.id == attachment_id)).first()
     if row is None:
-        raise NotFound(f"附件不存在 (attachment {attachment_id} not found)")
+        raise NotFound(_("附件不存在: {attachment_id}").format(attachment_id=attachment_id))
     return row
 
 
@@ -80,8 +81,7 @@ def check_references(conn, task_row, ids: list[str]) -> dict:
     found = set(conn.execute(select(attachments.c.id).where(
         attachments.c.id.in_(ids), attachments.c.instance_id == task_row.instance_id)).scalars())
     missing = [i for i in ids if i not in found]
-    return {"attachments": [f"附件不存在或不属于本流程: {', '.join(missing[:5])} "
-                            "(unknown attachment)"]} if missing else {}
+    return {"attachments": [_("附件不存在或不属于本流程: {value}").format(value=', '.join(missing[:5]))]} if missing else {}
 
 
 def mark_used(conn, ids: list[str]) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from .clock import utcnow
 from .schema import audit_events, audit_head
+from engine.i18n import _
 
 GENESIS = "0" * 64
 KEYED = "audit.keyed"                  # the seal over the plain events of an older database
@@ -143,9 +144,10 @@ def verify(conn: Connection, key: bytes | None = None, batch: int = 5000,
     plain, keyed_seen = 0, False          # plain events not yet sealed; any keyed one seen
     for row in _iter_events(conn, batch):
         if row.seq != expected_seq:
-            return checked, ChainBreak(expected_seq, f"事件缺失 (event {expected_seq} missing)")
+            return checked, ChainBreak(expected_seq, _("事件缺失: {expected_seq}").format(
+                                                         expected_seq=expected_seq))
         if row.prev_hash != prev:
-            return checked, ChainBreak(row.seq, "前序哈希不匹配 (prev_hash does not match)")
+            return checked, ChainBreak(row.seq, _("前序哈希不匹配"))
         fields = (prev, row.seq, row.at, row.actor, row.kind, row.instance_id, row.task_id,
                   row.details)
         if hmac.compare_digest(keyed_hash(key, *fields), row.hash):
@@ -153,29 +155,26 @@ def verify(conn: Connection, key: bytes | None = None, batch: int = 5000,
                 details = row.details or {}
                 if keyed_seen or details.get("legacy_until") != plain or \
                         details.get("legacy_head") != prev:
-                    return checked, ChainBreak(row.seq, "密钥封存点与旧事件不符 (seal does not "
-                                                        "match the plain events)")
+                    return checked, ChainBreak(row.seq, _("密钥封存点与旧事件不符"))
                 plain = 0
             elif plain:
-                return checked, ChainBreak(row.seq - plain, "事件未加密钥 (unkeyed event)")
+                return checked, ChainBreak(row.seq - plain, _("事件未加密钥"))
             keyed_seen = True
         elif not keyed_seen and event_hash(*fields) == row.hash:
             plain += 1                      # an older database's event, sealed further on
         else:
-            return checked, ChainBreak(row.seq, "内容被修改或不是以审计密钥计算 (hash does not "
-                                                "match content under the audit key)")
+            return checked, ChainBreak(row.seq, _("内容被修改或不是以审计密钥计算"))
         if checkpoint is not None and row.seq == checkpoint[0] and row.hash != checkpoint[1]:
-            return checked, ChainBreak(row.seq, "与检查点不符 (differs from the checkpoint)")
+            return checked, ChainBreak(row.seq, _("与检查点不符"))
         prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
     if plain:
-        return checked, ChainBreak(checked - plain + 1, "旧事件尚未以审计密钥封存, 请运行 flask "
-                                                        "setup (plain events not sealed)")
+        return checked, ChainBreak(checked - plain + 1, _("旧事件尚未以审计密钥封存, 请运行 flask setup"))
     if checkpoint is not None and checked < checkpoint[0]:
-        return checked, ChainBreak(checked + 1, f"链尾被截断: 检查点记录到第 {checkpoint[0]} 条 "
-                                                "(events after this were removed)")
+        return checked, ChainBreak(checked + 1, _("链尾被截断: 检查点记录到第 {value} 条").format(
+                                                    value=checkpoint[0]))
     head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
     if head is not None and (head.seq != checked or head.hash != prev):
-        return checked, ChainBreak(checked + 1, "链尾被截断 (events after this were removed)")
+        return checked, ChainBreak(checked + 1, _("链尾被截断"))
     return checked, None
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from .audit import DEFAULT_KEY
 from .schema import audit_head
+from engine.i18n import _
 
 KIND = "jianguan.audit.checkpoint"
 NAME = re.compile(r"^checkpoint-(\d{1,20})\.json$")
@@ -77,11 +78,11 @@ def read(path: str, key: bytes | None = None) -> Checkpoint:
         body = {k: data[k] for k in ("kind", "seq", "hash", "at")}
         signature = data["signature"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BadCheckpoint(f"检查点文件无法读取 (unreadable checkpoint) {path}: {exc}") from None
+        raise BadCheckpoint(_("检查点文件无法读取 {path}: {exc}").format(path=path, exc=exc)) from None
     if body["kind"] != KIND or not isinstance(body["seq"], int) or \
             not isinstance(signature, str) or \
             not hmac.compare_digest(_signature(key, body), signature):
-        raise BadCheckpoint(f"检查点签名无效 (bad checkpoint signature): {path}")
+        raise BadCheckpoint(_("检查点签名无效: {path}").format(path=path))
     return Checkpoint(body["seq"], body["hash"], body["at"], path)
 
 
@@ -95,7 +96,7 @@ def latest(directory: str, key: bytes | None = None, strict: bool = True) -> Che
         return None
     found = sorted(((int(m.group(1)), name) for name in names if (m := NAME.match(name))),
                    reverse=True)
-    for _, name in found:
+    for _at, name in found:
         try:
             return read(os.path.join(directory, name), key)
         except BadCheckpoint:

@@ -8,6 +8,7 @@ import time
 
 from . import spiff
 from .projection import element_id
+from engine.i18n import _
 
 
 class BudgetExceeded(Exception):
@@ -32,11 +33,11 @@ class Budget:
             short_cycle(self.wf, self.min_cycle)
         self.steps += 1
         if self.steps > self.max_steps:
-            raise BudgetExceeded(f"流程步数超出上限 ({self.max_steps} 步), 已停止运行: 请检查多实例"
-                                 f"数量或调用活动是否调用自身 (step budget exceeded)")
+            raise BudgetExceeded(_("流程步数超出上限 ({max_steps} 步), 已停止运行: 请检查多实例数量或调用活动是否调用自身").format(
+                                     max_steps=self.max_steps))
         if time.monotonic() > self.deadline:
-            raise BudgetExceeded(f"流程运行时间超出上限 ({self.max_seconds:g} 秒, {self.steps} 步), "
-                                 f"已停止运行 (time budget exceeded)")
+            raise BudgetExceeded(_("流程运行时间超出上限 ({max_seconds:g} 秒, {steps} 步), 已停止运行").format(
+                                     max_seconds=self.max_seconds, steps=self.steps))
 
 
 class CycleTooShort(Exception):
@@ -53,5 +54,5 @@ def short_cycle(wf, minimum: float) -> None:
         seconds = spiff.cycle_seconds(task)
         if seconds is not None and seconds < minimum:
             raise CycleTooShort(
-                f"循环定时器 {element_id(task)} 的间隔为 {seconds:g} 秒, 短于下限 {minimum:g} 秒 "
-                f"(cycle interval below the minimum)", task)
+                _("循环定时器 {element_id_task} 的间隔为 {seconds:g} 秒, 短于下限 {minimum:g} 秒").format(
+                    element_id_task=element_id(task), seconds=seconds, minimum=minimum), task)

@@ -16,6 +16,7 @@ from .lint_dmn import lint_dmn, with_label_expressions
 from .lint_limits import Limits, call_cycle
 from .projection import is_async
 from .xmlsafe import XmlError, parse
+from engine.i18n import _
 
 __all__ = ["SourceFile", "Problem", "CompileError", "CompiledProcess", "CompiledBundle",
            "compile_files", "declared_ids"]
@@ -151,15 +152,15 @@ def _parse_uploaded(files: list[SourceFile], problems: list[Problem],
             problems.extend(lint_bpmn(root, f.name, limits) if p.kind == "bpmn"
                             else lint_dmn(root, f.name))
         except (RecursionError, MemoryError) as exc:   # the checks themselves ran out
-            problems.append(Problem(f.name, None, None, "文件过于复杂, 无法检查, 请拆分 "
-                                                        f"(too complex to check: {type(exc).__name__})"))
+            problems.append(Problem(f.name, None, None, _("文件过于复杂, 无法检查, 请拆分: {name}").format(
+                                                            name=type(exc).__name__)))
         parsed.append(p)
     seen: dict[str, str] = {}
     for p in parsed:
         for i, el in sorted({**p.processes, **p.decisions}.items()):
             if i in seen and seen[i] != p.source.name:
                 problems.append(Problem(p.source.name, el.sourceline, i,
-                                        f"id '{i}' 已在 {seen[i]} 中定义 (declared in two files)"))
+                                        _("id '{i}' 已在 {value} 中定义").format(i=i, value=seen[i])))
             seen.setdefault(i, p.source.name)
     return parsed
 
@@ -207,19 +208,17 @@ def _check_references(uploaded: list[_Parsed], everything: list[_Parsed], proble
                 called = call.get("calledElement")
                 if called and called not in processes:
                     problems.append(Problem(p.source.name, call.sourceline, call.get("id"),
-                                            f"调用的流程 '{called}' 不存在, 请一并上传或先部署 "
-                                            "(calledElement not found)"))
+                                            _("调用的流程 '{called}' 不存在, 请一并上传或先部署").format(
+                                                called=called)))
                 elif called and not is_executable(processes[called]):
                     problems.append(Problem(p.source.name, call.sourceline, call.get("id"),
-                                            f"调用的流程 '{called}' 不可执行 "
-                                            "(called process is not executable)"))
+                                            _("调用的流程 '{called}' 不可执行").format(called=called)))
             for el in process.iter(f"{{{SPIFF}}}calledDecisionId"):
                 ref = (el.text or "").strip()
                 if ref and ref not in decisions:
                     task = next((a for a in el.iterancestors() if a.get("id")), el)
                     problems.append(Problem(p.source.name, task.sourceline, task.get("id"),
-                                            f"引用的决策 '{ref}' 不存在, 请一并上传 DMN 或先部署 "
-                                            "(decision not found)"))
+                                            _("引用的决策 '{ref}' 不存在, 请一并上传 DMN 或先部署").format(ref=ref)))
 
 
 def _check_call_cycles(uploaded: list[_Parsed], everything: list[_Parsed], problems) -> None:
@@ -237,8 +236,7 @@ def _check_call_cycles(uploaded: list[_Parsed], everything: list[_Parsed], probl
             call = next(c for c in process.iter(f"{{{BPMN}}}callActivity")
                         if c.get("calledElement") == cycle[1])
             problems.append(Problem(p.source.name, call.sourceline, call.get("id"),
-                                    f"调用活动形成循环: {' → '.join(cycle)}, 流程永远不会结束 "
-                                    "(call activities call each other in a cycle)"))
+                                    _("调用活动形成循环: {value}, 流程永远不会结束").format(value=' → '.join(cycle))))
 
 
 def _line_of(root, element_id: str | None) -> int | None:
@@ -260,11 +258,10 @@ def _problem(exc: Exception, roots: dict, default_file: str, near=None) -> Probl
         line, element_id = near.sourceline, element_id or near.get("id")
     detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, RecursionError) or "RecursionError" in detail:
-        return Problem(file_name, line, element_id, "流程的连续步骤太多, 无法解析, 请拆分为子流程 "
-                                                    "(cannot parse: too many steps in a row)")
+        return Problem(file_name, line, element_id, _("流程的连续步骤太多, 无法解析, 请拆分为子流程"))
     if type(exc).__name__ != "ValidationException":
         detail = f"{type(exc).__name__}: {detail}"
-    return Problem(file_name, line, element_id, f"无法解析 (cannot parse): {detail}")
+    return Problem(file_name, line, element_id, _("无法解析: {detail}").format(detail=detail))
 
 
 def _compile_process(parser, p: _Parsed, process) -> CompiledProcess:

@@ -24,6 +24,7 @@ from .services import ServiceRegistry
 from .retry import redo_on
 from .store import Unit, load_specs
 from .workflow_cache import WorkflowCache
+from engine.i18n import _
 
 
 def _default_scope(business_key: str | None, variables: dict) -> str | None:
@@ -115,7 +116,7 @@ class Engine:
         row = conn.execute(query.order_by(definitions.c.version.desc()).limit(1)).first()
         if row is None:
             what = f"{key} v{version}" if version else key
-            raise NotFound(f"流程定义不存在 (definition {what} not found)")
+            raise NotFound(_("流程定义不存在: {what}").format(what=what))
         return row
 
     def definition_by_id(self, conn, definition_id: int):

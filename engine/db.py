@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event, exc as sa_exc, text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import StaleWrite
+from engine.i18n import _
 
 DEFAULT_SQLITE_PATH = os.path.join("var", "jianguan.db")
 PING_AFTER_IDLE = 5.0     # seconds a pooled PostgreSQL connection may rest unchecked
@@ -104,9 +105,9 @@ def _ping_when_idle(engine: Engine) -> None:
         try:
             alive = engine.dialect.do_ping(dbapi_conn)
         except Exception as exc:
-            raise sa_exc.DisconnectionError("数据库连接已断开 (stale pooled connection)") from exc
+            raise sa_exc.DisconnectionError(_("数据库连接已断开")) from exc
         if alive is False:
-            raise sa_exc.DisconnectionError("数据库连接已断开 (stale pooled connection)")
+            raise sa_exc.DisconnectionError(_("数据库连接已断开"))
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -131,5 +132,5 @@ def _translate(exc: Exception) -> Exception:
     """Serialization failures and deadlocks are conflicts the caller may retry, not crashes."""
     text = str(getattr(exc, "orig", exc)).lower()
     if "could not serialize" in text or "deadlock detected" in text or "database is locked" in text:
-        return StaleWrite("并发冲突, 请重试 (concurrent update, retry)")
+        return StaleWrite(_("并发冲突, 请重试"))
     return exc

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from .errors import EngineError
 from .schema import definitions
 from .xmlsafe import parse
+from engine.i18n import _
 
 
 class DecisionError(EngineError):
@@ -46,7 +47,7 @@ def latest(conn, key: str) -> Decision:
                        .where(definitions.c.kind == "dmn", definitions.c.key == key)
                        .order_by(definitions.c.version.desc()).limit(1)).first()
     if row is None:
-        raise DecisionError(f"决策 {key} 未部署 (decision {key} not deployed)")
+        raise DecisionError(_("决策 {key} 未部署").format(key=key))
     with _lock:
         table = _parsed.get(row.sha256)
     if table is None:
@@ -62,7 +63,7 @@ def _parse(key: str, source: str, file_name: str):
         parser.add_dmn_xml(parse(source.encode(), file_name), filename=file_name)
         return parser.get_engine(key, None)
     except Exception as exc:           # deployed tables parsed once already: a store edit
-        raise DecisionError(f"决策 {key} 无法解析 (cannot parse): {exc}") from exc
+        raise DecisionError(_("决策 {key} 无法解析: {exc}").format(key=key, exc=exc)) from exc
 
 
 def evaluate(decision: Decision, scripts, inputs: dict) -> dict:
@@ -77,5 +78,6 @@ def evaluate(decision: Decision, scripts, inputs: dict) -> dict:
         return dict(decision.table.result(task))
     except Exception as exc:
         notes = "; ".join(getattr(exc, "__notes__", []) or [])
-        raise DecisionError(f"决策 {decision.key} v{decision.version} 执行失败 (evaluation "
-                            f"failed): {exc}{' (' + notes + ')' if notes else ''}") from exc
+        raise DecisionError(_("决策 {key} v{version} 执行失败: {exc}{value}").format(
+                                key=decision.key, version=decision.version, exc=exc,
+                                value=' (' + notes + ')' if notes else '')) from exc

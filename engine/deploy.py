@@ -21,6 +21,7 @@ from .lint_limits import limits_of
 from .schema import definitions, start_messages
 from .serializer import dump_specs
 from .store import Unit
+from engine.i18n import _
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_FILES = 100
@@ -58,7 +59,7 @@ def deploy(unit: Unit, files: list[SourceFile], settings=None) -> list[Deployed]
             compile_files(rest, [], limits) if rest else None
         except CompileError as exc:
             errors.update(_problems(exc.problems))
-        raise Invalid("部署失败: 文件无效 (deploy rejected)", errors)
+        raise Invalid(_("部署失败: 文件无效"), errors)
     forms = [f for f in files if kind_of(f.name) == "form"]
     models = [f for f in files if kind_of(f.name) in ("bpmn", "dmn")]
     form_defs = _load_forms(forms)
@@ -68,7 +69,7 @@ def deploy(unit: Unit, files: list[SourceFile], settings=None) -> list[Deployed]
     try:
         bundle = compile_files(models, list(library.values()), limits) if models else None
     except CompileError as exc:
-        raise Invalid("部署失败: 模型有错误 (deploy rejected)", _problems(exc.problems)) from exc
+        raise Invalid(_("部署失败: 模型有错误"), _problems(exc.problems)) from exc
     result: list[Deployed] = []
     if bundle is not None:
         for decision_id, source in bundle.decisions.items():
@@ -99,19 +100,20 @@ def deploy(unit: Unit, files: list[SourceFile], settings=None) -> list[Deployed]
 
 def _check_upload(files: list[SourceFile]) -> dict:
     if not files:
-        return {"files": ["请至少上传一个 .bpmn、.dmn 或表单 .json 文件 (no files)"]}
+        return {"files": [_("请至少上传一个 .bpmn、.dmn 或表单 .json 文件")]}
     if len(files) > MAX_FILES:
-        return {"files": [f"一次最多部署 {MAX_FILES} 个文件 (too many files)"]}
+        return {"files": [_("一次最多部署 {MAX_FILES} 个文件").format(MAX_FILES=MAX_FILES)]}
     errors: dict[str, list] = {}
     for f in files:
         if kind_of(f.name) is None:
             errors.setdefault(f.name, []).append(
-                {"line": None, "message": "仅支持 .bpmn、.dmn 和表单 .json 文件 (unsupported type)"})
+                {"line": None, "message": _("仅支持 .bpmn、.dmn 和表单 .json 文件")})
         elif len(f.content) > MAX_FILE_BYTES:
             errors.setdefault(f.name, []).append(
-                {"line": None, "message": f"文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB (too large)"})
+                {"line": None, "message": _("文件超过 {value} MB").format(
+                                              value=MAX_FILE_BYTES // 1024 // 1024)})
         elif not f.content.strip():
-            errors.setdefault(f.name, []).append({"line": None, "message": "文件为空 (empty file)"})
+            errors.setdefault(f.name, []).append({"line": None, "message": _("文件为空")})
     return errors
 
 
@@ -126,7 +128,7 @@ def _load_forms(forms: list[SourceFile]) -> list[tuple[str, dict]]:
             errors[f.name] = [{"line": None, "path": p.path, "message": p.message}
                               for p in exc.problems]
     if errors:
-        raise Invalid("部署失败: 表单定义有错误 (deploy rejected)", errors)
+        raise Invalid(_("部署失败: 表单定义有错误"), errors)
     return loaded
 
 

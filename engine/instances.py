@@ -14,6 +14,7 @@ from .errors import Conflict, Invalid
 from .runner import Handle
 from .schema import incidents
 from .store import Unit, load_specs
+from engine.i18n import _
 
 MAX_START_VARIABLES_BYTES = 256_000
 # Finished history is cut out of a workflow's task tree once it has this many tasks (a loop
@@ -44,15 +45,15 @@ def check_variables(variables) -> dict:
     if variables is None:
         return {}
     if not isinstance(variables, dict):
-        raise Invalid("变量必须是对象 (variables must be an object)",
-                      {"variables": ["必须是对象 (must be an object)"]})
+        raise Invalid(_("变量必须是对象"),
+                      {"variables": [_("必须是对象")]})
     text = json.dumps(variables, ensure_ascii=False, default=str)
     if len(text.encode()) > MAX_START_VARIABLES_BYTES:
-        raise Invalid("变量过大 (variables too large)", {"variables": ["超过 256 KB (too large)"]})
+        raise Invalid(_("变量过大"), {"variables": [_("超过 256 KB")]})
     bad = [k for k in variables if not isinstance(k, str) or not k.isidentifier()
            or k.startswith("_")]
     if bad:
-        raise Invalid("变量名无效 (invalid variable names)",
+        raise Invalid(_("变量名无效"),
                       {"variables": [f"变量名必须是标识符且不能以下划线开头: {bad[:5]}"]})
     return json.loads(text)
 
@@ -90,8 +91,8 @@ def start_form(engine, conn, definition, strict: bool = True) -> dict | None:
         return None
     form = engine.latest_form(conn, key)
     if form is None and strict:
-        raise Invalid(f"启动表单 '{key}' 未部署, 无法启动 (start form not deployed)",
-                      {"process_key": [f"缺少启动表单 {key} (start form missing)"]})
+        raise Invalid(_("启动表单 '{key}' 未部署, 无法启动").format(key=key),
+                      {"process_key": [_("缺少启动表单 {key}").format(key=key)]})
     return form
 
 
@@ -106,7 +107,7 @@ def check_start_form(engine, conn, definition, variables: dict) -> dict:
         return validate_submission(form, variables)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"variables": exc.messages}
-        raise Invalid("启动表单校验未通过 (start form validation failed)", messages) from exc
+        raise Invalid(_("启动表单校验未通过"), messages) from exc
 
 
 def start(engine, unit: Unit, process_key: str, business_key: str | None = None,
@@ -117,7 +118,7 @@ def start(engine, unit: Unit, process_key: str, business_key: str | None = None,
     timer or message starts pass their own data."""
     definition = engine.definition(unit.conn, process_key, version)
     if not (definition.meta or {}).get("executable", True):
-        raise Invalid(f"流程 {process_key} 不可执行 (isExecutable=false)")
+        raise Invalid(_("流程 {process_key} 不可执行").format(process_key=process_key))
     variables = check_variables(variables)
     if by_person:
         variables = check_start_form(engine, unit.conn, definition, variables)
@@ -133,8 +134,8 @@ def start(engine, unit: Unit, process_key: str, business_key: str | None = None,
 def cancel(engine, unit: Unit, instance_id: str, reason: str) -> Handle:
     handle = load_handle(engine, unit, instance_id)
     if handle.state in ("completed", "cancelled"):
-        raise Conflict(f"流程实例已{'完成' if handle.state == 'completed' else '撤销'}, 无法撤销 "
-                       f"(instance is {handle.state})")
+        raise Conflict(_("流程实例已{value}, 无法撤销: {state}").format(
+                           value='完成' if handle.state == 'completed' else '撤销', state=handle.state))
     handle.wf.cancel()
     handle.state = "cancelled"
     unit.record("instance.cancelled", handle.id, reason=reason)
@@ -148,7 +149,7 @@ def retry(engine, unit: Unit, instance_id: str) -> Handle:
     definition deployed for a migrated instance, data corrected)."""
     handle = load_handle(engine, unit, instance_id)
     if handle.state != "error":
-        raise Conflict("流程实例没有待处理的故障 (instance has no incident)")
+        raise Conflict(_("流程实例没有待处理的故障"))
     _resolve_incidents(unit, handle.id)
     handle.state = "running"
     unit.record("incident.retried", handle.id)

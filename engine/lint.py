@@ -14,6 +14,7 @@ from lxml import etree
 
 from .lint_limits import (Limits, check_timer_period, literal_collections,
                           multi_instance_count, too_long_duration)
+from engine.i18n import _
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -102,7 +103,7 @@ class _Lint:
         for message in messages:
             hint = ""
             if text.lstrip().startswith(("${", "#{")):
-                hint = "; 表达式是 Python, 不是 JUEL/FEEL (expressions are Python)"
+                hint = _("; 表达式是 Python, 不是 JUEL/FEEL")
             self.add(owner, f"{what}: {message}{hint}", owner.get("id"))
         return not messages
 
@@ -111,7 +112,7 @@ class _Lint:
 def lint_bpmn(root, file_name: str, limits: Limits | None = None) -> list[Problem]:
     lint = _Lint(root, file_name, limits)
     if root.tag != f"{{{BPMN}}}definitions":
-        lint.add(root, "根元素必须是 bpmn:definitions (not a BPMN 2.0 document)")
+        lint.add(root, _("根元素必须是 bpmn:definitions"))
         return lint.problems
     _ids(lint, root)
     _correlations(lint, root)
@@ -120,8 +121,7 @@ def lint_bpmn(root, file_name: str, limits: Limits | None = None) -> list[Proble
                 for kind in ("message", "error", "escalation", "signal")}
     for process in _bpmn(root, "process"):
         if process.get("isExecutable", "true") not in ("true", "false"):
-            lint.add(process, "isExecutable 只能是 true 或 false (isExecutable must be true or "
-                              "false)")
+            lint.add(process, _("isExecutable 只能是 true 或 false"))
         executable = is_executable(process)
         lint.collections = literal_collections(_scripts(process))
         _container(lint, process, executable, top=True)
@@ -146,10 +146,10 @@ def _ids(lint: _Lint, root) -> None:
             "process", "sequenceFlow", "message", "signal", "error", "escalation",
             "correlationProperty")
         if needs_id and not el_id:
-            lint.add(el, f"元素 {name} 缺少 id (missing id)", "")
+            lint.add(el, _("元素 {name} 缺少 id").format(name=name), "")
         elif el_id and el_id in seen:
-            lint.add(el, f"id '{el_id}' 重复, 第一次出现在第 {seen[el_id].sourceline} 行 "
-                         "(duplicate id)")
+            lint.add(el, _("id '{el_id}' 重复, 第一次出现在第 {sourceline} 行").format(
+                             el_id=el_id, sourceline=seen[el_id].sourceline))
         elif el_id:
             seen[el_id] = el
 
@@ -162,29 +162,27 @@ def _correlations(lint: _Lint, root) -> None:
         prop_id = (pvc.findtext(f"{{{SPIFF}}}propertyId") or "").strip()
         owner = next((a for a in pvc.iterancestors() if a.get("id")), pvc)
         if not prop_id:
-            lint.add(owner, "processVariableCorrelation 缺少 propertyId (missing propertyId)")
+            lint.add(owner, _("processVariableCorrelation 缺少 propertyId"))
         properties.add(prop_id)
         lint.code(owner, pvc.findtext(f"{{{SPIFF}}}expression"), "eval",
-                  "关联变量表达式有误 (processVariableCorrelation expression)")
+                  _("关联变量表达式有误"))
     for prop in _bpmn(root, "correlationProperty"):
         expressions = _bpmn(prop, "correlationPropertyRetrievalExpression")
         if not expressions:
-            lint.add(prop, "关联属性缺少取值表达式 (correlation property has no retrieval "
-                           "expression)")
+            lint.add(prop, _("关联属性缺少取值表达式"))
         for cpre in expressions:
             ref = cpre.get("messageRef")
             if ref not in messages:
-                lint.add(cpre, f"关联属性引用了未定义的消息 '{ref}' (messageRef points nowhere)",
+                lint.add(cpre, _("关联属性引用了未定义的消息 '{ref}'").format(ref=ref),
                          prop.get("id"))
             for expr in cpre:
                 if isinstance(expr.tag, str):
-                    lint.code(expr, expr.text, "eval", "关联取值表达式有误 (retrieval expression)",
+                    lint.code(expr, expr.text, "eval", _("关联取值表达式有误"),
                               owner=prop)
     for key in _bpmn(root, "correlationKey"):
         for ref in _bpmn(key, "correlationPropertyRef"):
             if (ref.text or "").strip() not in properties:
-                lint.add(ref, f"关联键引用了未定义的关联属性 '{(ref.text or '').strip()}' "
-                              "(correlationPropertyRef points nowhere)", key.get("id") or "")
+                lint.add(ref, _("关联键引用了未定义的关联属性 '{value}'").format(value=(ref.text or '').strip()), key.get("id") or "")
 
 
 def _diagram(lint: _Lint, root) -> None:
@@ -194,7 +192,7 @@ def _diagram(lint: _Lint, root) -> None:
             float(bounds.get("x", 0)), float(bounds.get("y", 0))
         except ValueError:
             shape = bounds.getparent()
-            lint.add(bounds, "图形坐标必须是数字 (diagram bounds x/y must be numbers)",
+            lint.add(bounds, _("图形坐标必须是数字"),
                      shape.get("bpmnElement") or shape.get("id") or "")
 
 
@@ -204,7 +202,8 @@ def _references(lint: _Lint, process, declared: dict) -> None:
             ref = el.get(attr)
             if ref is not None and ref not in declared[kind]:    # spiff: '' is a reference too
                 owner = el.getparent() if tag.endswith("Definition") else el
-                lint.add(owner, f"引用了未定义的{label} '{ref}' ({attr} points nowhere)",
+                lint.add(owner, _("引用了未定义的{label} '{ref}': {attr}").format(
+                                    label=label, ref=ref, attr=attr),
                          owner.get("id"))
 
 
@@ -220,28 +219,28 @@ def _container(lint: _Lint, container, executable: bool, top: bool = False) -> N
         src, tgt = f.get("sourceRef"), f.get("targetRef")
         for end, ref in (("sourceRef", src), ("targetRef", tgt)):
             if ref not in nodes:
-                lint.add(f, f"顺序流的 {end} 指向不存在的元素 '{ref}' "
-                            f"(sequence flow {end} points nowhere)")
+                lint.add(f, _("顺序流的 {end} 指向不存在的元素 '{ref}'").format(end=end, ref=ref))
         incoming[tgt] = incoming.get(tgt, 0) + 1
         outgoing.setdefault(src, []).append(f)
     if executable:
         supported = supported_nodes()
         for node in nodes.values():
             if local(node) not in supported:
-                lint.add(node, f"引擎不支持的元素 {local(node)} "
-                               f"({NAMES.get(local(node), local(node))}, unsupported element)")
+                lint.add(node, _("引擎不支持的元素 {local_node}: {value}").format(
+                                   local_node=local(node),
+                                   value=NAMES.get(local(node), local(node))))
             for part in UNSUPPORTED_PARTS[:2]:
                 for el in node.findall(f"{{{BPMN}}}{part}"):
-                    lint.add(el, f"引擎不支持的元素 {part} ({NAMES[part]}, unsupported element)",
+                    lint.add(el, _("引擎不支持的元素 {part}: {value}").format(part=part, value=NAMES[part]),
                              node.get("id"))
         for el in children:
             if local(el) == "dataStoreReference":
                 lint.add(el, "引擎不支持的元素 dataStoreReference (数据存储, unsupported element)")
         if not ad_hoc and not any(local(n) == "startEvent" for n in nodes.values()):
             what = "流程" if top else "子流程"
-            lint.add(container, f"{what}没有开始事件 (no start event)")
+            lint.add(container, _("{what}没有开始事件").format(what=what))
         if not ad_hoc and not top and not any(local(n) == "endEvent" for n in nodes.values()):
-            lint.add(container, "子流程没有结束事件 (subprocess without end event)")
+            lint.add(container, _("子流程没有结束事件"))
         if not ad_hoc and container.get("triggeredByEvent") != "true":
             _reachability(lint, nodes, incoming)
         for node_id, node in nodes.items():
@@ -260,41 +259,37 @@ def _reachability(lint: _Lint, nodes: dict, incoming: dict) -> None:
             continue
         if node.find(f"{{{BPMN}}}linkEventDefinition") is not None:
             continue      # reported as unsupported already
-        lint.add(node, "该元素没有进入的顺序流, 永远不会执行 (unreachable: no incoming flow)")
+        lint.add(node, _("该元素没有进入的顺序流, 永远不会执行"))
 
 
 def _outgoing(lint: _Lint, node, flows: list, nodes: dict) -> None:
     name = local(node)
     if len(flows) > 1 and name not in MULTIPLE_OUT:
-        lint.add(node, "只有网关和开始事件可以有多个出口顺序流, 请加一个网关 "
-                       "(multiple outgoing flows: use a gateway)")
+        lint.add(node, _("只有网关和开始事件可以有多个出口顺序流, 请加一个网关"))
     conditioned = [f for f in flows if f.find(f"{{{BPMN}}}conditionExpression") is not None]
     if name == "eventBasedGateway":
         for f in flows:
             target = nodes.get(f.get("targetRef"))
             if target is not None and local(target) not in ("intermediateCatchEvent",
                                                             "receiveTask"):
-                lint.add(f, "事件网关的出口必须连到中间捕获事件或接收任务 (event-based gateway "
-                            "must lead to catch events or receive tasks)")
+                lint.add(f, _("事件网关的出口必须连到中间捕获事件或接收任务"))
     if name not in CONDITIONAL_GATEWAYS:
         for f in conditioned:
             if (f.find(f"{{{BPMN}}}conditionExpression").text or "").strip():
-                lint.add(f, "只有排他网关和包容网关的出口顺序流可以有条件, 这里的条件会被忽略 "
-                            "(condition ignored: only gateway flows are conditional)")
+                lint.add(f, _("只有排他网关和包容网关的出口顺序流可以有条件, 这里的条件会被忽略"))
         return
     for f in conditioned:
         lint.code(f, f.find(f"{{{BPMN}}}conditionExpression").text, "eval",
-                  "条件表达式有误 (condition)")
+                  _("条件表达式有误"))
     default = node.get("default")
     if default and default not in {f.get("id") for f in flows}:
-        lint.add(node, f"默认路径 '{default}' 不是该网关的出口顺序流 (default flow is not outgoing)")
+        lint.add(node, _("默认路径 '{default}' 不是该网关的出口顺序流").format(default=default))
     if len(flows) < 2:
         return
     bare = [f.get("id") or "?" for f in flows if f.get("id") != default and not (
         (f.findtext(f"{{{BPMN}}}conditionExpression") or "").strip())]
     if bare:
-        lint.add(node, "网关的出口顺序流没有条件, 也不是默认路径 (outgoing flow without condition "
-                       f"and not the default: {', '.join(bare)})")
+        lint.add(node, _("网关的出口顺序流没有条件, 也不是默认路径: {value}").format(value=', '.join(bare)))
 
 
 def _node(lint: _Lint, node, nodes: dict) -> None:
@@ -302,35 +297,32 @@ def _node(lint: _Lint, node, nodes: dict) -> None:
     if name == "scriptTask":
         script = node.find(f"{{{BPMN}}}script")
         if script is None or not (script.text or "").strip():
-            lint.add(node, "脚本任务没有脚本 (script task without script)")
+            lint.add(node, _("脚本任务没有脚本"))
         else:
-            lint.code(script, script.text, "exec", "脚本有误 (script)", owner=node)
+            lint.code(script, script.text, "exec", _("脚本有误"), owner=node)
     elif name == "boundaryEvent":
         attached = nodes.get(node.get("attachedToRef"))
         if attached is None or local(attached) in GATEWAYS or "Event" in local(attached):
-            lint.add(node, f"边界事件附着的活动 '{node.get('attachedToRef')}' 不存在 "
-                           "(attachedToRef points nowhere)")
+            lint.add(node, _("边界事件附着的活动 '{value}' 不存在").format(value=node.get('attachedToRef')))
         if not [c for c in node if local(c).endswith("EventDefinition")]:
-            lint.add(node, "边界事件缺少事件定义 (boundary event without event definition)")
+            lint.add(node, _("边界事件缺少事件定义"))
     elif name == "callActivity" and not node.get("calledElement"):
-        lint.add(node, "调用活动没有指定被调用的流程 (callActivity without calledElement)")
+        lint.add(node, _("调用活动没有指定被调用的流程"))
     elif name == "businessRuleTask" and not (node.findtext(f".//{{{SPIFF}}}calledDecisionId")
                                              or "").strip():
-        lint.add(node, "业务规则任务没有指定决策 (businessRuleTask without calledDecisionId)")
+        lint.add(node, _("业务规则任务没有指定决策"))
     elif name == "serviceTask":
         operator = node.find(f".//{{{SPIFF}}}serviceTaskOperator")
         if operator is None or not operator.get("id"):
-            lint.add(node, "服务任务没有指定服务 (serviceTask without "
-                           "spiffworkflow:serviceTaskOperator id)")
+            lint.add(node, _("服务任务没有指定服务"))
         for param in node.iter(f"{{{SPIFF}}}parameter"):
             if "value" in param.attrib and not (param.get("id") and param.get("type")):
-                lint.add(param, "服务参数缺少 id 或 type (service parameter needs id and type)",
+                lint.add(param, _("服务参数缺少 id 或 type"),
                          node.get("id"))
     multi = node.find(f"{{{BPMN}}}multiInstanceLoopCharacteristics")
     if multi is not None and (multi.find(f"{{{BPMN}}}loopCardinality") is None) == (
             multi.find(f"{{{BPMN}}}loopDataInputRef") is None):
-        lint.add(multi, "多实例任务必须设置 loopCardinality 或 loopDataInputRef 二者之一 "
-                        "(multi-instance needs exactly one of them)", node.get("id"))
+        lint.add(multi, _("多实例任务必须设置 loopCardinality 或 loopDataInputRef 二者之一"), node.get("id"))
     elif multi is not None:
         multi_instance_count(lint, multi, node, multi.findtext(f"{{{BPMN}}}loopCardinality"),
                              multi.findtext(f"{{{BPMN}}}loopDataInputRef"))
@@ -340,16 +332,16 @@ def _node(lint: _Lint, node, nodes: dict) -> None:
     for el in node.findall(f"{{{BPMN}}}timerEventDefinition"):
         parts = [c for c in el if local(c) in ("timeDuration", "timeDate", "timeCycle")]
         if not parts:
-            lint.add(el, "定时器没有设置时间 (timer without timeDate/timeDuration/timeCycle)",
+            lint.add(el, _("定时器没有设置时间"),
                      node.get("id"))
         for child in parts[:1]:    # spiff reads only the first
             _timer(lint, child, node)
     for el in node.findall(f"{{{BPMN}}}conditionalEventDefinition"):
         condition = el.find(f"{{{BPMN}}}condition")
         if condition is None or not (condition.text or "").strip():
-            lint.add(el, "条件事件没有条件 (conditional event without condition)", node.get("id"))
+            lint.add(el, _("条件事件没有条件"), node.get("id"))
         else:
-            lint.code(condition, condition.text, "eval", "条件事件的条件有误 (condition)", node)
+            lint.code(condition, condition.text, "eval", _("条件事件的条件有误"), node)
     loops = (("standardLoopCharacteristics", "loopCondition"),
              ("standardLoopCharacteristics", "loopMaximum"),
              ("multiInstanceLoopCharacteristics", "loopCardinality"),
@@ -362,28 +354,24 @@ def _node(lint: _Lint, node, nodes: dict) -> None:
 def _timer(lint: _Lint, el, node) -> None:
     text = (el.text or "").strip()
     if not text:
-        lint.add(node, "定时器表达式为空 (empty timer expression)")
+        lint.add(node, _("定时器表达式为空"))
         return
     if any(_iso_ok(kind, text) for kind in ("timeDuration", "timeDate", "timeCycle")):
         # unquoted P3D is a variable name and R3/PT1H a division: both fail when they run
-        lint.add(node, f"定时器值需要加引号: \"{text}\" (timer expressions are Python; quote "
-                       "ISO 8601 text)")
+        lint.add(node, _("定时器值需要加引号: \"{text}\"").format(text=text))
         return
-    if not lint.code(el, text, "eval", "定时器表达式有误 (timer expression)", owner=node):
+    if not lint.code(el, text, "eval", _("定时器表达式有误"), owner=node):
         return
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return    # a variable or a computation: checked when it runs
     if not isinstance(value, str):
-        lint.add(node, "定时器表达式必须得到 ISO 8601 文本, 例如 \"P3D\" "
-                       "(timer must be ISO 8601 text)")
+        lint.add(node, _("定时器表达式必须得到 ISO 8601 文本, 例如 \"P3D\""))
     elif too_long_duration(value):
-        lint.add(node, f"定时器值 '{value}' 的时长超过 100 年 (timer duration longer than 100 "
-                       "years)")
+        lint.add(node, _("定时器值 '{value}' 的时长超过 100 年").format(value=value))
     elif not _iso_ok(local(el), value):
-        lint.add(node, f"定时器值 '{value}' 不是有效的 ISO 8601 (not ISO 8601; e.g. \"P3D\", "
-                       "\"2025-01-31T09:00:00+08:00\", \"R3/PT1H\")")
+        lint.add(node, _("定时器值 '{value}' 不是有效的 ISO 8601").format(value=value))
     else:
         check_timer_period(lint, local(el), value, node)
 

@@ -9,6 +9,7 @@ import keyword
 from lxml import etree
 
 from .lint import HIT_POLICIES, Problem, _Lint, local
+from engine.i18n import _
 
 
 def is_variable_label(label: str | None) -> bool:
@@ -46,18 +47,18 @@ def lint_dmn(root, file_name: str) -> list[Problem]:
     lint = _Lint(root, file_name)
     ns = etree.QName(root).namespace or ""
     if local(root) != "definitions" or "dmn" not in ns.lower():
-        lint.add(root, "根元素必须是 DMN definitions (not a DMN document)")
+        lint.add(root, _("根元素必须是 DMN definitions"))
         return lint.problems
     decisions = [d for d in root if local(d) == "decision"]
     if len(decisions) != 1:
-        lint.add(root, f"每个 DMN 文件必须正好有一个决策, 这里有 {len(decisions)} 个 "
-                       "(exactly one decision per DMN file)")
+        lint.add(root, _("每个 DMN 文件必须正好有一个决策, 这里有 {len_decisions} 个").format(
+                           len_decisions=len(decisions)))
     for decision in decisions:
         if not decision.get("id"):
-            lint.add(decision, "决策缺少 id (missing id)", "")
+            lint.add(decision, _("决策缺少 id"), "")
         tables = [t for t in decision if local(t) == "decisionTable"]
         if len(tables) != 1:
-            lint.add(decision, "决策必须正好包含一个决策表 (decision must hold one decisionTable)")
+            lint.add(decision, _("决策必须正好包含一个决策表"))
         for table in tables:
             _table(lint, ns, table)
     return sorted(lint.problems, key=lambda p: p.line or 0)
@@ -73,27 +74,27 @@ def _table(lint: _Lint, ns: str, table) -> None:
     for el in [table, *table.iter(q("input"), q("output"), q("rule"), q("inputEntry"),
                                   q("outputEntry"))]:
         if not el.get("id"):
-            lint.add(el, f"元素 {local(el)} 缺少 id (missing id)", "")
+            lint.add(el, _("元素 {local_el} 缺少 id").format(local_el=local(el)), "")
     inputs, outputs = table.findall(q("input")), table.findall(q("output"))
     for inp in inputs:
         text = inp.findtext(f"{q('inputExpression')}/{q('text')}")
         if (text or "").strip():
-            lint.code(inp, text, "eval", "输入表达式有误 (input expression)")
+            lint.code(inp, text, "eval", _("输入表达式有误"))
         elif not is_variable_label(inp.get("label")):
-            lint.add(inp, "输入列没有输入表达式, 标签也不是变量名; 请填写输入表达式 (input "
-                          "without inputExpression needs a label that names a variable)")
+            lint.add(inp, _("输入列没有输入表达式, 标签也不是变量名; 请填写输入表达式"))
     for rule in table.findall(q("rule")):
         ins, outs = rule.findall(q("inputEntry")), rule.findall(q("outputEntry"))
         if len(ins) != len(inputs) or len(outs) != len(outputs):
-            lint.add(rule, f"规则的单元格数目与列数不符 (rule has {len(ins)}/{len(outs)} cells, "
-                           f"table has {len(inputs)}/{len(outputs)} columns)")
+            lint.add(rule, _("规则的单元格数目与列数不符: {len_ins}, {len_outs}, {len_inputs}, {len_outputs}").format(
+                               len_ins=len(ins), len_outs=len(outs), len_inputs=len(inputs),
+                               len_outputs=len(outputs)))
         for entry in ins + outs:
             if entry.find(q("text")) is None:
-                lint.add(entry, f"单元格缺少 text 元素 ({local(entry)} without text)", "")
+                lint.add(entry, _("单元格缺少 text 元素: {local_entry}").format(local_entry=local(entry)), "")
         for entry in ins:
             _input_entry(lint, entry, entry.findtext(q("text")))
         for entry in outs:
-            lint.code(entry, entry.findtext(q("text")), "eval", "输出单元格有误 (output entry)")
+            lint.code(entry, entry.findtext(q("text")), "eval", _("输出单元格有误"))
 
 
 def _input_entry(lint: _Lint, el, text: str | None) -> None:
@@ -114,10 +115,9 @@ def _input_entry(lint: _Lint, el, text: str | None) -> None:
             except (SyntaxError, ValueError, MemoryError, RecursionError):
                 continue
         if candidate is None:
-            lint.add(el, f"输入单元格无法解析 (input entry does not parse): {text!r}; "
-                         "单元格是 Python 表达式, 不是 FEEL")
+            lint.add(el, _("输入单元格无法解析: {text!r}; 单元格是 Python 表达式, 不是 FEEL").format(text=text))
             return
-    lint.code(el, candidate, "eval", "输入单元格有误 (input entry)")
+    lint.code(el, candidate, "eval", _("输入单元格有误"))
 
 
 def _placeholders(text: str) -> str:

@@ -7,6 +7,7 @@ import ast
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from engine.i18n import _
 
 HUGE = 10 ** 18         # any count beyond what could be computed cheaply
 
@@ -136,9 +137,9 @@ def multi_instance_count(lint, multi, node, cardinality_text: str | None,
         what = (input_ref or "").strip()
         count = lint.collections.get(what)
     if count is not None and count > limit:
-        shown = f"{count}" if count < 10 ** 12 else "极大 (huge)"
-        lint.add(multi, f"多实例数量 {shown} ({what}) 超过上限 {limit}, 请分批处理 "
-                        f"(multi-instance count above the limit of {limit})", node.get("id"))
+        shown = f"{count}" if count < 10 ** 12 else _("极大")
+        lint.add(multi, _("多实例数量 {shown} ({what}) 超过上限 {limit}, 请分批处理").format(
+                            shown=shown, what=what, limit=limit), node.get("id"))
 
 
 def check_timer_period(lint, kind: str, value: str, node) -> None:
@@ -147,9 +148,9 @@ def check_timer_period(lint, kind: str, value: str, node) -> None:
     period = timer_period(kind, value)
     if period is not None and period < minimum:
         what = "周期" if kind == "timeCycle" else "时长"
-        lint.add(node, f"定时器{what} '{value}' 短于 {minimum:g} 秒的下限 (timer "
-                       f"{'cycle' if kind == 'timeCycle' else 'duration'} shorter than the "
-                       f"minimum of {minimum:g}s)")
+        lint.add(node, _("定时器{what} '{value}' 短于 {minimum:g} 秒的下限: {value2}").format(
+                           what=what, value=value, minimum=minimum,
+                           value2='cycle' if kind == 'timeCycle' else 'duration'))
 
 
 # -- call cycles ----------------------------------------------------------------------------------

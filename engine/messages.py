@@ -19,6 +19,7 @@ from .errors import Conflict, Invalid
 from .projection import message_keys
 from .schema import messages, start_messages, subscriptions
 from .store import Unit
+from engine.i18n import _
 
 MAX_PAYLOAD_BYTES = 64_000
 
@@ -38,17 +39,17 @@ class MessageResult:
 def check(name, correlation, payload) -> None:
     errors = {}
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        errors["name"] = ["消息名称必填, 最长 200 字符 (name required)"]
+        errors["name"] = [_("消息名称必填, 最长 200 字符")]
     if not isinstance(correlation, dict):
-        errors["correlation"] = ["必须是对象 (must be an object)"]
+        errors["correlation"] = [_("必须是对象")]
     elif any(not isinstance(v, (str, int, float, type(None))) or isinstance(v, bool)
              for v in correlation.values()):
-        errors["correlation"] = ["关联值必须是字符串或数字 (values must be text or numbers)"]
+        errors["correlation"] = [_("关联值必须是字符串或数字")]
     if payload is not None and len(json.dumps(payload, ensure_ascii=False).encode()) \
             > MAX_PAYLOAD_BYTES:
-        errors["payload"] = ["超过 64 KB (too large)"]
+        errors["payload"] = [_("超过 64 KB")]
     if errors:
-        raise Invalid("消息无效 (invalid message)", errors)
+        raise Invalid(_("消息无效"), errors)
 
 
 def previous(conn, message_id: str | None) -> MessageResult | None:
@@ -173,7 +174,7 @@ def send(engine, actor: str, name: str, correlation: dict | None, payload=None,
     """One message in its own transaction; the same message_id twice has one effect, even
     when both arrive at once."""
     correlation = {} if correlation is None else correlation
-    for _ in range(3):
+    for _attempt in range(3):
         try:
             with engine.unit(actor) as unit:
                 return correlate(engine, unit, name, correlation, payload, message_id)
@@ -184,4 +185,4 @@ def send(engine, actor: str, name: str, correlation: dict | None, payload=None,
                 return earlier
         except Conflict:
             continue
-    raise Conflict("消息处理冲突, 请重试 (message conflicted repeatedly)")
+    raise Conflict(_("消息处理冲突, 请重试"))

@@ -23,6 +23,7 @@ from .instances import load_handle
 from .projection import read_waits
 from .schema import instances, subscriptions, tasks, timers
 from .store import Unit, load_specs
+from engine.i18n import _
 
 # a waiting task that holds the instance at an element (READY user tasks, WAITING events
 # and joins, STARTED subprocesses); ERROR is refused: the incident is handled first
@@ -72,11 +73,11 @@ def check_mapping(old_spec, new_spec, mapping: dict) -> dict[str, str | None]:
     errors = {}
     for source, target in (mapping or {}).items():
         if source not in old_ids:
-            errors[source] = [f"旧版本中没有元素 {source} (no such element in the source version)"]
+            errors[source] = [_("旧版本中没有元素 {source}").format(source=source)]
         elif target is not None and target not in new_ids:
-            errors[source] = [f"新版本中没有元素 {target} (no such element in the target version)"]
+            errors[source] = [_("新版本中没有元素 {target}").format(target=target)]
     if errors:
-        raise Invalid("元素映射无效 (invalid element mapping)", errors)
+        raise Invalid(_("元素映射无效"), errors)
     merged: dict[str, str | None] = dict(proposed_mapping(old_spec, new_spec))
     merged.update(mapping or {})
     return merged
@@ -108,10 +109,10 @@ def assess(wf, new_spec, mapping: dict) -> Assessment:
     result = Assessment()
     for sub in wf.subprocesses.values():
         if any(not t.has_state(TaskState.FINISHED_MASK) for t in sub.tasks.values()):
-            result.refusal = "实例正在子流程中, 暂不支持迁移 (instance is inside a subprocess)"
+            result.refusal = _("实例正在子流程中, 暂不支持迁移")
             return result
     if wf.get_tasks(state=TaskState.ERROR):
-        result.refusal = "实例有未处理的故障, 请先处理 (instance has an open incident)"
+        result.refusal = _("实例有未处理的故障, 请先处理")
         return result
     resolve = resolver(new_spec, mapping)
     open_tasks = [t for t in wf.tasks.values() if t.has_state(OPEN)]
@@ -127,8 +128,7 @@ def assess(wf, new_spec, mapping: dict) -> Assessment:
         target = resolve(name)
         if target is None:
             what = element or name
-            result.refusal = (f"等待中的元素 {what} 在新版本中没有对应元素 "
-                              f"(waiting element {what} has no target)")
+            result.refusal = (_("等待中的元素 {what} 在新版本中没有对应元素").format(what=what))
             return result
         if element:
             result.moves[element] = target
@@ -137,8 +137,7 @@ def assess(wf, new_spec, mapping: dict) -> Assessment:
         if same_kind and _same_boundaries(task, new_spec, target, resolve):
             continue                   # stays where it is: same task id, timers keep due times
         if not task.has_state(TaskState.READY | TaskState.WAITING) or not element:
-            result.refusal = (f"元素 {element or name} 的类型已改变, 无法迁移 "
-                              f"(waiting element changed its kind)")
+            result.refusal = (_("元素 {value} 的类型已改变, 无法迁移").format(value=element or name))
             return result
         result.reenter[task.id] = spiff.entry_spec_name(new_spec, target)
     return result
@@ -157,9 +156,9 @@ def migrate(engine, unit: Unit, instance_id: str, target, mapping: dict,
     Raises Conflict when it is no longer at the source version or cannot move."""
     handle = load_handle(engine, unit, instance_id)
     if source_definition_id is not None and handle.row.definition_id != source_definition_id:
-        raise Conflict("实例已不在源版本 (instance is no longer at the source version)")
+        raise Conflict(_("实例已不在源版本"))
     if handle.state not in ("running",):
-        raise Conflict(f"实例状态为 {handle.state}, 无法迁移 (instance is not running)")
+        raise Conflict(_("实例状态为 {state}, 无法迁移").format(state=handle.state))
     specs = load_specs(unit.conn, engine.specs, target.id)
     found = assess(handle.wf, specs[0], mapping)
     if not found.movable:

@@ -28,6 +28,7 @@ from .sandbox_cost import (CHEAP_FUNCTIONS, MAX_CHEAP_INPUT, MAX_RESULT_SIZE, Pl
                            link_parents, measure, plan)
 from .sandbox_names import (BASE_GLOBALS, BLOCKED_ATTRIBUTES, IS_SET, ScriptError,
                             make_is_set)
+from engine.i18n import _
 
 if TYPE_CHECKING:
     from .sandbox_worker import _Worker
@@ -48,15 +49,15 @@ def _message(exc: BaseException, line: int | None = None) -> str:
         text = str(exc)
     elif isinstance(exc, NameError):
         name = getattr(exc, "name", None) or str(exc)
-        text = f"未定义的名称 '{name}' (name '{name}' is not defined)"
+        text = _("未定义的名称 '{name}'").format(name=name)
     elif isinstance(exc, MemoryError):
-        text = "脚本内存超限 (memory limit exceeded)"
+        text = _("脚本内存超限")
     elif isinstance(exc, RecursionError):
-        text = "脚本递归过深 (recursion too deep)"
+        text = _("脚本递归过深")
     elif isinstance(exc, ZeroDivisionError):
-        text = f"除数为零 (ZeroDivisionError: {exc})"
+        text = _("除数为零: {exc}").format(exc=exc)
     elif isinstance(exc, KeyError):
-        text = f"键不存在 (KeyError: {exc})"
+        text = _("键不存在: {exc}").format(exc=exc)
     else:
         text = f"脚本运行出错 ({type(exc).__name__}: {exc})"
     return f"{text}, line {line}" if line and ", line " not in text else text
@@ -83,21 +84,21 @@ def _static_problem(tree: ast.AST) -> str | None:
     for node in ast.walk(tree):
         line = getattr(node, "lineno", None)
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            text = "不允许导入模块 (import is not allowed)"
+            text = _("不允许导入模块")
         elif isinstance(node, ast.Attribute) and _refused_attribute(node.attr):
-            text = f"不允许访问属性 '{node.attr}' (attribute not allowed)"
+            text = _("不允许访问属性 '{attr}'").format(attr=node.attr)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id == "getattr" and len(node.args) > 1 \
                 and isinstance(node.args[1], ast.Constant) \
                 and isinstance(node.args[1].value, str) and _refused_attribute(node.args[1].value):
-            text = f"不允许访问属性 '{node.args[1].value}' (attribute not allowed)"
+            text = _("不允许访问属性 '{value}'").format(value=node.args[1].value)
         elif isinstance(node, ast.Name) and node.id.startswith("_") and node.id != "_":
-            text = f"不允许使用下划线开头的名称 '{node.id}' (names starting with '_' are not allowed)"
+            text = _("不允许使用下划线开头的名称 '{id}'").format(id=node.id)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in FORBIDDEN_CALLS:
-            text = f"不允许调用 {node.func.id} ({node.func.id} is not allowed)"
+            text = _("不允许调用 {id}").format(id=node.func.id)
         elif isinstance(node, ast.ClassDef):
-            text = "不允许定义类 (class definitions are not allowed)"
+            text = _("不允许定义类")
         else:
             continue
         found.append(((line or 0, node.end_col_offset or 0), f"{text}, line {line}"))
@@ -119,13 +120,13 @@ def _depth(tree: ast.AST) -> int:
 def _explain(error: str) -> str:
     lowered = error.lower()
     if "import" in lowered:
-        reason = "不允许导入模块 (import is not allowed)"
+        reason = _("不允许导入模块")
     elif "invalid variable name" in lowered or "invalid attribute name" in lowered:
-        reason = "不允许使用下划线开头的名称或属性 (names starting with '_' are not allowed)"
+        reason = _("不允许使用下划线开头的名称或属性")
     elif "not allowed" in lowered:
-        reason = "不允许的语法 (construct not allowed)"
+        reason = _("不允许的语法")
     else:
-        reason = "脚本无法编译 (does not compile)"
+        reason = _("脚本无法编译")
     return f"{reason}: {error}"
 
 
@@ -134,19 +135,19 @@ def _compile(source: str, mode: str) -> tuple[Any, Plan | None]:
     """(code, plan) for valid designer code (plan None: it runs in a worker); ScriptError
     otherwise, whatever the source (deep nesting, null bytes, huge literals). Thread-safe."""
     if mode not in ("exec", "eval"):
-        raise ScriptError(f"未知的编译模式 (unknown mode {mode!r})")
+        raise ScriptError(_("未知的编译模式: {mode!r}").format(mode=mode))
     if not isinstance(source, str):
-        raise ScriptError("脚本必须是文本 (source must be text)")
+        raise ScriptError(_("脚本必须是文本"))
     if len(source) > MAX_SOURCE:
-        raise ScriptError(f"脚本过长 (longer than {MAX_SOURCE} characters)")
+        raise ScriptError(_("脚本过长: {MAX_SOURCE}").format(MAX_SOURCE=MAX_SOURCE))
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:     # IndentationError and TabError too
-        raise ScriptError(f"脚本无法编译 (does not compile): {exc.msg}, line {exc.lineno}") from None
+        raise ScriptError(_("脚本无法编译: {msg}, line {lineno}").format(msg=exc.msg, lineno=exc.lineno)) from None
     except (ValueError, MemoryError, RecursionError, OverflowError) as exc:
-        raise ScriptError(f"脚本无法编译 (does not compile): {type(exc).__name__}: {exc}") from None
+        raise ScriptError(_("脚本无法编译: {name}: {exc}").format(name=type(exc).__name__, exc=exc)) from None
     if _depth(tree) > MAX_DEPTH:
-        raise ScriptError(f"代码嵌套过深, 请拆分 (nested deeper than {MAX_DEPTH} levels)")
+        raise ScriptError(_("代码嵌套过深, 请拆分: {MAX_DEPTH}").format(MAX_DEPTH=MAX_DEPTH))
     problem = _static_problem(tree)
     if problem:
         raise ScriptError(problem)
@@ -155,7 +156,7 @@ def _compile(source: str, mode: str) -> tuple[Any, Plan | None]:
         result = (compile_restricted_exec if mode == "exec" else compile_restricted_eval)(
             tree, filename="<string>")
     except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as exc:
-        raise ScriptError(f"脚本无法编译 (does not compile): {type(exc).__name__}: {exc}") from None
+        raise ScriptError(_("脚本无法编译: {name}: {exc}").format(name=type(exc).__name__, exc=exc)) from None
     if result.errors:
         raise ScriptError(_explain(result.errors[0]))
     return result.code, shape
@@ -192,7 +193,8 @@ def _bounded(value: Any, what: str) -> Any:
     try:
         measure(value, MAX_RESULT_SIZE)
     except TooLarge:
-        raise ScriptError(f"{what}过大 (larger than {MAX_RESULT_SIZE // 1024 // 1024} MB)") from None
+        raise ScriptError(_("{what}过大: {value}").format(
+                              what=what, value=MAX_RESULT_SIZE // 1024 // 1024)) from None
     return value
 
 
@@ -223,15 +225,15 @@ def _run(code, mode: str, context: dict, external: dict, functions: dict):
         try:
             measure(value, MAX_RESULT_SIZE)
         except TooLarge:
-            raise ScriptError(f"变量 '{key}' 过大 (larger than "
-                              f"{MAX_RESULT_SIZE // 1024 // 1024} MB)") from None
+            raise ScriptError(_("变量 '{key}' 过大: {value}").format(
+                                  key=key, value=MAX_RESULT_SIZE // 1024 // 1024)) from None
         if _storable(value):
             data[key] = value
         elif type(value) is int:
-            raise ScriptError(f"变量 '{key}' 的数值过大 (integer too large to store)")
+            raise ScriptError(_("变量 '{key}' 的数值过大").format(key=key))
         elif key in context:
-            raise ScriptError(f"变量 '{key}' 的值无法保存 ({type(value).__name__} is not "
-                              f"JSON-serializable)")
+            raise ScriptError(_("变量 '{key}' 的值无法保存: {name}").format(
+                                  key=key, name=type(value).__name__))
     return True, data
 
 
@@ -283,16 +285,16 @@ class SandboxEnvironment:
         external = external_context or {}
         overwrites = (set(self.functions) | set(external)) & set(context)
         if overwrites:
-            raise ScriptError(f"任务数据与预定义函数或变量同名，请改名 (task data overwrites "
-                              f"predefined names): {sorted(overwrites)}")
-        _, data = self._call(script, "exec", context, external)
+            raise ScriptError(_("任务数据与预定义函数或变量同名，请改名: {sorted_overwrites}").format(
+                                  sorted_overwrites=sorted(overwrites)))
+        _result, data = self._call(script, "exec", context, external)
         for key in [k for k in context if k not in data]:
             del context[key]
         context.update(data)
         return True
 
     def call_service(self, context: dict, **kwargs: Any) -> Any:
-        raise ScriptError("服务任务不在沙箱中调用 (service tasks go through the engine)")
+        raise ScriptError(_("服务任务不在沙箱中调用"))
 
     # running ------------------------------------------------------------------------------
     def runs_in_server(self, source: str, mode: str, context: dict,
@@ -315,20 +317,19 @@ class SandboxEnvironment:
         try:
             request = encode_request(source, mode, context, external, utcnow())
         except WireError as exc:
-            raise ScriptError(f"任务数据无法传给脚本进程 (data cannot be sent: {exc})") from None
+            raise ScriptError(_("任务数据无法传给脚本进程: {exc}").format(exc=exc)) from None
         worker = self._checkout()
         try:
             status, value, data, retire = worker.call(request, self.time_limit)
         except TimeoutError:
             self._discard(worker)
-            raise ScriptError(f"脚本运行超时 (time limit {self.time_limit:g}s exceeded)") from None
+            raise ScriptError(_("脚本运行超时: {time_limit:g}").format(time_limit=self.time_limit)) from None
         except WireError as exc:
             self._discard(worker)
-            raise ScriptError(f"脚本进程的回复无效, 已拒绝 (reply refused: {exc})") from None
+            raise ScriptError(_("脚本进程的回复无效, 已拒绝: {exc}").format(exc=exc)) from None
         except (EOFError, OSError) as exc:
             self._discard(worker)
-            raise ScriptError(f"脚本内存超限或进程异常 (memory limit exceeded or worker "
-                              f"failed: {exc})") from exc
+            raise ScriptError(_("脚本内存超限或进程异常: {exc}").format(exc=exc)) from exc
         if retire:
             self._discard(worker)
         else:
@@ -343,7 +344,7 @@ class SandboxEnvironment:
             while not self._idle and self._started >= self._size:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise ScriptError("脚本进程繁忙，请稍后重试 (sandbox busy)")
+                    raise ScriptError(_("脚本进程繁忙，请稍后重试"))
                 self._pool.wait(remaining)
             if self._idle:
                 return self._idle.pop()
@@ -356,7 +357,7 @@ class SandboxEnvironment:
             with self._pool:
                 self._started -= 1
                 self._pool.notify()
-            raise ScriptError(f"脚本进程无法启动 (worker failed to start: {exc!r})") from exc
+            raise ScriptError(_("脚本进程无法启动: {exc!r}").format(exc=exc)) from exc
 
     def _checkin(self, worker: _Worker) -> None:
         with self._pool:

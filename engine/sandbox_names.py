@@ -19,6 +19,7 @@ from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import (guarded_iter_unpack_sequence, guarded_unpack_sequence,
                                      safer_getattr_raise)
 from RestrictedPython.PrintCollector import PrintCollector
+from engine.i18n import _
 
 MAX_RANGE = 1_000_000
 # Attributes that lead from an object to frames, code or globals without an underscore.
@@ -52,11 +53,10 @@ class ReadOnlyModule:
         try:
             return self._members[name]
         except KeyError:
-            raise AttributeError(f"模块 {self._name} 没有 '{name}' (module {self._name} has no "
-                                 f"attribute {name!r})") from None
+            raise AttributeError(_("模块 {name} 没有 '{name2}'").format(name=self._name, name2=name)) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise ScriptError(f"模块 {self._name} 只读 (module is read-only)")
+        raise ScriptError(_("模块 {name} 只读").format(name=self._name))
 
     def __dir__(self):
         return sorted(self._members)
@@ -97,11 +97,9 @@ class _SafeFormatter(string.Formatter):
         obj = self.get_value(first, args, kwargs)
         for is_attribute, key in rest:
             if is_attribute:
-                raise ScriptError(f"format 格式串中不允许访问属性 '{key}' (attribute access in "
-                                  "format strings is not allowed)")
+                raise ScriptError(_("format 格式串中不允许访问属性 '{key}'").format(key=key))
             if type(obj) not in (dict, list, tuple):
-                raise ScriptError("format 格式串只能索引字典和列表 (format strings may index "
-                                  "only dicts and lists)")
+                raise ScriptError(_("format 格式串只能索引字典和列表"))
             obj = obj[key]
         return obj, first
 
@@ -111,13 +109,13 @@ _FORMATTER = _SafeFormatter()
 
 def _format(template: str, *args: Any, **kwargs: Any) -> str:
     if not isinstance(template, str):
-        raise ScriptError("format 需要字符串 (format needs a string)")
+        raise ScriptError(_("format 需要字符串"))
     return _FORMATTER.vformat(template, args, kwargs)
 
 
 def _format_map(template: str, mapping: dict) -> str:
     if not isinstance(template, str):
-        raise ScriptError("format_map 需要字符串 (format_map needs a string)")
+        raise ScriptError(_("format_map 需要字符串"))
     return _FORMATTER.vformat(template, (), mapping)
 
 
@@ -127,9 +125,9 @@ _SAFE_FORMAT = {"format": _format, "format_map": _format_map}
 # -- guards -------------------------------------------------------------------------------------
 def guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
     if not isinstance(name, str):
-        raise ScriptError("属性名必须是字符串 (attribute name must be a string)")
+        raise ScriptError(_("属性名必须是字符串"))
     if name.startswith("_") or name in BLOCKED_ATTRIBUTES:
-        raise ScriptError(f"不允许访问属性 '{name}' (attribute not allowed)")
+        raise ScriptError(_("不允许访问属性 '{name}'").format(name=name))
     if name in FORMAT_METHODS:
         if obj is str:
             return _SAFE_FORMAT[name]
@@ -144,7 +142,7 @@ def _write(obj: Any) -> Any:
     # Item assignment and deletion on data containers only; no attribute assignment anywhere.
     if type(obj) in (dict, list):
         return obj
-    raise ScriptError(f"不允许修改 {type(obj).__name__} 对象 (cannot modify this object)")
+    raise ScriptError(_("不允许修改 {name} 对象").format(name=type(obj).__name__))
 
 
 _INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul,
@@ -155,14 +153,14 @@ _INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul,
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
     if op not in _INPLACE:
-        raise ScriptError(f"不支持的运算 {op} (operator not allowed)")
+        raise ScriptError(_("不支持的运算 {op}").format(op=op))
     return _INPLACE[op](x, y)
 
 
 def _range(*args: int) -> range:
     r = range(*args)
     if len(r) > MAX_RANGE:
-        raise ScriptError(f"range 过大 (range longer than {MAX_RANGE})")
+        raise ScriptError(_("range 过大: {MAX_RANGE}").format(MAX_RANGE=MAX_RANGE))
     return r
 
 

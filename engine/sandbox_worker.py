@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from .sandbox_cost import MAX_RESULT_SIZE
+from engine.i18n import _
 
 STARTUP_TIMEOUT = 30.0
 MAX_FRAME = 8 * MAX_RESULT_SIZE      # UTF-8 JSON of a value and the task data, each bounded
@@ -51,7 +52,7 @@ def _tag(value: Any) -> dict:
     if isinstance(value, (set, frozenset)):
         return {TAG: ["set", list(value)]}
     name = type(value).__name__
-    raise TypeError(f"{name} 不能传递 ({name} cannot be sent)")
+    raise TypeError(_("{name} 不能传递").format(name=name))
 
 
 _DECODERS: dict[str, Callable[[Any], Any]] = {
@@ -81,7 +82,7 @@ def loads(data: bytes) -> Any:
         text = data.decode("utf-8")
         return json.loads(text, object_hook=_tagged if _MARK in text else None)
     except (ValueError, TypeError, KeyError, RecursionError, MemoryError) as exc:
-        raise WireError(f"不是有效的 JSON (not valid JSON: {str(exc)[:200]})") from None
+        raise WireError(_("不是有效的 JSON: {value}").format(value=str(exc)[:200])) from None
 
 
 def _send(stream, data: bytes) -> None:
@@ -95,7 +96,7 @@ def _recv(stream, limit: int = MAX_FRAME) -> bytes:
         raise EOFError("worker closed")
     (size,) = struct.unpack("!I", head)
     if size > limit:
-        raise WireError(f"消息过大 ({size} bytes)")
+        raise WireError(_("消息过大: {size}").format(size=size))
     body = stream.read(size)
     if len(body) < size:
         raise EOFError("worker closed")
@@ -111,12 +112,12 @@ def decode_reply(data: bytes) -> tuple[str, Any, dict | None, bool]:
     """(status, value or message, task data, retire); WireError for anything else."""
     reply = loads(data)
     if type(reply) is not dict or set(reply) != {"status", "value", "data", "retire"}:
-        raise WireError("回复格式不符 (reply has the wrong shape)")
+        raise WireError(_("回复格式不符"))
     status, value, data, retire = reply["status"], reply["value"], reply["data"], reply["retire"]
     if status not in ("ok", "error") or type(retire) is not bool \
             or not (data is None or type(data) is dict) \
             or (status == "error" and type(value) is not str):
-        raise WireError("回复格式不符 (reply has the wrong shape)")
+        raise WireError(_("回复格式不符"))
     return status, value, data, retire
 
 
@@ -165,7 +166,7 @@ def _serve(request: dict, functions: dict) -> tuple[dict, bool]:
     clock.freeze(datetime.fromisoformat(request["now"]))
     decimal.setcontext(decimal.Context())        # nothing carries over between requests
     try:
-        code, _ = _compile(request["source"], request["mode"])
+        code, _shape = _compile(request["source"], request["mode"])
         value, data = _run_guarded(code, request["mode"], request["context"],
                                    request["external"], functions)
         return {"status": "ok", "value": value, "data": data, "retire": False}, False
@@ -174,7 +175,7 @@ def _serve(request: dict, functions: dict) -> tuple[dict, bool]:
         try:
             message = _message(exc)
         except BaseException:      # noqa: BLE001
-            message, retire = "脚本运行出错 (unreportable error)", True
+            message, retire = _("脚本运行出错"), True
         return {"status": "error", "value": message, "data": None, "retire": retire}, retire
 
 
@@ -210,9 +211,9 @@ def worker_main() -> None:
             data = dumps(reply)
         except WireError as exc:
             data = dumps({"status": "error", "data": None, "retire": retire,
-                          "value": f"脚本结果无法传回 (result cannot be sent back: {exc})"})
+                          "value": _("脚本结果无法传回: {exc}").format(exc=exc)})
         if len(data) > MAX_FRAME:
-            data = dumps({"status": "error", "value": "脚本结果过大 (result too large)",
+            data = dumps({"status": "error", "value": _("脚本结果过大"),
                           "data": None, "retire": retire})
         _send(stdout, data)
         if retire:

@@ -9,6 +9,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from .clock import utcnow
 from .services import ServiceContext, ServiceFailure, ServiceRegistry
+from engine.i18n import _
 
 
 def _now() -> str:
@@ -45,7 +46,7 @@ class EngineScripts(PythonScriptEngine):
         name = kwargs.get("operation_name")
         params = kwargs.get("operation_params") or {}
         if self.context_factory is None:
-            raise WorkflowTaskException("服务任务无法在此运行 (no service context)", task=task)
+            raise WorkflowTaskException(_("服务任务无法在此运行"), task=task)
         ctx: ServiceContext = self.context_factory(task)
         try:
             return self.services.call(name, ctx, params)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
+from engine.i18n import _
 
 
 class ServiceCall(Protocol):
@@ -37,9 +38,9 @@ def start_process(ctx: ServiceContext, process_key: str, business_key: str | Non
     """Built in: start another process in the same transaction (one instance per period of a
     repeating duty instead of a loop that grows one instance for ever)."""
     if ctx.start is None:
-        raise ServiceFailure("此处不能启动流程 (no process start available)")
+        raise ServiceFailure(_("此处不能启动流程"))
     if variables is not None and not isinstance(variables, dict):
-        raise ServiceFailure("variables 必须是对象 (variables must be an object)")
+        raise ServiceFailure(_("variables 必须是对象"))
     return ctx.start(str(process_key), business_key, variables or {})
 
 
@@ -70,7 +71,7 @@ class ServiceRegistry:
     def call(self, name: str, ctx: ServiceContext, params: dict) -> str:
         fn = self._ops.get(name)
         if fn is None:
-            raise ServiceFailure(f"未注册的服务操作 '{name}' (unknown service operation)")
+            raise ServiceFailure(_("未注册的服务操作 '{name}'").format(name=name))
         plain = {k: (v.get("value") if isinstance(v, dict) and "value" in v else v)
                  for k, v in params.items()}
         try:

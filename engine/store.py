@@ -17,6 +17,7 @@ from .projection import Waits, element_id, find_task, read_waits
 from .schema import definitions, instances, subscriptions, tasks, timers
 from .serializer import SpecCache, dump_workflow, load_workflow
 from .workflow_cache import WorkflowCache
+from engine.i18n import _
 
 MAX_VARIABLES_BYTES = 256_000
 
@@ -100,7 +101,7 @@ def load(conn: Connection, cache: SpecCache, instance_id: str,
             if full is not None:
                 row, blob = full, full.blob
     if row is None:
-        raise NotFound(f"流程实例不存在 (instance {instance_id} not found)")
+        raise NotFound(_("流程实例不存在: {instance_id}").format(instance_id=instance_id))
     entry = workflows.take(row.id, row.lock_version) if workflows is not None else None
     if entry is None:
         if blob is not None:
@@ -113,7 +114,7 @@ def load_blob(conn: Connection, cache: SpecCache, row) -> BpmnWorkflow:
     found = conn.execute(_BLOB, {"instance_id": row.id}).first()
     if found is None or found.lock_version != row.lock_version:
         # another writer committed between the two reads (PostgreSQL, read committed)
-        raise StaleWrite("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
+        raise StaleWrite(_("流程实例已被他人更新, 请刷新后重试"))
     return workflow_of(conn, cache, row.definition_id, found.blob)
 
 
@@ -165,7 +166,7 @@ def save_instance(unit: Unit, row, wf: BpmnWorkflow, state: str) -> int:
         "completed": completed_elements(wf, row.completed_elements),
         "now": unit.now, "ended": ended})
     if result.rowcount != 1:
-        raise StaleWrite("流程实例已被他人更新, 请刷新后重试 (instance changed concurrently)")
+        raise StaleWrite(_("流程实例已被他人更新, 请刷新后重试"))
     return row.lock_version + 1
 
 

@@ -14,6 +14,7 @@ from .projection import find_task
 from . import attachments as attachment_store
 from .schema import definitions, instances, tasks
 from .store import Unit
+from engine.i18n import _
 
 MAX_DATA_BYTES = 256_000
 
@@ -44,14 +45,14 @@ def task_row(conn, task_id: str):
     """The task's projection row, with the id of its form's latest version (`form_id`)."""
     row = conn.execute(_TASK_ROW, {"task_id": task_id}).first()
     if row is None:
-        raise NotFound(f"任务不存在 (task {task_id} not found)")
+        raise NotFound(_("任务不存在: {task_id}").format(task_id=task_id))
     return row
 
 
 def _require_open(row) -> None:
     if row.state != "open":
-        raise Conflict(f"任务已{_STATE_CN.get(row.state, row.state)}, 不能再办理 "
-                       f"(task is {row.state})")
+        raise Conflict(_("任务已{value}, 不能再办理: {state}").format(
+                           value=_STATE_CN.get(row.state, row.state), state=row.state))
 
 
 _STATE_CN = {"completed": "完成", "cancelled": "取消"}
@@ -61,12 +62,12 @@ def claim(engine, unit: Unit, task_id: str, user: str) -> None:
     row = task_row(unit.conn, task_id)
     _require_open(row)
     if row.assignee and row.assignee != user:
-        raise Conflict(f"任务已由 {row.assignee} 认领 (task claimed by {row.assignee})")
+        raise Conflict(_("任务已由 {assignee} 认领").format(assignee=row.assignee))
     result = unit.conn.execute(update(tasks).where(
         tasks.c.id == task_id, tasks.c.state == "open",
         (tasks.c.assignee.is_(None)) | (tasks.c.assignee == user)).values(assignee=user))
     if result.rowcount != 1:
-        raise Conflict("任务已被他人认领 (task claimed concurrently)")
+        raise Conflict(_("任务已被他人认领"))
     unit.record("task.claimed", row.instance_id, task_id, element_id=row.element_id,
                 assignee=user)
 
@@ -75,9 +76,9 @@ def unclaim(engine, unit: Unit, task_id: str, user: str, force: bool = False) ->
     row = task_row(unit.conn, task_id)
     _require_open(row)
     if row.assignee is None:
-        raise Conflict("任务尚未被认领 (task is not claimed)")
+        raise Conflict(_("任务尚未被认领"))
     if row.assignee != user and not force:
-        raise Conflict(f"任务由 {row.assignee} 认领, 只有认领人可以释放 (claimed by someone else)")
+        raise Conflict(_("任务由 {assignee} 认领, 只有认领人可以释放").format(assignee=row.assignee))
     unit.conn.execute(update(tasks).where(tasks.c.id == task_id).values(assignee=None))
     unit.record("task.unclaimed", row.instance_id, task_id, element_id=row.element_id,
                 previous_assignee=row.assignee)
@@ -86,17 +87,17 @@ def unclaim(engine, unit: Unit, task_id: str, user: str, force: bool = False) ->
 def validate(engine, conn, row, data, partial: bool = False) -> dict:
     """Clean submitted data with the task's form; without a form, a plain JSON object."""
     if not isinstance(data, dict):
-        raise Invalid("表单数据必须是对象 (data must be an object)",
-                      {"data": ["必须是对象 (must be an object)"]})
+        raise Invalid(_("表单数据必须是对象"),
+                      {"data": [_("必须是对象")]})
     if len(json.dumps(data, ensure_ascii=False, default=str).encode()) > MAX_DATA_BYTES:
-        raise Invalid("表单数据过大 (data too large)", {"data": ["超过 256 KB (too large)"]})
+        raise Invalid(_("表单数据过大"), {"data": [_("超过 256 KB")]})
     form = engine.form_by_id(conn, row.form_id) if row.form_id else None
     if form is None:
         bad = [k for k in data if not isinstance(k, str) or not k.isidentifier()
                or k.startswith("_")]
         if bad:
-            raise Invalid("字段名无效 (invalid field names)",
-                          {k: ["字段名必须是标识符 (must be an identifier)"] for k in bad[:20]})
+            raise Invalid(_("字段名无效"),
+                          {k: [_("字段名必须是标识符")] for k in bad[:20]})
         return json.loads(json.dumps(data, ensure_ascii=False, default=str))
     from forms.schema import validate_submission
 
@@ -104,14 +105,14 @@ def validate(engine, conn, row, data, partial: bool = False) -> dict:
         cleaned = validate_submission(form, data, partial=partial)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"data": exc.messages}
-        raise Invalid("表单校验未通过 (form validation failed)", messages) from exc
+        raise Invalid(_("表单校验未通过"), messages) from exc
     errors = {}
     for key, ids in attachment_refs(form, cleaned).items():
         problem = attachment_store.check_references(conn, row, ids)
         if problem:
             errors[key] = problem["attachments"]
     if errors:
-        raise Invalid("附件无效 (invalid attachments)", errors)
+        raise Invalid(_("附件无效"), errors)
     return cleaned
 
 
@@ -153,13 +154,13 @@ def save_draft(engine, unit: Unit, task_id: str, data) -> dict:
 def complete(engine, unit: Unit, task_id: str, data) -> runner.Handle:
     row = unit.conn.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).first()
     if row is None:
-        raise NotFound(f"任务不存在 (task {task_id} not found)")
+        raise NotFound(_("任务不存在: {task_id}").format(task_id=task_id))
     _require_open(row)
     cleaned = validate(engine, unit.conn, row, data)
     handle = load_handle(engine, unit, row.instance_id, _InstanceRow(row))
     task = find_task(handle.wf, task_id)
     if task is None or not task.has_state(TaskState.READY):
-        raise Conflict("任务已不在办理状态 (task is no longer open)")
+        raise Conflict(_("任务已不在办理状态"))
     form = engine.form_by_id(unit.conn, row.form_id) if row.form_id else None
     if form is not None:
         attachment_store.mark_used(unit.conn, [i for ids in attachment_refs(form, cleaned).values()

@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 
 from lxml import etree
+from engine.i18n import _
 
 _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-FORBIDDEN = "不允许 DOCTYPE/实体声明 (DTD and entities are not allowed)"
+FORBIDDEN = _("不允许 DOCTYPE/实体声明")
 
 
 class XmlError(Exception):
@@ -46,11 +47,12 @@ def parse(content: bytes, file_name: str) -> etree._Element:
         line = exc.lineno or None
         detail = re.sub(r",? line \d+, column \d+$", "", exc.msg or str(exc))
         where = f", line {line}" if line else ""
-        raise XmlError(file_name, line, f"XML 格式错误 (not well-formed): {detail}{where}") from None
+        raise XmlError(file_name, line, _("XML 格式错误: {detail}{where}").format(
+                                            detail=detail, where=where)) from None
     except (ValueError, etree.LxmlError) as exc:   # e.g. an unknown encoding declaration
-        raise XmlError(file_name, None, f"XML 格式错误 (not well-formed): {exc}") from None
+        raise XmlError(file_name, None, _("XML 格式错误: {exc}").format(exc=exc)) from None
     if root is None:
-        raise XmlError(file_name, None, "XML 文档为空 (empty document)")
+        raise XmlError(file_name, None, _("XML 文档为空"))
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:   # belt and braces
         raise XmlError(file_name, 1, FORBIDDEN)

@@ -9,6 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
+from engine.i18n import _
 
 MAX_FORM_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -46,29 +47,30 @@ def load_form(content: bytes | str, file_name: str = "") -> dict:
     """The parsed form, or FormDefinitionError listing every problem with its JSON path."""
     raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
     if len(raw) > MAX_FORM_BYTES:
-        raise FormDefinitionError([FormProblem("$", "表单定义超过 1 MB (form too large)")])
+        raise FormDefinitionError([FormProblem("$", _("表单定义超过 1 MB"))])
     try:
         form = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         detail = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise FormDefinitionError(
-            [FormProblem("$", f"不是有效的 JSON (not valid JSON), {detail}")]) from None
+            [FormProblem("$", _("不是有效的 JSON, {detail}").format(detail=detail))]) from None
     if _depth(form) > MAX_JSON_DEPTH:
-        raise FormDefinitionError([FormProblem("$", f"嵌套过深 (nested deeper than {MAX_JSON_DEPTH})")])
+        raise FormDefinitionError([FormProblem("$", _("嵌套过深: {MAX_JSON_DEPTH}").format(
+                                                        MAX_JSON_DEPTH=MAX_JSON_DEPTH))])
     if not isinstance(form, dict):
-        raise FormDefinitionError([FormProblem("$", "表单定义必须是 JSON 对象 (must be a JSON object)")])
+        raise FormDefinitionError([FormProblem("$", _("表单定义必须是 JSON 对象"))])
     problems: list[FormProblem] = []
     form_id = form.get("id")
     if not isinstance(form_id, str) or not form_id:
-        problems.append(FormProblem("id", "缺少表单 id (id is missing)"))
+        problems.append(FormProblem("id", _("缺少表单 id")))
     elif not FORM_ID.match(form_id):
         problems.append(FormProblem(
-            "id", f"表单 id 无效 '{form_id[:100]}' (id must be letters, digits, _ . -)"))
+            "id", _("表单 id 无效 '{value}'").format(value=form_id[:100])))
     if "name" in form and not isinstance(form["name"], str):
-        problems.append(FormProblem("name", "名称必须是文本 (name must be a string)"))
+        problems.append(FormProblem("name", _("名称必须是文本")))
     components = form.get("components")
     if not isinstance(components, list):
-        problems.append(FormProblem("components", "components 必须是数组 (must be a list)"))
+        problems.append(FormProblem("components", _("components 必须是数组")))
     else:
         checker = _Checker(problems)
         checker.components(components, "components", "", checker.keys, 0)
@@ -105,21 +107,21 @@ class _Checker:
     def components(self, components: list, path: str, prefix: str, keys: dict,
                    depth: int) -> None:
         if depth > MAX_NESTING:
-            self.add(path, f"分组嵌套过深 (more than {MAX_NESTING} nested groups)")
+            self.add(path, _("分组嵌套过深: {MAX_NESTING}").format(MAX_NESTING=MAX_NESTING))
             return
         for i, comp in enumerate(components):
             here = f"{path}[{i}]"
             self.count += 1
             if self.count > MAX_COMPONENTS:
-                self.add(here, f"字段过多 (more than {MAX_COMPONENTS} components)")
+                self.add(here, _("字段过多: {MAX_COMPONENTS}").format(MAX_COMPONENTS=MAX_COMPONENTS))
                 return
             if not isinstance(comp, dict):
-                self.add(here, "字段必须是对象 (component must be an object)")
+                self.add(here, _("字段必须是对象"))
                 continue
             kind = comp.get("type")
             if kind not in KNOWN_TYPES:
                 shown = kind if isinstance(kind, str) else json.dumps(kind)
-                self.add(f"{here}.type", f"表单字段类型未知 '{shown[:50]}' (unknown field type)")
+                self.add(f"{here}.type", _("表单字段类型未知 '{value}'").format(value=shown[:50]))
                 continue
             self.common(comp, here)
             if kind in KEYED_TYPES:
@@ -129,11 +131,11 @@ class _Checker:
                     self.values(comp, here)
                 if kind == "datetime" and comp.get("subtype", "date") not in DATETIME_SUBTYPES:
                     self.add(f"{here}.subtype",
-                             "日期字段 subtype 必须是 date、time 或 datetime (bad subtype)")
+                             _("日期字段 subtype 必须是 date、time 或 datetime"))
                 self.date_rules(comp, here)
                 if kind == "number" and "decimalDigits" in comp and not _is_int(
                         comp["decimalDigits"], 0):
-                    self.add(f"{here}.decimalDigits", "小数位数必须是非负整数 (must be an integer >= 0)")
+                    self.add(f"{here}.decimalDigits", _("小数位数必须是非负整数"))
             elif kind in CONTAINER_TYPES:
                 self.container(comp, here, prefix, keys, depth)
 
@@ -149,12 +151,13 @@ class _Checker:
         else:
             if group_path not in (None, ""):
                 if not isinstance(group_path, str) or not KEY.match(group_path):
-                    self.add(f"{here}.path", f"分组 path 无效 '{group_path}' (path must be an identifier)")
+                    self.add(f"{here}.path", _("分组 path 无效 '{group_path}'").format(
+                                                 group_path=group_path))
                     group_path = None
             inner_prefix = f"{prefix}{group_path}." if group_path else prefix
             inner_keys = keys
         if not isinstance(inner, list):
-            self.add(f"{here}.components", "components 必须是数组 (must be a list)")
+            self.add(f"{here}.components", _("components 必须是数组"))
             return
         self.components(inner, f"{here}.components", inner_prefix, inner_keys, depth + 1)
         if inner_keys is not keys:
@@ -164,28 +167,28 @@ class _Checker:
         comp_id = comp.get("id")
         if comp_id is not None:
             if not isinstance(comp_id, str):
-                self.add(f"{here}.id", "字段 id 必须是文本 (id must be a string)")
+                self.add(f"{here}.id", _("字段 id 必须是文本"))
             elif comp_id in self.ids:
-                self.add(f"{here}.id", f"字段 id 重复 '{comp_id[:100]}' (duplicate component id)")
+                self.add(f"{here}.id", _("字段 id 重复 '{value}'").format(value=comp_id[:100]))
             else:
                 self.ids.add(comp_id)
         props = comp.get("properties")
         if props is not None and not (isinstance(props, dict) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in props.items())):
-            self.add(f"{here}.properties", "properties 必须是文本键值对 (must map strings to strings)")
+            self.add(f"{here}.properties", _("properties 必须是文本键值对"))
         conditional = comp.get("conditional")
         if conditional is not None and not (
                 isinstance(conditional, dict) and isinstance(conditional.get("hide", ""), str)):
-            self.add(f"{here}.conditional", "conditional.hide 必须是表达式文本 (must be a string)")
+            self.add(f"{here}.conditional", _("conditional.hide 必须是表达式文本"))
 
     def key(self, key, here: str, prefix: str, keys: dict) -> None:
         if not isinstance(key, str) or not KEY.match(key):
             shown = key if isinstance(key, str) else json.dumps(key)
-            self.add(here, f"字段 key 无效 '{shown[:100]}' (key must be an identifier, a.b allowed)")
+            self.add(here, _("字段 key 无效 '{value}'").format(value=shown[:100]))
             return
         full = prefix + key
         if full in keys:
-            self.add(here, f"字段 key 重复 '{full}' (duplicate key, also at {keys[full]})")
+            self.add(here, _("字段 key 重复 '{full}': {value}").format(full=full, value=keys[full]))
         else:
             keys[full] = here
 
@@ -196,7 +199,8 @@ class _Checker:
             for n in range(1, len(parts)):
                 parent = ".".join(parts[:n])
                 if parent in keys:
-                    self.add(here, f"字段 key '{full}' 与 '{parent}' 冲突 (key nested under another field)")
+                    self.add(here, _("字段 key '{full}' 与 '{parent}' 冲突").format(
+                                       full=full, parent=parent))
                     break
 
     def validate(self, comp: dict, here: str) -> None:
@@ -204,35 +208,35 @@ class _Checker:
         if rules is None:
             return
         if not isinstance(rules, dict):
-            self.add(f"{here}.validate", "validate 必须是对象 (must be an object)")
+            self.add(f"{here}.validate", _("validate 必须是对象"))
             return
         at = f"{here}.validate"
         if "required" in rules and not isinstance(rules["required"], bool):
-            self.add(f"{at}.required", "required 必须是 true/false (must be a boolean)")
+            self.add(f"{at}.required", _("required 必须是 true/false"))
         for name in ("min", "max"):
             if rules.get(name) is not None and not _is_number(rules[name]):
-                self.add(f"{at}.{name}", f"{name} 必须是数字 (must be a number)")
+                self.add(f"{at}.{name}", _("{name} 必须是数字").format(name=name))
         for name in ("minLength", "maxLength"):
             if rules.get(name) is not None and not _is_int(rules[name], 0):
-                self.add(f"{at}.{name}", f"{name} 必须是非负整数 (must be an integer >= 0)")
+                self.add(f"{at}.{name}", _("{name} 必须是非负整数").format(name=name))
         for low, high in (("min", "max"), ("minLength", "maxLength")):
             lo, hi = rules.get(low), rules.get(high)
             if _is_number(lo) and _is_number(hi) and lo > hi:
-                self.add(f"{at}.{low}", f"{low} 大于 {high} ({low} is greater than {high})")
+                self.add(f"{at}.{low}", _("{low} 大于 {high}").format(low=low, high=high))
         pattern = rules.get("pattern")
         if pattern is not None and pattern != "":
             if not isinstance(pattern, str):
-                self.add(f"{at}.pattern", "pattern 必须是文本 (must be a string)")
+                self.add(f"{at}.pattern", _("pattern 必须是文本"))
             elif len(pattern) > MAX_PATTERN:
-                self.add(f"{at}.pattern", f"正则过长 (pattern longer than {MAX_PATTERN})")
+                self.add(f"{at}.pattern", _("正则过长: {MAX_PATTERN}").format(MAX_PATTERN=MAX_PATTERN))
             else:
                 try:
                     re.compile(pattern)
                 except re.error as exc:
-                    self.add(f"{at}.pattern", f"正则表达式无效 (bad pattern): {exc}")
+                    self.add(f"{at}.pattern", _("正则表达式无效: {exc}").format(exc=exc))
         kind = rules.get("validationType")
         if kind not in (None, "", "email", "phone", "custom"):
-            self.add(f"{at}.validationType", "validationType 只能是 email、phone 或 custom (unknown)")
+            self.add(f"{at}.validationType", _("validationType 只能是 email、phone 或 custom"))
 
     def date_rules(self, comp: dict, here: str) -> None:
         """disallowPassedDates (form-js) and validate.minDate / maxDate (ours): date fields only."""
@@ -240,33 +244,32 @@ class _Checker:
         dated = comp["type"] == "datetime" and comp.get("subtype", "date") in ("date", "datetime")
         if "disallowPassedDates" in comp and not isinstance(comp["disallowPassedDates"], bool):
             self.add(f"{here}.disallowPassedDates",
-                     "disallowPassedDates 必须是 true/false (must be a boolean)")
+                     _("disallowPassedDates 必须是 true/false"))
         for name in ("minDate", "maxDate"):
             bound = rules.get(name)
             if bound is None:
                 continue
             at = f"{here}.validate.{name}"
             if not dated:
-                self.add(at, f"{name} 只适用于日期字段 (only for date fields)")
+                self.add(at, _("{name} 只适用于日期字段").format(name=name))
             elif not isinstance(bound, str) or not DATE_BOUND.fullmatch(bound) or not _date_ok(bound):
-                self.add(at, f"{name} 必须是 today、today+N、today-N 或 YYYY-MM-DD "
-                             "(must be today, today±N or a date)")
+                self.add(at, _("{name} 必须是 today、today+N、today-N 或 YYYY-MM-DD").format(name=name))
 
     def values(self, comp: dict, here: str) -> None:
         if comp.get("valuesKey") or comp.get("valuesExpression"):
             for name in ("valuesKey", "valuesExpression"):
                 if comp.get(name) and not isinstance(comp[name], str):
-                    self.add(f"{here}.{name}", f"{name} 必须是文本 (must be a string)")
+                    self.add(f"{here}.{name}", _("{name} 必须是文本").format(name=name))
             return
         values = comp.get("values")
         if not isinstance(values, list) or not values:
-            self.add(f"{here}.values", "缺少选项: 需要 values 或 valuesKey (no options given)")
+            self.add(f"{here}.values", _("缺少选项: 需要 values 或 valuesKey"))
             return
         for i, item in enumerate(values):
             if not (isinstance(item, dict) and "value" in item and "label" in item
                     and isinstance(item["value"], (str, int, float, bool))):
                 self.add(f"{here}.values[{i}]",
-                         "选项必须是 {label, value} 且 value 为文本或数字 (option must be {label, value})")
+                         _("选项必须是 {label, value} 且 value 为文本或数字"))
 
 
 def _date_ok(bound: str) -> bool:

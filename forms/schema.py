@@ -31,33 +31,34 @@ from threading import Lock
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
 from .definition import DATE_BOUND, computed_keys, form_fields
+from engine.i18n import _
 
 MAX_TEXT = 10_000
 MAX_ROWS = 200
 MAX_FILES = 50
 CACHE_SIZE = 128
-REQUIRED = "必填项 (required)"
-BLANK = "必填项, 不能只填空格 (required: blank text)"
-READ_ONLY = "只读字段不可提交 (read-only field)"
-NOT_CHOICE = "不是有效的选项 (not one of the allowed values)"
-NOT_NUMBER = "不是有效的数字 (not a valid number)"
-NOT_OBJECT = "数据必须是对象 (must be an object)"
+REQUIRED = _("必填项")
+BLANK = _("必填项, 不能只填空格")
+READ_ONLY = _("只读字段不可提交")
+NOT_CHOICE = _("不是有效的选项")
+NOT_NUMBER = _("不是有效的数字")
+NOT_OBJECT = _("数据必须是对象")
 ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,24}$")
 DATE_FORMATS = {
     "date": (re.compile(r"^\d{4}-\d{2}-\d{2}$"), date.fromisoformat,
-             "不是有效的日期 (not a valid date, expected YYYY-MM-DD)"),
+             _("不是有效的日期")),
     "time": (re.compile(r"^\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?$"), time.fromisoformat,
-             "不是有效的时间 (not a valid time, expected HH:MM)"),
+             _("不是有效的时间")),
     "datetime": (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"),
                  datetime.fromisoformat,
-                 "不是有效的日期时间 (not a valid datetime, expected YYYY-MM-DDTHH:MM)"),
+                 _("不是有效的日期时间")),
 }
 
 # Dates people mean: anything outside is a typo or hostile input (0001-01-01, 9999-12-31).
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
-OUT_OF_RANGE = "日期超出有效范围 1900-01-01 至 2100-12-31 (date out of range)"
+OUT_OF_RANGE = _("日期超出有效范围 1900-01-01 至 2100-12-31")
 # "Today" for a date rule is the bureau's calendar day (China has one time zone, UTC+8).
 LOCAL_ZONE = timezone(timedelta(hours=8))
 
@@ -74,7 +75,7 @@ class _FormSchema(Schema):
         unknown = RAISE
         register = False                # generated classes stay out of marshmallow's registry
 
-    error_messages = {"unknown": "未知字段 (unknown field)", "type": NOT_OBJECT}
+    error_messages = {"unknown": _("未知字段"), "type": NOT_OBJECT}
 
     @pre_load
     def _prepare(self, data, **kwargs):
@@ -105,7 +106,7 @@ class _Number(fields.Float):
             raise ValidationError(NOT_NUMBER)
         number = super()._deserialize(value, attr, data, **kwargs)
         if self.integer and not number.is_integer():
-            raise ValidationError("必须是整数 (must be a whole number)")
+            raise ValidationError(_("必须是整数"))
         if self.keep_string:
             return value.strip() if isinstance(value, str) else _plain(value)
         if isinstance(value, int):
@@ -131,9 +132,9 @@ def _chain(checks: list, required: bool, empty):
 
 def _length(lo: int | None, hi: int):
     if lo:
-        message = f"长度需在 {lo} 到 {hi} 之间 (length must be between {lo} and {hi})"
+        message = _("长度需在 {lo} 到 {hi} 之间").format(lo=lo, hi=hi)
     else:
-        message = f"长度不能超过 {hi} (length must be at most {hi})"
+        message = _("长度不能超过 {hi}").format(hi=hi)
 
     def check(value) -> None:
         if len(value) > hi or (lo and len(value) < lo):
@@ -146,7 +147,7 @@ def _pattern(pattern: str):
 
     def check(value: str) -> None:
         if not regex.fullmatch(value):
-            raise ValidationError("格式不正确 (does not match the required pattern)")
+            raise ValidationError(_("格式不正确"))
     return check
 
 
@@ -159,11 +160,11 @@ def _regex(regex: re.Pattern, message: str):
 
 def _range(lo, hi):
     if lo is not None and hi is not None:
-        message = f"数值需在 {lo} 到 {hi} 之间 (must be between {lo} and {hi})"
+        message = _("数值需在 {lo} 到 {hi} 之间").format(lo=lo, hi=hi)
     elif lo is not None:
-        message = f"数值不能小于 {lo} (must be at least {lo})"
+        message = _("数值不能小于 {lo}").format(lo=lo)
     else:
-        message = f"数值不能大于 {hi} (must be at most {hi})"
+        message = _("数值不能大于 {hi}").format(hi=hi)
 
     def check(value) -> None:
         number = float(value)
@@ -179,7 +180,7 @@ def _decimals(digits: int):
         except InvalidOperation:
             raise ValidationError(NOT_NUMBER) from None
         if isinstance(exponent, int) and -exponent > digits:
-            raise ValidationError(f"最多 {digits} 位小数 (at most {digits} decimal places)")
+            raise ValidationError(_("最多 {digits} 位小数").format(digits=digits))
     return check
 
 
@@ -221,14 +222,14 @@ def _date_bound(bound: str, lower: bool):
 
     def message(day: date) -> str:
         if lower and offset == 0:
-            return f"不能早于今天 {day} (must be today or later)"
+            return _("不能早于今天 {day}").format(day=day)
         if lower and offset == 1:
-            return f"须晚于今天, 最早 {day} (must be after today)"
+            return _("须晚于今天, 最早 {day}").format(day=day)
         if not lower and offset == 0:
-            return f"不能晚于今天 {day} (must be today or earlier)"
+            return _("不能晚于今天 {day}").format(day=day)
         if lower:
-            return f"不能早于 {day} (must be on or after {day})"
-        return f"不能晚于 {day} (must be on or before {day})"
+            return _("不能早于 {day}").format(day=day)
+        return _("不能晚于 {day}").format(day=day)
 
     def check(value: str) -> None:
         day = _day(datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value))
@@ -253,13 +254,14 @@ def _scalar(value) -> None:
 
 def _attachment(value) -> None:
     if not isinstance(value, str) or not ATTACHMENT_ID.match(value):
-        raise ValidationError("不是有效的附件 (not a valid attachment id)")
+        raise ValidationError(_("不是有效的附件"))
 
 
 def _count(hi: int, what: str, english: str):
     def check(value: list) -> None:
         if len(value) > hi:
-            raise ValidationError(f"最多 {hi} {what} (at most {hi} {english})")
+            raise ValidationError(_("最多 {hi} {what}").format(
+                                      hi=hi, what=what, english=english))
     return check
 
 
@@ -285,16 +287,16 @@ def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
     kind = comp["type"]
     rules = comp.get("validate") if isinstance(comp.get("validate"), dict) else {}
     checks: list = []
-    messages = {"required": REQUIRED, "null": REQUIRED, "invalid": "必须是文本 (must be text)"}
+    messages = {"required": REQUIRED, "null": REQUIRED, "invalid": _("必须是文本")}
     if kind in ("textfield", "textarea"):
         field_cls, kwargs = fields.String, {}
         checks.append(_length(rules.get("minLength"), rules.get("maxLength") or MAX_TEXT))
         if rules.get("pattern"):
             checks.append(_pattern(rules["pattern"]))
         if rules.get("validationType") == "email":
-            checks.append(_regex(EMAIL, "不是有效的邮箱地址 (not a valid email address)"))
+            checks.append(_regex(EMAIL, _("不是有效的邮箱地址")))
         elif rules.get("validationType") == "phone":
-            checks.append(_regex(PHONE, "不是有效的电话号码 (not a valid phone number)"))
+            checks.append(_regex(PHONE, _("不是有效的电话号码")))
     elif kind == "number":
         digits = comp.get("decimalDigits")
         field_cls = _Number
@@ -306,7 +308,7 @@ def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
             checks.append(_range(rules.get("min"), rules.get("max")))
     elif kind == "checkbox":
         field_cls, kwargs = fields.Boolean, {"truthy": {True}, "falsy": {False}}
-        messages["invalid"] = "必须是 true 或 false (must be a boolean)"
+        messages["invalid"] = _("必须是 true 或 false")
     elif kind == "datetime":
         field_cls, kwargs = fields.String, {}
         subtype = comp.get("subtype", "date")
@@ -328,15 +330,15 @@ def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
         else:
             field_cls = fields.List
             kwargs = {"cls_or_instance": fields.Raw(validate=item, error_messages={"null": NOT_CHOICE})}
-            messages["invalid"] = "必须是列表 (must be a list)"
+            messages["invalid"] = _("必须是列表")
             checks.append(_count(MAX_ROWS, "项", "items"))
     elif kind == "filepicker":
-        messages["invalid"] = "不是有效的附件 (not a valid attachment id)"
+        messages["invalid"] = _("不是有效的附件")
         if comp.get("multiple"):
             field_cls = fields.List
             kwargs = {"cls_or_instance": fields.Raw(validate=_attachment,
                                                     error_messages={"null": messages["invalid"]})}
-            messages["invalid"] = "必须是附件列表 (must be a list of attachment ids)"
+            messages["invalid"] = _("必须是附件列表")
             checks.append(_count(MAX_FILES, "个附件", "files"))
         else:
             field_cls, kwargs = fields.String, {}
@@ -346,9 +348,9 @@ def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
                             computed_keys({"components": comp.get("components")}), partial)
         field_cls = fields.List
         kwargs = {"cls_or_instance": fields.Nested(row, error_messages={
-            "type": "每一行必须是对象 (each row must be an object)",
-            "null": "每一行必须是对象 (each row must be an object)"})}
-        messages["invalid"] = "必须是列表 (must be a list)"
+            "type": _("每一行必须是对象"),
+            "null": _("每一行必须是对象")})}
+        messages["invalid"] = _("必须是列表")
         checks.append(_count(MAX_ROWS, "行", "rows"))
     else:
         field_cls, kwargs = fields.Raw, {}

@@ -20,6 +20,7 @@ from typing import Callable
 
 from celery import Celery
 from celery.signals import worker_process_init
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,8 @@ def _tasks(celery: Celery, settings, engine) -> None:
         except Exception as exc:
             if self.request.retries >= retries:
                 record_incident(engine, instance_id, "worker",
-                                f"后台任务多次失败 (background task failed): "
-                                f"{type(exc).__name__}: {exc}")
+                                _("后台任务多次失败: {name}: {exc}").format(
+                                    name=type(exc).__name__, exc=exc))
                 return []
             raise self.retry(exc=exc, countdown=settings.backoff(self.request.retries))
 

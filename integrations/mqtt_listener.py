@@ -26,6 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from processes.alarms import Envelope, ingest
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class Stats:
 def parse_url(url: str) -> tuple[str, int]:
     parsed = urlparse(url if "://" in url else f"mqtt://{url}")
     if parsed.scheme not in ("mqtt", "tcp"):
-        raise ValueError(f"MQTT_URL 须为 mqtt://主机:端口 (unsupported scheme {parsed.scheme})")
+        raise ValueError(_("MQTT_URL 须为 mqtt://主机:端口: {scheme}").format(scheme=parsed.scheme))
     return parsed.hostname or "127.0.0.1", parsed.port or 1883
 
 
@@ -179,7 +180,7 @@ class Listener:
                 if not retry or self._stop.wait(delay):
                     return        # unacknowledged: the broker delivers them again
                 delay = min(delay * 2, 30)
-        for (_, _, mid, qos), outcome in zip(batch, outcomes):
+        for (_topic, _payload, mid, qos), outcome in zip(batch, outcomes):
             if qos:
                 self.client.ack(mid, qos)
             self._count(outcome)

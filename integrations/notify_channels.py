@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import Callable
 
 from processes.notifications import Channel, Message, run_pass
+from engine.i18n import _
 
 log = logging.getLogger("jianguan.notify")
 
@@ -44,7 +45,7 @@ class WebhookChannel:
             headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
         with urllib.request.urlopen(request, timeout=self.timeout) as answer:
             if not 200 <= answer.status < 300:
-                raise RuntimeError(f"网关答复 {answer.status} (gateway answered {answer.status})")
+                raise RuntimeError(_("网关答复 {status}").format(status=answer.status))
 
 
 def channels_for(settings) -> list[Channel]:

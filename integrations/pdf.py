@@ -18,6 +18,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
+from engine.i18n import _
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 DOCUMENT_TEMPLATES = os.path.join(TEMPLATES, "documents")
@@ -46,10 +47,10 @@ class SafeFetcher(URLFetcher):
     def fetch(self, url, headers=None):
         parsed = urlparse(url)
         if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
-            raise FetchRefused(f"文书不允许加载外部资源 (refused URL {url[:100]})")
+            raise FetchRefused(_("文书不允许加载外部资源: {value}").format(value=url[:100]))
         path = os.path.realpath(unquote(parsed.path))
         if not any(path == root or path.startswith(root + os.sep) for root in _allowed_roots()):
-            raise FetchRefused(f"文书不允许读取该文件 (refused file {path[:100]})")
+            raise FetchRefused(_("文书不允许读取该文件: {value}").format(value=path[:100]))
         return super().fetch("file://" + path, headers)
 
 

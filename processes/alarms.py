@@ -30,6 +30,7 @@ from . import thresholds as limits_mod
 from .device_batch import Batch
 from .device_payloads import TOPIC, Refused, check_identity, decode, load, parse_topic
 from .schema import devices
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,9 @@ def _parse(envelope: Envelope):
     try:
         if envelope.source == "http":
             body = decode(envelope.raw or b"")
-            missing = {k: ["必填 (required)"] for k in IDENTITY if not body.get(k)}
+            missing = {k: [_("必填")] for k in IDENTITY if not body.get(k)}
             if missing:
-                raise Refused("缺少设备标识 (project_code, device_type, device_id required)",
+                raise Refused(_("缺少设备标识"),
                               missing)
             kind = envelope.kind
             if kind != "alarm" and body.get("kind") in ("telemetry", "heartbeat"):
@@ -104,7 +105,8 @@ def _apply_safely(batch: Batch, envelope: Envelope, parts: dict, data: dict,
         failure = refused
     except Exception as exc:      # a defect must cost one message, never the batch
         log.exception("device message failed")
-        failure = Refused(f"处理失败 (failed): {type(exc).__name__}: {str(exc)[:300]}")
+        failure = Refused(_("处理失败: {name}: {value}").format(
+                              name=type(exc).__name__, value=str(exc)[:300]))
     if saved is not None:         # undo what this message changed of the cached device
         batch.devices[parts["device_id"]].update(
             latest=saved["latest"], state=saved["state"], alarm_state=saved["alarm_state"])
@@ -114,11 +116,11 @@ def _apply_safely(batch: Batch, envelope: Envelope, parts: dict, data: dict,
 def _apply(batch: Batch, parts: dict, data: dict, body: dict, source: str) -> Outcome:
     device = batch.devices.get(parts["device_id"])
     if device is None:
-        raise Refused(f"设备 {parts['device_id']} 未登记 (unknown device)",
+        raise Refused(_("设备 {device_id} 未登记").format(device_id=parts['device_id']),
                       {"device_id": ["未登记的设备"]})
     if device["project_code"] != parts["project_code"] or \
             device["device_type"] != parts["device_type"]:
-        raise Refused("主题中的项目或设备类型与登记不符 (topic does not match the registry)",
+        raise Refused(_("主题中的项目或设备类型与登记不符"),
                       {"topic": [f"登记为 {device['project_code']}/{device['device_type']}"]})
     kind = parts["kind"]
     outcome = Outcome("accepted", kind, device["id"])
@@ -206,13 +208,14 @@ def _route(batch: Batch, device: dict, alarm: dict, route: dict) -> tuple[str, l
     try:
         version, decided = batch.decide(ROUTING, facts)
     except decisions.DecisionError as exc:
-        raise RouteFailed(f"报警分级决策不可用 (routing decision unavailable): {exc.message}")
+        raise RouteFailed(_("报警分级决策不可用: {message}").format(message=exc.message))
     action = decided.get("action")
     route.update(action=action, deadline_hours=decided.get("deadline_hours"), version=version)
     carry_out = ACTIONS.get(action)
     if carry_out is None:
-        raise RouteFailed(f"决策 {ROUTING} v{version} 给出未知的处置方式 {action!r} "
-                          f"(unknown action; known: {', '.join(sorted(ACTIONS))})")
+        raise RouteFailed(_("决策 {ROUTING} v{version} 给出未知的处置方式 {action!r}: {value}").format(
+                              ROUTING=ROUTING, version=version, action=action,
+                              value=', '.join(sorted(ACTIONS))))
     alarm["route"] = dict(route)          # the process sees the action and its deadline
     return carry_out(batch, device, alarm, decided)
 
@@ -230,8 +233,8 @@ def _in_savepoint(batch: Batch, work):
         savepoint.rollback()
         del unit.events[marks[0]:]
         del unit.after_commit[marks[1]:]
-        raise RouteFailed(f"流程未能处理此报警 (process failed): {type(exc).__name__}: "
-                          f"{str(exc)[:200]}") from exc
+        raise RouteFailed(_("流程未能处理此报警: {name}: {value}").format(
+                              name=type(exc).__name__, value=str(exc)[:200])) from exc
 
 
 def _message(batch: Batch, name: str, correlation: dict, alarm: dict, suffix: str):
@@ -250,13 +253,13 @@ def _crane_filing(batch, device, alarm, decided):
     batch.crane_states.pop(alarm.get("crane_id"), None)   # the filing may have suspended it
     if result.correlated:
         return "correlated", result.correlated, decided.get("note") or "已送达起重机械流程"
-    return "recorded", [], "没有使用中的起重机械流程接收此报警 (no filing instance waiting)"
+    return "recorded", [], _("没有使用中的起重机械流程接收此报警")
 
 
 def _merge(batch, device, alarm, decided):
     running = batch.running_rectification(device["id"], alarm["type"])
     if running is None:
-        raise RouteFailed("没有可并入的整改 (no running rectification of this device and type)")
+        raise RouteFailed(_("没有可并入的整改"))
     return "merged", [running], decided.get("note") or "已并入进行中的整改"
 
 
@@ -342,7 +345,7 @@ def check_silent(engine, now: datetime | None = None) -> int:
             raise_alarm(batch, device, {
                 "alarm_id": f"offline:{last.isoformat()}", "type": "offline", "level": "alarm",
                 "value": float(days), "threshold": float(SILENT_AFTER.days), "at": now,
-                "message": f"设备连续 {days} 天无数据 (silent {days} days)"}, "silence")
+                "message": _("设备连续 {days} 天无数据").format(days=days)}, "silence")
             device["state"] = "offline"
             batch.touched.add(device_id)
             batch.flush()

@@ -23,6 +23,7 @@ from engine.schema import tasks
 
 from .schema import (HISTOGRAM_BUCKETS, analytics_rollup, analytics_watermark, enterprises,
                      projects, users)
+from engine.i18n import _
 
 LAG = timedelta(seconds=60)
 FIRST_EDGE = 60.0                  # seconds: bucket 0 is under a minute
@@ -133,7 +134,7 @@ def _aggregate(rows, rework: set[str]) -> dict[tuple, dict]:
     # rows are unpacked by position and each row's keys built once: this loop is most of a
     # large rollup's time
     out: dict[tuple, dict] = {}
-    for (_, process, element, name, role, ended_by, created, ended, due, task_id, district,
+    for (_id, process, element, name, role, ended_by, created, ended, due, task_id, district,
          contractor) in rows:
         seconds = max(0.0, (ended - created).total_seconds())
         late = 1 if due is not None and ended > due else 0
@@ -326,10 +327,10 @@ def check_within(conn, district: str, enterprise_asked: bool, inspector: str | N
     """District staff read their district's figures. The rollup keeps enterprises city-wide,
     so those are for city staff only, as is another district's inspector."""
     if enterprise_asked:
-        raise Forbidden("企业统计为全市数据, 仅市级人员可查看 (enterprise figures are city-wide)")
+        raise Forbidden(_("企业统计为全市数据, 仅市级人员可查看"))
     if inspector and not conn.execute(select(users.c.username).where(
             users.c.username == inspector, users.c.district == district)).first():
-        raise Forbidden("只能查看本辖区的数据 (other district)")
+        raise Forbidden(_("只能查看本辖区的数据"))
 
 
 def _names(conn, dim: str, keys: list[str]) -> dict[str, str]:

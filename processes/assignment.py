@@ -19,6 +19,7 @@ from engine.store import Unit
 from . import notifications, policy
 from .people import Principal, get_user
 from .schema import saved_filters
+from engine.i18n import _
 
 MAX_FILTERS = 20
 
@@ -28,26 +29,26 @@ def hand_over(unit: Unit, task_id: str, caller: Principal, to: str | None, mode:
     """`mode` "assign" or "delegate"; refusals: 422 no such user, 403 not a colleague of the
     task's role and scope, 409 the task is no longer open or held by someone else."""
     if not to or not isinstance(to, str):
-        raise Invalid("请选择要指派的同事 (to is required)", {"to": ["必填"]})
+        raise Invalid(_("请选择要指派的同事"), {"to": ["必填"]})
     conn = unit.conn
     row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
     if row is None:
-        raise NotFound("任务不存在 (task not found)")
+        raise NotFound(_("任务不存在"))
     if row.state != "open":
-        raise Conflict("任务已办结, 不能再指派 (task is not open)")
+        raise Conflict(_("任务已办结, 不能再指派"))
     override = policy.overrides_tasks(caller)
     if mode == "delegate" and row.assignee != caller.username and not override:
-        raise Conflict("只有已认领该任务的人可以委托他人办理 (claim the task first)")
+        raise Conflict(_("只有已认领该任务的人可以委托他人办理"))
     if row.assignee and row.assignee != caller.username and not override:
-        raise Conflict(f"任务已由 {row.assignee} 认领, 不能指派 (claimed by someone else)")
+        raise Conflict(_("任务已由 {assignee} 认领, 不能指派").format(assignee=row.assignee))
     colleague = get_user(conn, to)
     if colleague is None:
-        raise Invalid(f"用户 {to} 不存在 (no such user)", {"to": ["用户不存在"]})
+        raise Invalid(_("用户 {to} 不存在").format(to=to), {"to": ["用户不存在"]})
     if colleague.username == row.assignee:
-        raise Conflict(f"任务已由 {to} 办理 (already assigned)")
+        raise Conflict(_("任务已由 {to} 办理").format(to=to))
     if colleague.role != row.role or not policy.can_act_on_task(conn, colleague, task_id):
-        raise Forbidden(f"只能指派给同角色且管辖范围相同的同事: {colleague.display_name} 不能办理该任务 "
-                        "(not a colleague of this task's role and scope)")
+        raise Forbidden(_("只能指派给同角色且管辖范围相同的同事: {display_name} 不能办理该任务").format(
+                            display_name=colleague.display_name))
     conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.state == "open")
                  .values(assignee=colleague.username))
     details = {"element_id": row.element_id, "assignee": colleague.username,
@@ -94,11 +95,11 @@ def save_filters(conn, username: str, now: datetime, items: list[dict]) -> list[
     """Replace the user's saved filters with `items` ({name, query}); names are unique."""
     names = [i["name"].strip() for i in items]
     if any(not n for n in names):
-        raise Invalid("筛选名称不能为空 (name is empty)", {"name": ["必填"]})
+        raise Invalid(_("筛选名称不能为空"), {"name": ["必填"]})
     if len(set(names)) != len(names):
-        raise Invalid("筛选名称重复 (duplicate names)", {"name": ["名称重复"]})
+        raise Invalid(_("筛选名称重复"), {"name": ["名称重复"]})
     if len(items) > MAX_FILTERS:
-        raise Invalid(f"最多保存 {MAX_FILTERS} 个筛选 (too many)", {"filters": ["过多"]})
+        raise Invalid(_("最多保存 {MAX_FILTERS} 个筛选").format(MAX_FILTERS=MAX_FILTERS), {"filters": ["过多"]})
     conn.execute(delete(saved_filters).where(saved_filters.c.username == username))
     for name, item in zip(names, items):
         conn.execute(insert(saved_filters).values(username=username, name=name,

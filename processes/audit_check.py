@@ -16,6 +16,7 @@ from engine import audit, audit_anchor
 from engine.schema import audit_events
 
 from .schema import document_files, documents
+from engine.i18n import _
 
 
 @dataclass
@@ -52,13 +53,13 @@ def check_documents(conn, batch: int = 500) -> tuple[int, list[tuple[int, str]]]
                 documents.c.id == doc_id)).scalar()
             checked += 1
             if data is None:
-                problems.append((event.seq, f"文书 {number} 的文件缺失 (file missing)"))
+                problems.append((event.seq, _("文书 {number} 的文件缺失").format(number=number)))
             elif hashlib.sha256(data).hexdigest() != recorded:
-                problems.append((event.seq, f"文书 {number} 的文件与审计记录的 SHA-256 不符 "
-                                            "(file replaced)"))
+                problems.append((event.seq, _("文书 {number} 的文件与审计记录的 SHA-256 不符").format(
+                                                number=number)))
             elif column != recorded:
-                problems.append((event.seq, f"文书 {number} 的 sha256 字段与审计记录不符 "
-                                            "(sha256 column changed)"))
+                problems.append((event.seq, _("文书 {number} 的 sha256 字段与审计记录不符").format(
+                                                number=number)))
         last = events[-1].seq
 
 
@@ -77,7 +78,7 @@ def verify_all(conn, key: bytes, anchor_dir: str) -> Report:
     if problems:
         seq, reason = problems[0]
         return Report(False, checked, seq, f"第 {seq} 条事件记录的文书被替换: {reason}", at,
-                      count, [p for _, p in problems])
-    anchored = f"至检查点第 {at} 条" if at else "尚无检查点 (no checkpoint yet)"
+                      count, [p for _line, p in problems])
+    anchored = f"至检查点第 {at} 条" if at else _("尚无检查点")
     return Report(True, checked, None, f"审计链完整: 已校验 {checked} 条事件", at, count,
-                  [f"{anchored}; 文书 {count} 份与记录一致 (documents match)"])
+                  [_("{anchored}; 文书 {count} 份与记录一致").format(anchored=anchored, count=count)])

@@ -9,6 +9,7 @@ from engine.errors import Invalid
 from engine.store import Unit
 
 from .schema import comments, users
+from engine.i18n import _
 
 MAX_LENGTH = 2000
 
@@ -17,9 +18,9 @@ def add(unit: Unit, instance_id: str, task_id: str | None, author: str, body) ->
     """A comment by `author`; blank or overlong text is refused (422, in Chinese)."""
     text = body.strip() if isinstance(body, str) else ""
     if not text:
-        raise Invalid("评论内容不能为空 (comment is empty)", {"body": ["请填写评论内容"]})
+        raise Invalid(_("评论内容不能为空"), {"body": ["请填写评论内容"]})
     if len(text) > MAX_LENGTH:
-        raise Invalid(f"评论不能超过 {MAX_LENGTH} 字 (comment too long)",
+        raise Invalid(_("评论不能超过 {MAX_LENGTH} 字").format(MAX_LENGTH=MAX_LENGTH),
                       {"body": [f"不能超过 {MAX_LENGTH} 字"]})
     cid = unit.conn.execute(insert(comments).values(
         instance_id=instance_id, task_id=task_id, author=author, body=text,

@@ -18,6 +18,7 @@ from engine.instances import start_form
 from engine.schema import instances, tasks
 from forms.definition import form_fields
 from forms.schema import validate_submission
+from engine.i18n import _
 
 # what places a document: never changed by a correction, whatever a form declares
 IDENTITY_FIELDS = frozenset({
@@ -70,22 +71,21 @@ def _required_problem(form: dict, key: str, value):
 def clean(forms: list[dict], changes) -> dict:
     """The changes as the forms clean them; Invalid (422, by field, in Chinese) otherwise."""
     if not isinstance(changes, dict):
-        raise Invalid("更正内容必须是对象 (changes must be an object)",
-                      {"changes": ["必须是对象 (must be an object)"]})
+        raise Invalid(_("更正内容必须是对象"),
+                      {"changes": [_("必须是对象")]})
     if len(changes) > MAX_CHANGES or len(json.dumps(
             changes, ensure_ascii=False, default=str).encode()) > MAX_CHANGES_BYTES:
-        raise Invalid("更正内容过多 (too many changes)",
-                      {"changes": [f"最多 {MAX_CHANGES} 个字段, 256 KB (too large)"]})
+        raise Invalid(_("更正内容过多"),
+                      {"changes": [_("最多 {MAX_CHANGES} 个字段, 256 KB").format(MAX_CHANGES=MAX_CHANGES)]})
     errors: dict = {}
     cleaned: dict = {}
     for key, value in changes.items():
         if key in IDENTITY_FIELDS:
-            errors[key] = ["标识字段不可更正, 文书不能移至其他项目或流程 (identity field)"]
+            errors[key] = [_("标识字段不可更正, 文书不能移至其他项目或流程")]
             continue
         owners = [form for form in forms if key in _correctable(form)]
         if not owners:
-            errors[key] = ["不是该文书表单中可填写的字段, 不可更正 (not a field of the "
-                           "document's forms)"]
+            errors[key] = [_("不是该文书表单中可填写的字段, 不可更正")]
             continue
         problem = None
         for form in owners:        # the first form that accepts the value cleans it
@@ -93,7 +93,7 @@ def clean(forms: list[dict], changes) -> dict:
                 result = validate_submission(form, {key: value}, partial=True)
             except ValidationError as exc:
                 messages = exc.messages if isinstance(exc.messages, dict) else {}
-                problem = problem or messages.get(key) or messages or ["无效 (invalid)"]
+                problem = problem or messages.get(key) or messages or [_("无效")]
                 continue
             if key not in result:
                 continue
@@ -102,7 +102,7 @@ def clean(forms: list[dict], changes) -> dict:
                 cleaned[key] = result[key]
                 break
         if key not in cleaned:
-            errors[key] = problem or ["不可更正 (not correctable)"]
+            errors[key] = problem or [_("不可更正")]
     if errors:
-        raise Invalid("更正内容校验未通过 (correction validation failed)", errors)
+        raise Invalid(_("更正内容校验未通过"), errors)
     return cleaned

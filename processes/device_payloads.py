@@ -10,6 +10,7 @@ import re
 
 from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, validate,
                          validates_schema)
+from engine.i18n import _
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 DEVICE_TYPES = ("dust", "pit", "crane", "video")
@@ -18,7 +19,7 @@ LEVEL_ALIASES = {"预警": "warning", "报警": "alarm", "危险报警": "danger
                  "yellow": "warning", "orange": "alarm", "red": "danger"}
 TOPIC = re.compile(r"^jianguan/(?P<project_code>[^/]{1,50})/(?P<device_type>[^/]{1,10})/"
                    r"(?P<device_id>[^/]{1,80})/(?P<kind>[^/]{1,20})$")
-SAFE_ID = validate.Regexp(r"^[A-Za-z0-9_.:\-]+$", error="只能包含字母、数字和 _ . : - (bad id)")
+SAFE_ID = validate.Regexp(r"^[A-Za-z0-9_.:\-]+$", error=_("只能包含字母、数字和 _ . : -"))
 
 
 class Refused(Exception):
@@ -38,7 +39,7 @@ class Finite(fields.Float):
             raise self.make_error("invalid")
         result = super()._validated(value)
         if result is not None and not math.isfinite(result):
-            raise ValidationError("必须是有限数值 (must be finite)")
+            raise ValidationError(_("必须是有限数值"))
         return result
 
 
@@ -86,14 +87,14 @@ SCHEMAS = {"alarm": AlarmPayload(), "telemetry": TelemetryPayload(),
 def parse_topic(topic: str) -> dict:
     match = TOPIC.match(topic or "")
     if match is None:
-        raise Refused("主题格式应为 jianguan/{项目}/{设备类型}/{设备编号}/{类型} (bad topic)",
+        raise Refused(_("主题格式应为 jianguan/{项目}/{设备类型}/{设备编号}/{类型}"),
                       {"topic": [topic[:300] if topic else ""]})
     parts = match.groupdict()
     if parts["device_type"] not in DEVICE_TYPES:
-        raise Refused(f"未知设备类型 {parts['device_type']} (unknown device type)",
+        raise Refused(_("未知设备类型 {device_type}").format(device_type=parts['device_type']),
                       {"device_type": [f"须为 {', '.join(DEVICE_TYPES)} 之一"]})
     if parts["kind"] not in KINDS:
-        raise Refused(f"未知消息类型 {parts['kind']} (unknown kind)",
+        raise Refused(_("未知消息类型 {kind}").format(kind=parts['kind']),
                       {"kind": [f"须为 {', '.join(KINDS)} 之一"]})
     return parts
 
@@ -102,15 +103,16 @@ def decode(raw: bytes | str) -> dict:
     """Bytes off the wire to a JSON object, refusing oversize and non-JSON payloads."""
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > MAX_PAYLOAD_BYTES:
-        raise Refused(f"消息过大: {size} 字节, 上限 {MAX_PAYLOAD_BYTES} (payload too large)")
+        raise Refused(_("消息过大: {size} 字节, 上限 {MAX_PAYLOAD_BYTES}").format(
+                          size=size, MAX_PAYLOAD_BYTES=MAX_PAYLOAD_BYTES))
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise Refused(f"不是有效的 JSON (not JSON): {str(exc)[:120]}")
+        raise Refused(_("不是有效的 JSON: {value}").format(value=str(exc)[:120]))
     except RecursionError:         # nested deeper than the parser goes: a dead letter too
-        raise Refused("JSON 嵌套过深 (nested too deeply)") from None
+        raise Refused(_("JSON 嵌套过深")) from None
     if not isinstance(body, dict):
-        raise Refused("消息体必须是 JSON 对象 (payload must be an object)")
+        raise Refused(_("消息体必须是 JSON 对象"))
     return body
 
 
@@ -120,7 +122,7 @@ def load(kind: str, body: dict) -> dict:
         data = SCHEMAS[kind].load(body)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
-        raise Refused("字段校验失败 (invalid fields)", messages)
+        raise Refused(_("字段校验失败"), messages)
     if kind == "alarm":
         data["level"] = LEVEL_ALIASES.get(data["level"], data["level"])
     return data
@@ -131,5 +133,5 @@ def check_identity(parts: dict, body: dict) -> None:
     for key in ("project_code", "device_type", "device_id"):
         named = body.get(key)
         if named is not None and str(named) != parts[key]:
-            raise Refused(f"消息中的 {key} 与主题不一致 (topic does not match payload)",
+            raise Refused(_("消息中的 {key} 与主题不一致").format(key=key),
                           {key: [f"主题为 {parts[key]}, 消息为 {str(named)[:80]}"]})

@@ -12,10 +12,11 @@ the panel has concluded (expert_review_report), so no document needs withholding
 from __future__ import annotations
 
 from dataclasses import dataclass
+from engine.i18n import _
 
 # Roles that may read everything of an instance in their scope (the bureau's own staff).
 BUREAU_ROLES = frozenset({"admin", "designer", "inspector", "leader", "auditor"})
-WITHHELD = "论证会前不公开 (withheld until the review meeting)"
+WITHHELD = _("论证会前不公开")
 
 
 @dataclass(frozen=True)

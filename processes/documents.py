@@ -29,6 +29,7 @@ from engine.schema import instances
 from . import corrections
 from .operations import next_number
 from .schema import document_files, documents, enterprises, projects
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def learn_public_url(origin: str) -> None:
 
 def _office() -> tuple[Renderer, Issuer]:
     if _registered is None:
-        raise RenderFailed("未注册文书渲染器 (no document renderer registered)")
+        raise RenderFailed(_("未注册文书渲染器"))
     return _registered
 
 
@@ -190,11 +191,11 @@ def issue_in(conn, now, record, doc, existing: bool = False) -> dict:
     try:
         context = build_context(conn, doc, code, office)
         if not renderer.has_template(doc.kind):
-            raise LookupError(f"缺少文书模板 (no template for kind '{doc.kind}')")
+            raise LookupError(_("缺少文书模板: {kind}").format(kind=doc.kind))
         data = renderer.render(doc.kind, context)
     except Exception as exc:      # noqa: BLE001 - the caller's transaction rolls back
-        raise RenderFailed(f"文书 {doc.number} 生成失败 (rendering failed): "
-                           f"{type(exc).__name__}: {str(exc)[:500]}") from exc
+        raise RenderFailed(_("文书 {number} 生成失败: {name}: {value}").format(
+                               number=doc.number, name=type(exc).__name__, value=str(exc)[:500])) from exc
     digest = hashlib.sha256(data).hexdigest()
     values = dict(status="generated", sha256=digest, verify_code=code,
                   data={**(doc.data or {}), "error": None, "variables": context["snapshot"],
@@ -244,14 +245,15 @@ def correct(unit, document_id: str, changes: dict, reason: str, forms: list[dict
     conn, now = unit.conn, unit.now
     doc = conn.execute(select(documents).where(documents.c.id == document_id)).first()
     if doc is None:
-        raise LookupError(f"文书不存在 (document {document_id} not found)")
+        raise LookupError(_("文书不存在: {document_id}").format(document_id=document_id))
     changes = corrections.clean(forms, changes)
     if doc.status != "generated":
-        raise NotCorrectable(f"文书 {doc.number} 尚未出具, 无需更正 (not issued yet)")
+        raise NotCorrectable(_("文书 {number} 尚未出具, 无需更正").format(number=doc.number))
     successor = conn.execute(select(documents.c.number)
                              .where(documents.c.replaces == doc.id)).scalar()
     if successor:
-        raise NotCorrectable(f"文书 {doc.number} 已被 {successor} 更正 (already corrected)")
+        raise NotCorrectable(_("文书 {number} 已被 {successor} 更正").format(
+                                 number=doc.number, successor=successor))
     original = doc.data or {}
     number = next_number(conn, doc.kind, now.year)
     new = SimpleNamespace(

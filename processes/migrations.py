@@ -22,6 +22,7 @@ from engine.serializer import load_workflow
 from engine.store import load_specs
 
 from .schema import migration_items, migrations
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -30,8 +31,8 @@ MAX_LISTED = 2000          # instances listed in a dry run or a progress answer
 
 def _definitions(engine, conn, key: str, from_version: int, to_version: int):
     if from_version == to_version:
-        raise Invalid("源版本与目标版本相同 (source and target are the same version)",
-                      {"to_version": ["必须与源版本不同 (must differ from the source)"]})
+        raise Invalid(_("源版本与目标版本相同"),
+                      {"to_version": [_("必须与源版本不同")]})
     return engine.definition(conn, key, from_version), engine.definition(conn, key, to_version)
 
 
@@ -85,8 +86,8 @@ def create(engine, actor: str, key: str, from_version: int, to_version: int,
         plan = dry_run(engine, unit.conn, key, from_version, to_version, mapping,
                        listed=1 << 30)
         if plan["total"] == 0:
-            raise Invalid("源版本没有运行中的实例 (no running instance at the source version)",
-                          {"from_version": ["没有运行中的实例 (no running instance)"]})
+            raise Invalid(_("源版本没有运行中的实例"),
+                          {"from_version": [_("没有运行中的实例")]})
         migration_id = unit.conn.execute(insert(migrations).values(
             process_key=key, from_version=from_version, to_version=to_version,
             mapping=plan["mapping"], state="running", total=plan["total"],
@@ -108,7 +109,7 @@ def progress(engine, migration_id: int, conn=None) -> dict:
             return progress(engine, migration_id, conn)
     row = conn.execute(select(migrations).where(migrations.c.id == migration_id)).first()
     if row is None:
-        raise NotFound(f"迁移批次不存在 (migration {migration_id} not found)")
+        raise NotFound(_("迁移批次不存在: {migration_id}").format(migration_id=migration_id))
     counts = dict(conn.execute(
         select(migration_items.c.state, func.count()).where(
             migration_items.c.migration_id == migration_id)
@@ -148,7 +149,7 @@ def run(engine, migration_id: int, actor: str = "system:migration",
     with engine.db.engine.connect() as conn:
         batch = conn.execute(select(migrations).where(migrations.c.id == migration_id)).first()
     if batch is None:
-        raise NotFound(f"迁移批次不存在 (migration {migration_id} not found)")
+        raise NotFound(_("迁移批次不存在: {migration_id}").format(migration_id=migration_id))
     with engine.db.engine.connect() as conn:
         source = engine.definition(conn, batch.process_key, batch.from_version)
         target = engine.definition(conn, batch.process_key, batch.to_version)

@@ -25,6 +25,7 @@ from . import policy
 from .people import Principal, principal_of_row
 from .schema import (alarms, notification_marks, notification_outbox, notifications, projects,
                      users)
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 DUE_SOON = timedelta(hours=24)
@@ -231,7 +232,7 @@ def deliver(engine, now: datetime, max_retries: int = 3, first_backoff: float = 
         error = None
         try:
             if channel is None:
-                raise LookupError(f"通道未配置 (channel {row.channel} not registered)")
+                raise LookupError(_("通道未配置: {channel}").format(channel=row.channel))
             channel.send(Message(row.username, row.display_name, row.kind, row.title, row.link))
         except Exception as exc:      # any gateway failure: recorded and retried, never raised
             error = f"{type(exc).__name__}: {exc}"[:500]

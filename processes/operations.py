@@ -17,6 +17,7 @@ from engine.services import ServiceContext, ServiceFailure, ServiceRefusal, Serv
 from . import duties, rectify
 from .schema import cranes, devices, documents, enterprises, expert_draws, experts, projects, \
     score_events
+from engine.i18n import _
 
 MIN_EXPERTS = 5
 CRANE_FILING_DAYS = 3          # notice: filed at least 3 days before the crane enters the site
@@ -37,7 +38,7 @@ def _project(ctx: ServiceContext):
     code = ctx.business_key or ctx.data.get("project_code")
     row = ctx.conn.execute(select(projects).where(projects.c.code == code)).first() if code else None
     if row is None:
-        raise ServiceFailure(f"流程未关联有效的工程项目 (no project for '{code}')")
+        raise ServiceFailure(_("流程未关联有效的工程项目: {code}").format(code=code))
     return row
 
 
@@ -49,7 +50,7 @@ def request_document(ctx: ServiceContext, kind: str, title: str | None = None,
     `refers_to`: the number of an earlier document this one follows up (a new rectification
     notice after a failed re-check names the first); the template prints it."""
     if kind not in DOCUMENT_KINDS:
-        raise ServiceFailure(f"未知的文书种类 '{kind}' (unknown document kind)")
+        raise ServiceFailure(_("未知的文书种类 '{kind}'").format(kind=kind))
     label = DOCUMENT_KINDS[kind][1]
     number = next_number(ctx.conn, kind, ctx.now.year)
     variables = dict(ctx.data)
@@ -64,8 +65,8 @@ def request_document(ctx: ServiceContext, kind: str, title: str | None = None,
     try:   # rendered before anything is written: a failure leaves no row and no used number
         issued = issue_in(ctx.conn, ctx.now, ctx.record or (lambda kind, **d: None), doc)
     except Exception as exc:             # noqa: BLE001 - the incident text names the cause
-        raise ServiceFailure(f"文书生成失败 (rendering {number} failed): "
-                             f"{type(exc).__name__}: {exc}") from exc
+        raise ServiceFailure(_("文书生成失败: {number}: {name}: {exc}").format(
+                                 number=number, name=type(exc).__name__, exc=exc)) from exc
     return {"id": doc.id, "number": number, "kind": kind, "title": doc.title,
             "sha256": issued["sha256"], "verify_code": issued["verify_code"]}
 
@@ -87,12 +88,12 @@ def check_crane_entry(ctx: ServiceContext, planned_entry_date: str | None = None
     is refused in Chinese instead of failing on an undefined name."""
     entry, today = rectify.service_date(
         ctx, "planned_entry_date", planned_entry_date,
-        "缺少计划进场日期, 无法核验备案时限 (planned_entry_date is missing)",
-        "计划进场日期无效 (planned_entry_date must be YYYY-MM-DD)")
+        _("缺少计划进场日期, 无法核验备案时限"),
+        _("计划进场日期无效"))
     days = (entry - today).days
     if days < CRANE_FILING_DAYS:
-        raise ServiceRefusal(f"起重机械应在进场前至少 {CRANE_FILING_DAYS} 天备案, 距计划进场仅 "
-                             f"{days} 天 (filed {days} days before entry)")
+        raise ServiceRefusal(_("起重机械应在进场前至少 {CRANE_FILING_DAYS} 天备案, 距计划进场仅 {days} 天").format(
+                                 CRANE_FILING_DAYS=CRANE_FILING_DAYS, days=days))
     return {"days_before_entry": days}
 
 
@@ -101,18 +102,18 @@ def black_box_status(ctx: ServiceContext, crane_id: str) -> dict:
     box = ctx.conn.execute(select(devices).where(devices.c.crane_id == crane_id,
                                                  devices.c.device_type == "crane")).first()
     if box is None or box.last_seen_at is None:
-        return {"online": False, "reason": "黑匣子未接入平台 (no black box data)"}
+        return {"online": False, "reason": _("黑匣子未接入平台")}
     seen = box.last_seen_at if box.last_seen_at.tzinfo else box.last_seen_at.replace(
         tzinfo=ctx.now.tzinfo)
     online = ctx.now - seen <= BLACK_BOX_FRESH and box.state != "offline"
     return {"online": online, "device_id": box.id, "last_seen_at": seen.isoformat(),
-            "reason": None if online else "黑匣子数据中断 (black box silent)"}
+            "reason": None if online else _("黑匣子数据中断")}
 
 
 def set_crane_state(ctx: ServiceContext, crane_id: str, state: str) -> str:
     changed = ctx.conn.execute(update(cranes).where(cranes.c.id == crane_id).values(state=state))
     if changed.rowcount == 0:
-        raise ServiceFailure(f"起重机械 {crane_id} 未登记 (unknown crane)")
+        raise ServiceFailure(_("起重机械 {crane_id} 未登记").format(crane_id=crane_id))
     return state
 
 
@@ -128,13 +129,13 @@ def draw_experts(ctx: ServiceContext, specialty: str, count: int = MIN_EXPERTS,
     rows = ctx.conn.execute(select(experts).where(experts.c.specialty == specialty,
                                                   experts.c.active.is_(True))
                             .order_by(experts.c.username)).all()
-    excluded = {r.username: "参建单位人员 (employed by a project party)"
+    excluded = {r.username: _("参建单位人员")
                 for r in rows if r.employer_code in parties}
-    excluded.update({u: "已抽取过 (drawn before)" for u in before})
+    excluded.update({u: _("已抽取过") for u in before})
     candidates = [r for r in rows if r.username not in excluded]
     if len(candidates) < count:
-        raise ServiceFailure(f"专业 '{specialty}' 可抽取专家不足 {count} 人 "
-                             f"(only {len(candidates)} eligible experts)")
+        raise ServiceFailure(_("专业 '{specialty}' 可抽取专家不足 {count} 人: {len_candidates}").format(
+                                 specialty=specialty, count=count, len_candidates=len(candidates)))
     seed = secrets.token_hex(16)
     chosen = random.Random(seed).sample(candidates, count)
     picked = [{"username": r.username, "name": r.name, "employer": r.employer,
@@ -152,7 +153,7 @@ def record_score(ctx: ServiceContext, item: str, points: int, party: str = "cont
     code = {"contractor": project.contractor_code, "supervisor": project.supervisor_code,
             "builder": project.builder_code}.get(party)
     if not code:
-        raise ServiceFailure(f"未知的记分对象 '{party}' (unknown party)")
+        raise ServiceFailure(_("未知的记分对象 '{party}'").format(party=party))
     points = int(points or 0)
     ctx.conn.execute(insert(score_events).values(
         enterprise_code=code, project_code=project.code, instance_id=ctx.instance_id,
@@ -169,7 +170,7 @@ def score_total(ctx: ServiceContext, party: str = "contractor") -> int:
     code = {"contractor": project.contractor_code, "supervisor": project.supervisor_code,
             "builder": project.builder_code}.get(party)
     if not code:
-        raise ServiceFailure(f"未知的记分对象 '{party}' (unknown party)")
+        raise ServiceFailure(_("未知的记分对象 '{party}'").format(party=party))
     return int(ctx.conn.execute(select(func.coalesce(func.sum(score_events.c.points), 0))
                                 .where(score_events.c.enterprise_code == code)).scalar_one())
 

@@ -13,6 +13,7 @@ from engine.errors import Conflict, Invalid
 
 from .policy import BUREAU_ROLES, ENTERPRISE_COLUMNS, ROLES
 from .schema import enterprises, users
+from engine.i18n import _
 
 
 @dataclass(frozen=True)
@@ -42,25 +43,26 @@ def create_user(conn, username: str, role: str, password: str, district: str | N
     errors = {}
     if not username or len(username) > 100 or not username.replace("_", "").replace(
             "-", "").replace(".", "").isalnum():
-        errors["username"] = ["用户名只能包含字母、数字、下划线、点和短横线 (invalid username)"]
+        errors["username"] = [_("用户名只能包含字母、数字、下划线、点和短横线")]
     if role not in ROLES:
-        errors["role"] = [f"角色必须是 {', '.join(ROLES)} 之一 (unknown role)"]
+        errors["role"] = [_("角色必须是 {value} 之一").format(value=', '.join(ROLES))]
     if not password or len(password) < 6:
-        errors["password"] = ["密码至少 6 位 (password too short)"]
+        errors["password"] = [_("密码至少 6 位")]
     if role in ENTERPRISE_COLUMNS and not enterprise_code:
-        errors["enterprise"] = ["企业用户必须指定所属企业 (enterprise required)"]
+        errors["enterprise"] = [_("企业用户必须指定所属企业")]
     if enterprise_code and conn.execute(select(enterprises.c.code).where(
             enterprises.c.code == enterprise_code)).first() is None:
-        errors["enterprise"] = [f"企业 {enterprise_code} 不存在 (unknown enterprise)"]
+        errors["enterprise"] = [_("企业 {enterprise_code} 不存在").format(
+                                    enterprise_code=enterprise_code)]
     if errors:
-        raise Invalid("用户信息无效 (invalid user)", errors)
+        raise Invalid(_("用户信息无效"), errors)
     values = dict(display_name=display_name or username, role=role, district=district or None,
                   enterprise_code=enterprise_code or None, active=True,
                   password_hash=password_hash or generate_password_hash(password))
     existing = conn.execute(select(users.c.id).where(users.c.username == username)).first()
     if existing is not None:
         if not replace:
-            raise Conflict(f"用户 {username} 已存在 (user exists)")
+            raise Conflict(_("用户 {username} 已存在").format(username=username))
         conn.execute(update(users).where(users.c.id == existing.id).values(**values))
         _end_sessions(conn, existing.id)          # a replaced user may have a new password
     else:
@@ -107,12 +109,12 @@ def _end_sessions(conn, user_id: int) -> None:
 def set_password(conn, username: str, password: str) -> Principal | None:
     """A new password (hashed with its own salt); every session of the user ends."""
     if not password or len(password) < 6 or len(password) > 200:
-        raise Invalid("密码无效 (invalid password)",
-                      {"password": ["密码长度须为 6 到 200 位 (password length 6-200)"]})
+        raise Invalid(_("密码无效"),
+                      {"password": [_("密码长度须为 6 到 200 位")]})
     row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
     if row is None:
-        raise Invalid(f"用户 {username} 不存在 (unknown user)",
-                      {"username": ["用户不存在 (unknown user)"]})
+        raise Invalid(_("用户 {username} 不存在").format(username=username),
+                      {"username": [_("用户不存在")]})
     conn.execute(update(users).where(users.c.id == row.id).values(
         password_hash=generate_password_hash(password)))
     _end_sessions(conn, row.id)
@@ -123,8 +125,8 @@ def set_active(conn, username: str, active: bool) -> None:
     """Deactivate (sessions end at once, sign-in refused) or reactivate a user."""
     row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
     if row is None:
-        raise Invalid(f"用户 {username} 不存在 (unknown user)",
-                      {"username": ["用户不存在 (unknown user)"]})
+        raise Invalid(_("用户 {username} 不存在").format(username=username),
+                      {"username": [_("用户不存在")]})
     conn.execute(update(users).where(users.c.id == row.id).values(active=active))
     if not active:
         _end_sessions(conn, row.id)

@@ -25,6 +25,7 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.schema import attachments, instances, tasks
 
 from .schema import dead_letters, devices, documents, projects, thresholds
+from engine.i18n import _
 
 if TYPE_CHECKING:
     from .people import Principal
@@ -201,8 +202,9 @@ def allows(principal: Principal | None, action: str) -> bool:
 
 def require(principal: Principal, action: str) -> None:
     if not allows(principal, action):
-        raise Forbidden(f"角色 {role_name(principal.role)} 无权执行此操作 "
-                        f"(role {principal.role} may not {action})")
+        raise Forbidden(_("角色 {role_name_role} 无权执行此操作").format(
+                            role_name_role=role_name(principal.role), role=principal.role,
+                            action=action))
 
 
 def role_name(role: str) -> str:
@@ -340,7 +342,7 @@ def district_of(principal: Principal, asked: str | None) -> str | None:
     if principal.role == "admin" or principal.district is None:
         return asked or None
     if asked not in (None, "", principal.district):
-        raise Forbidden("只能查看本辖区的数据 (other district)")
+        raise Forbidden(_("只能查看本辖区的数据"))
     return principal.district
 
 
@@ -374,9 +376,10 @@ def load(conn, principal: Principal, action: str, object_id: str):
     row = conn.execute(select(table).where(key == object_id)).first()
     noun, english = _NOUNS[r.resource]
     if row is None:
-        raise NotFound(f"{noun}不存在 ({english} {object_id} not found)")
+        raise NotFound(_("{noun}不存在: {object_id}").format(
+                           noun=noun, english=english, object_id=object_id))
     if not in_scope(conn, principal, r, row):
-        raise Forbidden(f"无权访问该{noun}: 不在您的角色或管辖范围内 ({english} outside your scope)")
+        raise Forbidden(_("无权访问该{noun}: 不在您的角色或管辖范围内").format(noun=noun, english=english))
     return row
 
 
@@ -423,17 +426,16 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
     if principal.role == "admin":
         return
     if not may_start_lane(principal, start_lane):
-        raise Forbidden(f"只有 {start_lane or '监督机构人员'} 可以启动该流程 "
-                        "(role may not start this process)")
+        raise Forbidden(_("只有 {value} 可以启动该流程").format(value=start_lane or '监督机构人员'))
     business_key = normalise_key(business_key)
     named = (variables or {}).get("project_code")
     if business_key and named not in (None, "") and normalise_key(str(named)) != business_key:
         # the documents print the project the variable names: it must be the instance's own
-        raise Invalid("项目编号与业务键不一致 (project_code differs from business_key)",
+        raise Invalid(_("项目编号与业务键不一致"),
                       {"project_code": [f"与业务键 {business_key[:60]} 不一致"]})
     if not business_key and named not in (None, "") and not isinstance(named, str):
-        raise Invalid("项目编号须为文本 (project_code must be text)",
-                      {"project_code": ["项目编号须为文本 (must be text)"]})
+        raise Invalid(_("项目编号须为文本"),
+                      {"project_code": [_("项目编号须为文本")]})
     scope = scope_of(business_key, variables)
     if not scope:
         return
@@ -443,11 +445,11 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
         # city-wide staff may start one (a key with a stray space is not another project)
         if _reach(principal) != "all":
             field = "business_key" if business_key else "project_code"
-            raise Invalid(f"工程项目 {scope[:60]} 不存在 (unknown project)",
-                          {field: [f"工程项目 {scope[:60]} 不存在 (unknown project)"]})
+            raise Invalid(_("工程项目 {value} 不存在").format(value=scope[:60]),
+                          {field: [_("工程项目 {value} 不存在").format(value=scope[:60])]})
         return
     if not can_see_project(conn, principal, scope):
-        raise Forbidden("该项目不在您的管辖或所属范围内 (project outside your scope)")
+        raise Forbidden(_("该项目不在您的管辖或所属范围内"))
 
 
 # -- scope of the lists without an instance (hardening, issue 15) ------------------------------
@@ -489,4 +491,4 @@ def check_claim(principal: Principal, row) -> None:
     """A task claimed by one person is worked (completed, drafted) by that person only (an
     admin overrides)."""
     if row.assignee and row.assignee != principal.username and not overrides_tasks(principal):
-        raise Conflict(f"任务已由 {row.assignee} 认领, 不能修改 (claimed by someone else)")
+        raise Conflict(_("任务已由 {assignee} 认领, 不能修改").format(assignee=row.assignee))

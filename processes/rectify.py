@@ -9,6 +9,7 @@ from engine.services import ServiceContext, ServiceFailure, ServiceRefusal
 from forms.schema import LOCAL_ZONE
 
 from .thresholds import LEVEL_NAMES
+from engine.i18n import _
 
 DEVICE_TYPES = {"dust": "扬尘监测", "pit": "深基坑监测", "crane": "塔吊黑匣子", "video": "视频监控"}
 # metric -> (name, unit)
@@ -44,7 +45,7 @@ def describe_alarm(ctx: ServiceContext, alarm: dict | None = None) -> dict:
     parameter names it)."""
     alarm = alarm if isinstance(alarm, dict) else ctx.data.get("alarm")
     if not isinstance(alarm, dict):
-        raise ServiceFailure("缺少报警数据 (no alarm payload)")
+        raise ServiceFailure(_("缺少报警数据"))
     metric = str(alarm.get("type") or "")
     name, unit = METRICS.get(metric, (metric or "报警", ""))
     device_type = DEVICE_TYPES.get(str(alarm.get("device_type") or ""), "")
@@ -80,8 +81,8 @@ def check_deadline(ctx: ServiceContext, deadline: str | None = None) -> str:
     """The rectification deadline must be a date after today in Foshan: a deadline already
     passed would be overdue, and scored, the moment it is set. A refusal is a 422 to the person
     and changes nothing."""
-    day, today = service_date(ctx, "deadline", deadline, "请限定整改期限 (deadline is missing)",
-                              "整改期限不是有效的日期 (deadline must be YYYY-MM-DD)")
+    day, today = service_date(ctx, "deadline", deadline, _("请限定整改期限"),
+                              _("整改期限不是有效的日期"))
     if day <= today:
-        raise ServiceRefusal(f"整改期限须晚于今天 {today} (deadline {day} must be after today)")
+        raise ServiceRefusal(_("整改期限 {day} 须晚于今天 {today}").format(today=today, day=day))
     return day.isoformat()

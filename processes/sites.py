@@ -17,6 +17,7 @@ from engine.schema import TASK_IS_OPEN, definitions, instances, tasks
 
 from . import policy
 from .schema import alarms, cranes, devices, documents, enterprises, projects, score_events
+from engine.i18n import _
 
 # (theme, label, colour) from the most urgent down; a site with none is "normal"
 THEMES = (("overdue", "逾期整改", "#c0392b"), ("alarms", "近24小时告警", "#e67e22"),
@@ -68,7 +69,7 @@ def map_sites(conn, principal, now: datetime, district: str | None = None,
               theme: str | None = None) -> dict:
     """The sites the reader sees, with coordinates, facts and the state that colours them."""
     if theme and theme not in THEME_NAMES:
-        raise Invalid(f"专题应为 {'、'.join(THEME_NAMES)} 之一 (unknown theme)",
+        raise Invalid(_("专题应为 {value} 之一").format(value='、'.join(THEME_NAMES)),
                       {"theme": [f"应为 {', '.join(THEME_NAMES)} 之一"]})
     where = [policy.project_clause(principal)]
     if district:
@@ -97,7 +98,7 @@ def map_sites(conn, principal, now: datetime, district: str | None = None,
 def locate(conn, code: str, lng: float | None, lat: float | None) -> dict:
     """Sets (or clears, both None) a project's coordinates; they must lie in Foshan."""
     if (lng is None) != (lat is None):
-        raise Invalid("经度与纬度须同时填写 (lng and lat together)",
+        raise Invalid(_("经度与纬度须同时填写"),
                       {"lng": ["须与纬度同时填写"], "lat": ["须与经度同时填写"]})
     errors = {}
     if lng is not None and not LNG_BOUNDS[0] <= lng <= LNG_BOUNDS[1]:
@@ -105,7 +106,7 @@ def locate(conn, code: str, lng: float | None, lat: float | None) -> dict:
     if lat is not None and not LAT_BOUNDS[0] <= lat <= LAT_BOUNDS[1]:
         errors["lat"] = [f"纬度应在 {LAT_BOUNDS[0]} 至 {LAT_BOUNDS[1]} 之间 (佛山市范围)"]
     if errors:
-        raise Invalid("坐标不在佛山市范围内 (coordinates outside Foshan)", errors)
+        raise Invalid(_("坐标不在佛山市范围内"), errors)
     conn.execute(update(projects).where(projects.c.code == code).values(lng=lng, lat=lat))
     return {"code": code, "lng": lng, "lat": lat}
 

@@ -13,6 +13,7 @@ from engine.errors import Invalid
 from forms.definition import form_fields
 
 from .schema import cranes, projects
+from engine.i18n import _
 
 
 def _field_keys(form: dict | None) -> set[str]:
@@ -34,16 +35,16 @@ def prepare(conn, form: dict | None, business_key: str | None,
         return business_key, variables        # the start form says "required"
     errors: dict[str, list[str]] = {}
     if business_key and business_key != code:
-        errors["project_code"] = [f"与业务键 {business_key} 不一致 (differs from business_key)"]
+        errors["project_code"] = [_("与业务键 {business_key} 不一致").format(business_key=business_key)]
     elif conn.execute(select(projects.c.code).where(projects.c.code == code)).first() is None:
-        errors["project_code"] = [f"工程项目 {code[:60]} 不存在 (unknown project)"]
+        errors["project_code"] = [_("工程项目 {value} 不存在").format(value=code[:60])]
     crane = variables.get("crane_id")
     if "crane_id" in keys and isinstance(crane, str) and crane.strip() and not errors:
         row = conn.execute(select(cranes.c.project_code).where(cranes.c.id == crane)).first()
         if row is None:
-            errors["crane_id"] = [f"起重机械 {crane[:60]} 未登记 (unknown crane)"]
+            errors["crane_id"] = [_("起重机械 {value} 未登记").format(value=crane[:60])]
         elif row.project_code != code:
-            errors["crane_id"] = [f"起重机械 {crane[:60]} 不属于该工程 (crane of another project)"]
+            errors["crane_id"] = [_("起重机械 {value} 不属于该工程").format(value=crane[:60])]
     if errors:
-        raise Invalid("启动表单校验未通过 (start form validation failed)", errors)
+        raise Invalid(_("启动表单校验未通过"), errors)
     return business_key or code, variables

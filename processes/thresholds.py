@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, insert, select
 from engine.errors import Invalid
 
 from .schema import projects, thresholds
+from engine.i18n import _
 
 LEVELS = ("warning", "alarm", "danger")
 LEVEL_NAMES = {"warning": "预警", "alarm": "报警", "danger": "危险报警"}
@@ -93,7 +94,7 @@ def add(unit, values: dict) -> dict:
     code = values.get("project_code")
     if code and unit.conn.execute(select(projects.c.code).where(
             projects.c.code == code)).first() is None:
-        raise Invalid("项目不存在 (unknown project)", {"project_code": ["项目不存在"]})
+        raise Invalid(_("项目不存在"), {"project_code": ["项目不存在"]})
     row_id = unit.conn.execute(insert(thresholds).values(**values)
                                .returning(thresholds.c.id)).scalar_one()
     unit.record("threshold.added", None, None, id=row_id, **values)

@@ -13,6 +13,7 @@ from processes import analytics, policy
 
 from .ext import services
 from .auth import allow, current
+from engine.i18n import _
 
 blp = Blueprint("analytics", __name__, url_prefix="/api/v1/analytics",
                 description="流程分析 (process analytics)")
@@ -43,7 +44,7 @@ class PeriodQuery(Schema):
     @validates_schema
     def _order(self, data, **_kw):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            raise ValidationError("开始日期不能晚于结束日期 (from is after to)", "from")
+            raise ValidationError(_("开始日期不能晚于结束日期"), "from")
 
 
 def _fresh() -> None:
@@ -73,7 +74,7 @@ def _list(args) -> list[dict]:
             return analytics.process_stats(conn, days, *_filter({}, district))
         if args["list"] == "elements":
             if not args["process_key"]:
-                raise ValidationError("请选择流程 (process_key is required)", "process_key")
+                raise ValidationError(_("请选择流程"), "process_key")
             return analytics.element_stats(conn, args["process_key"], days,
                                            *_filter(args, district))
         return analytics.ranking(conn, args["list"], days, args["process_key"],

@@ -13,6 +13,8 @@ MODULES = ("auth", "definitions", "instances", "tasks", "attachments", "messages
 def register(app: Flask) -> None:
     import importlib
 
+    from . import i18n
+    i18n.register(app)      # first: the locale of a request is chosen before any other hook
     from .localize import localize
     localize()              # before any schema is made: fields copy their messages when built
 

@@ -14,6 +14,7 @@ from processes import policy
 from .auth import allow, current
 from .ext import services
 from .schemas import AttachmentSchema
+from engine.i18n import _
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1",
                 description="表单附件 (form attachments)")
@@ -28,15 +29,15 @@ class TaskAttachments(MethodView):
         """上传附件 (multipart field `file`, optional `field`; returns the id for the form)"""
         upload = request.files.get("file")
         if upload is None:
-            abort(422, message="请在字段 file 中上传文件 (no file under field 'file')",
-                  errors={"file": ["必填 (required)"]})
+            abort(422, message=_("请在字段 file 中上传文件"),
+                  errors={"file": [_("必填")]})
         engine = services()
         with engine.db.read() as conn:
             row = policy.load(conn, current(), "task.attach", task_id)
         data = upload.read(store.MAX_BYTES + 1)
         with engine.unit(current().username) as unit:
             if task_row(unit.conn, task_id).state != "open":
-                abort(409, message="任务已结束, 不能再上传附件 (task is no longer open)")
+                abort(409, message=_("任务已结束, 不能再上传附件"))
             return store.store(unit, row, upload.filename or "file", data,
                                request.form.get("field"))
 

@@ -21,6 +21,7 @@ from .ext import services
 from .paging import Listing, ListingPage
 from .schemas import HistoryEventSchema, Strict
 from .views import actor_name, people_names
+from engine.i18n import _
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计 (audit trail)")
 
@@ -28,8 +29,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计 (au
 class DayOrTime(fields.Field):
     """`2026-12-01` (a day in China time) or an ISO 8601 date-time."""
 
-    default_error_messages = {"invalid": "日期格式无效, 应为 YYYY-MM-DD 或 ISO 8601 时间 "
-                                         "(not a date or date-time)"}
+    default_error_messages = {"invalid": _("日期格式无效, 应为 YYYY-MM-DD 或 ISO 8601 时间")}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
@@ -61,7 +61,7 @@ class AuditQuery(Schema):
     def _range(self, data, **kwargs):
         if "date_from" in data and "date_to" in data and \
                 day_start(data["date_from"]) >= upper_bound(data["date_to"]):
-            raise ValidationError("起始时间不能晚于结束时间 (from after to)", "from")
+            raise ValidationError(_("起始时间不能晚于结束时间"), "from")
 
 
 class AuditEventSchema(HistoryEventSchema):

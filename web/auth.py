@@ -29,6 +29,7 @@ from processes.people import Principal, authenticate
 from .errors import body as error_body
 from .ext import services
 from .throttle import client_address, message as throttle_message, throttle
+from engine.i18n import _
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与令牌 (auth)")
 TOKEN_MAX_AGE = 12 * 3600
@@ -135,10 +136,10 @@ def current() -> Principal:
     if not header:
         return _from_session()
     if not header.startswith("Bearer "):
-        abort(401, message="需要登录: 请在 Authorization 头中提供 Bearer 令牌 (missing token)")
+        abort(401, message=_("需要登录: 请在 Authorization 头中提供 Bearer 令牌"))
     principal = principal_from_token(header[7:].strip())
     if principal is None:
-        abort(401, message="令牌无效或已过期, 请重新登录 (invalid or expired token)")
+        abort(401, message=_("令牌无效或已过期, 请重新登录"))
     g.principal = principal
     return principal
 
@@ -146,9 +147,9 @@ def current() -> Principal:
 def _from_session() -> Principal:
     principal = session_principal()
     if principal is None:
-        abort(401, message="需要登录: 请在 Authorization 头中提供 Bearer 令牌 (missing token)")
+        abort(401, message=_("需要登录: 请在 Authorization 头中提供 Bearer 令牌"))
     if request.method not in SAFE_METHODS and not csrf_valid(request.headers.get(CSRF_HEADER)):
-        abort(403, message="请求缺少有效的 CSRF 令牌, 请刷新页面后重试 (missing or wrong CSRF token)")
+        abort(403, message=_("请求缺少有效的 CSRF 令牌, 请刷新页面后重试"))
     g.principal = principal
     return principal
 
@@ -188,7 +189,7 @@ def authorize() -> None:
         return                           # public: sign-in, verification of a printed code
     principal = current()
     if action is None:
-        raise Forbidden("该接口未声明权限规则 (endpoint without a policy rule)")
+        raise Forbidden(_("该接口未声明权限规则"))
     policy.require(principal, action)
 
 
@@ -213,7 +214,7 @@ class Token(MethodView):
             principal = authenticate(conn, body["username"], body["password"])
         if principal is None:
             limiter.failed(address)
-            abort(401, message="用户名或密码错误 (wrong username or password)")
+            abort(401, message=_("用户名或密码错误"))
         limiter.succeeded(body["username"])
         return {"token": issue_token(principal), "username": principal.username,
                 "role": principal.role, "display_name": principal.display_name,

@@ -11,6 +11,7 @@ from flask import Flask
 from engine.errors import EngineError
 
 from . import cli_devices, cli_imports, cli_ops
+from engine.i18n import _
 
 
 def register(app: Flask) -> None:
@@ -37,11 +38,11 @@ def register(app: Flask) -> None:
             from engine import audit
             audit.append(conn, [], engine.audit_key, seal=True)
         issue_leftovers(engine)                # corrections an earlier version left unrendered
-        click.echo(f"数据库已就绪 (database ready): {engine.db.engine.url.render_as_string()}")
+        click.echo(_("数据库已就绪: {value}").format(value=engine.db.engine.url.render_as_string()))
         deployed = deploy_bundled(engine)
         created = [d for d in deployed if d.created]
-        click.echo(f"已部署 {len(created)} 个新版本, {len(deployed) - len(created)} 个未变化 "
-                   f"(deployed {len(created)} new versions)")
+        click.echo(_("已部署 {len_created} 个新版本, {value} 个未变化").format(
+                       len_created=len(created), value=len(deployed) - len(created)))
 
     @app.cli.command("create-user")
     @click.argument("name")
@@ -78,7 +79,7 @@ def register(app: Flask) -> None:
                 unit.record("user.password_changed", username=name)
         except EngineError as exc:
             raise click.ClickException(exc.message)
-        click.echo(f"已修改 {name} 的密码, 其所有会话已结束 (password changed, sessions ended)")
+        click.echo(_("已修改 {name} 的密码, 其所有会话已结束").format(name=name))
 
     @app.cli.command("deactivate-user")
     @click.argument("name")
@@ -111,14 +112,12 @@ def register(app: Flask) -> None:
             count = has_users(conn)
         if count and not force:
             if if_empty:
-                click.echo(f"数据库已有 {count} 个用户, 未载入演示数据 (database not empty, "
-                           f"demo not loaded)")
+                click.echo(_("数据库已有 {count} 个用户, 未载入演示数据").format(count=count))
                 return
             raise click.ClickException(
-                f"数据库已有 {count} 个用户: 演示数据 (公开密码的账号) 只载入空数据库; "
-                f"确需载入请加 --force (database not empty; use --force)")
+                _("数据库已有 {count} 个用户: 演示数据 (公开密码的账号) 只载入空数据库; 确需载入请加 --force").format(count=count))
         summary = load(engine, echo=click.echo)
-        click.echo(f"演示数据已载入 (demo loaded): {summary}")
+        click.echo(_("演示数据已载入: {summary}").format(summary=summary))
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
@@ -143,7 +142,7 @@ def register(app: Flask) -> None:
                                    resume_unfinished, rollup_pass, anchor)).start()
         if engine.wake is None:          # no broker: async tasks run on this thread
             engine.wake = timers.wake
-        click.echo(f"监管平台已启动 (Jianguan running): http://{host}:{port}/api/docs")
+        click.echo(_("监管平台已启动: http://{host}:{port}/api/docs").format(host=host, port=port))
         try:
             run_simple(host, port, app, threaded=True, use_reloader=False)
         finally:
@@ -165,20 +164,21 @@ def register(app: Flask) -> None:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         url = url or settings.mqtt_url
         if not url:
-            raise click.ClickException("未配置 MQTT_URL (set MQTT_URL or pass --url)")
+            raise click.ClickException(_("未配置 MQTT_URL"))
         listener = Listener(engine, url, client_id=client_id,
                             prefix=prefix or settings.mqtt_topic_prefix or PREFIX,
                             redis_url=settings.heartbeat_redis_url)
-        click.echo(f"监听 {listener.host}:{listener.port} {listener.topic} "
-                   f"(listening; Ctrl-C stops)", err=True)
+        click.echo(_("监听 {host}:{port} {topic}").format(
+                       host=listener.host, port=listener.port, topic=listener.topic), err=True)
         stats = listener.run()
-        click.echo(f"已停止 (stopped): 收到 {stats.received}, 接受 {stats.accepted}, "
-                   f"重复 {stats.duplicates}, 死信 {stats.dead}")
+        click.echo(_("已停止: 收到 {received}, 接受 {accepted}, 重复 {duplicates}, 死信 {dead}").format(
+                       received=stats.received, accepted=stats.accepted,
+                       duplicates=stats.duplicates, dead=stats.dead))
 
     @app.cli.command("config")
     def show_config():
         """The settings this process runs with (secrets masked) and where each comes from."""
-        width = max(len(name) for name, _, _ in settings.describe())
+        width = max(len(item[0]) for item in settings.describe())
         for name, value, doc in settings.describe():
             click.echo(f"{name:<{width}}  {value or '-'}" + (f"    # {doc}" if doc else ""))
 

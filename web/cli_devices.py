@@ -18,6 +18,7 @@ import click
 from flask import Flask
 
 from integrations.device_streams import SCENARIOS, simulated_clock, stream, wall_clock
+from engine.i18n import _
 
 
 def register(app: Flask) -> None:
@@ -72,7 +73,7 @@ def register(app: Flask) -> None:
         if wanted:
             missing = sorted(set(wanted) - {d.project_code for d in devices})
             if missing:
-                raise click.ClickException(f"这些项目没有设备 (no devices for): {', '.join(missing)}")
+                raise click.ClickException(_("这些项目没有设备: {value}").format(value=', '.join(missing)))
 
         mqtt_url = mqtt_url or app.extensions["jianguan.settings"].mqtt_url
         transport = transport or ("mqtt" if mqtt_url else "http")
@@ -94,9 +95,10 @@ def register(app: Flask) -> None:
             start = start.replace(tzinfo=timezone.utc)
         clock = simulated_clock(start, step) if start else wall_clock()
         messages = stream(devices, scenario, seed=seed, clock=clock, run_id=run_id)
-        click.echo(f"模拟 {len(devices)} 台设备 (simulating {len(devices)} devices) → "
-                   f"{transport} {target}, scenario {scenario}, seed {seed}, run {run_id}, "
-                   f"rate {rate or 'unlimited'}/s; Ctrl-C 停止 (stop)", err=True)
+        click.echo(_("模拟 {len_devices} 台设备 → {transport} {target}, scenario {scenario}, seed "
+                     "{seed}, run {run_id}, rate {value}/s; Ctrl-C 停止").format(
+                       len_devices=len(devices), transport=transport, target=target,
+                       scenario=scenario, seed=seed, run_id=run_id, value=rate or 'unlimited'), err=True)
 
         stop = threading.Event()
         restore = _on_signals(stop)
@@ -155,8 +157,8 @@ def _on_signals(stop: threading.Event):
 def _summary(stats, scenario: str, seed: int | None, run_id: str) -> str:
     sent = ", ".join(f"{k} {v}" for k, v in sorted(stats.sent.items()))
     tags = ", ".join(f"{k} {v}" for k, v in sorted(stats.tags.items()) if ":" not in k)
-    lines = [f"模拟结束 (simulation finished): {stats.transport}, scenario {scenario}, "
-             f"seed {seed}, run {run_id}",
+    lines = [_("模拟结束: {transport}, scenario {scenario}, seed {seed}, run {run_id}").format(
+                 transport=stats.transport, scenario=scenario, seed=seed, run_id=run_id),
              f"  sent {sum(stats.sent.values())} of {stats.attempted}: {sent or 'nothing'}",
              f"  tags: {tags or 'none'}",
              f"  acknowledged {sum(stats.acked.values())}, unacknowledged {stats.unacked}, "

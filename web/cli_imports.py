@@ -10,6 +10,7 @@ import click
 from flask import Flask
 
 from engine.errors import EngineError
+from engine.i18n import _
 
 
 def register(app: Flask) -> None:
@@ -62,7 +63,7 @@ def register(app: Flask) -> None:
         click.echo(f"{status[result['status']]}: 共 {result['total']} 行, "
                    + ", ".join(f"{OUTCOMES[k]} {result[k]}" for k in ("created", "updated",
                                                                       "unchanged"))
-                   + f", 错误 {result['failed']} (job {result['id']})")
+                   + _(", 错误 {failed}: {id}").format(failed=result['failed'], id=result['id']))
         for item in result["errors"][:20]:
             click.echo(f"  第 {item['row']} 行 {item['key'] or ''}: {'; '.join(item['messages'])}")
         if result["failed"] > 20:

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from integrations import health as checks
+from engine.i18n import _
 
 
 def create_database(url: str) -> bool:
@@ -73,11 +74,11 @@ def register(app: Flask) -> None:
         with engine.db.read() as conn:
             report = verify_all(conn, engine.audit_key, settings.anchor_dir)
         if report.ok:
-            click.echo(f"审计链完整 (audit chain intact): {report.count} events; "
+            click.echo(_("审计链完整: {count} events;").format(count=report.count)
                        + "; ".join(report.problems))
             return
         at = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
-        click.echo(f"审计链断裂 (audit chain broken){at}: {report.message}", err=True)
+        click.echo(_("审计链断裂{at}: {message}").format(at=at, message=report.message), err=True)
         for problem in report.problems[1:20]:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
@@ -90,8 +91,8 @@ def register(app: Flask) -> None:
         settings, engine = app.extensions["jianguan.settings"], app.extensions["jianguan.engine"]
         with engine.db.read() as conn:
             checkpoint = write(conn, settings.anchor_dir, engine.audit_key)
-        click.echo(f"已写入检查点 (checkpoint written): seq {checkpoint.seq} → {checkpoint.path}"
-                   if checkpoint else "审计链无新事件, 未写检查点 (nothing new to anchor)")
+        click.echo(_("已写入检查点: seq {seq} → {path}").format(seq=checkpoint.seq, path=checkpoint.path)
+                   if checkpoint else _("审计链无新事件, 未写检查点"))
 
     @app.cli.command("create-database")
     def create_database_command():
@@ -99,5 +100,5 @@ def register(app: Flask) -> None:
         url = app.extensions["jianguan.engine"].db.url
         created = create_database(url)
         name = make_url(url).database
-        click.echo(f"已创建数据库 (database created): {name}" if created
-                   else f"数据库已存在或无需创建 (database present or not PostgreSQL): {name}")
+        click.echo(_("已创建数据库: {name}").format(name=name) if created
+                   else _("数据库已存在或无需创建: {name}").format(name=name))

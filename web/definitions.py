@@ -20,6 +20,7 @@ from .ext import services
 from .paging import ListingPage, query
 from .schemas import (DefinitionDetailSchema, DefinitionQuery, DefinitionSchema,
                       DeployedSchema, DeployResultSchema, Strict, VersionQuery)
+from engine.i18n import _
 
 blp = Blueprint("definitions", __name__, url_prefix="/api/v1/definitions",
                 description="流程定义 (process definitions)")
@@ -106,8 +107,8 @@ def _uploaded_files():
     """The multipart field `files` of a deploy or a validation, read and size-checked."""
     uploads = request.files.getlist("files")
     if not uploads:
-        abort(422, message="请在字段 files 中上传文件 (no files under field 'files')",
-              errors={"files": ["必填 (required)"]})
+        abort(422, message=_("请在字段 files 中上传文件"),
+              errors={"files": [_("必填")]})
     return _source_files(uploads)
 
 

@@ -18,6 +18,7 @@ from processes.schema import documents
 from .auth import allow, current
 from .ext import services
 from .schemas import DocumentSchema
+from engine.i18n import _
 
 blp = Blueprint("documents", __name__, url_prefix="/api/v1", description="文书 (documents)")
 pages = PageBlueprint("document_pages", __name__)
@@ -55,7 +56,8 @@ class DocumentFile(MethodView):
         if data is None:
             state = {"requested": "正在生成", "failed": "生成失败, 等待重试"}.get(row.status,
                                                                                row.status)
-            abort(409, message=f"文书 {row.number} 尚未出具: {state} (status {row.status})")
+            abort(409, message=_("文书 {number} 尚未出具: {state}: {status}").format(
+                                   number=row.number, state=state, status=row.status))
         response = Response(data, mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{row.number}.pdf"'
         response.headers["ETag"] = f'"{row.sha256}"'
@@ -90,15 +92,14 @@ def verification(code: str) -> dict:
         row = docs.find_by_code(conn, code)
         if row is None or row.status != "generated":
             return {"valid": False, "code": code,
-                    "message": "未找到与该验证码对应的文书, 请注意防伪 (unknown code)"}
+                    "message": _("未找到与该验证码对应的文书, 请注意防伪")}
         successor = docs.successor_of(conn, row.id)
     result = {"valid": True, "code": row.verify_code, "number": row.number, "title": row.title,
               "issued_at": row.created_at, "authority": docs.issuer().authority,
               "sha256": row.sha256, "superseded_by": successor.number if successor else None,
-              "message": "该文书真实有效 (genuine document)"}
+              "message": _("该文书真实有效")}
     if successor:
-        result["message"] = (f"该文书真实, 但已被第 {successor.number} 号文书更正替代 "
-                             "(genuine, superseded)")
+        result["message"] = (_("该文书真实, 但已被第 {number} 号文书更正替代").format(number=successor.number))
     return result
 
 

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from sqlalchemy.exc import DataError
 
 from engine.errors import EngineError
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 LOCATIONS = ("json", "query", "form", "files", "headers", "path", "view_args")
@@ -36,9 +37,9 @@ def flatten(errors: dict) -> dict:
 
 
 MESSAGES_CN = {
-    400: "请求无效", 401: "未登录或登录已过期", 403: "无权执行此操作", 404: "资源不存在",
-    405: "不支持的请求方法", 409: "状态冲突", 413: "请求体过大", 415: "不支持的内容类型",
-    422: "提交的数据有误", 429: "请求过于频繁", 500: "服务器内部错误",
+    400: _("请求无效"), 401: _("未登录或登录已过期"), 403: _("无权执行此操作"), 404: _("资源不存在"),
+    405: _("不支持的请求方法"), 409: _("状态冲突"), 413: _("请求体过大"), 415: _("不支持的内容类型"),
+    422: _("提交的数据有误"), 429: _("请求过于频繁"), 500: _("服务器内部错误"),
 }
 
 
@@ -55,13 +56,13 @@ def register(app: Flask) -> None:
     def _bad_input(exc: inputs.BadInput):
         if not request.path.startswith("/api"):          # a page: plain text, still Chinese
             return Response(exc.message, status=exc.status, mimetype="text/plain")
-        message = "提交的数据有误 (validation failed)" if exc.status == 422 else exc.message
+        message = _("提交的数据有误") if exc.status == 422 else exc.message
         return body(exc.status, message, {exc.field: [exc.message]})
 
     @app.errorhandler(OverflowError)
     def _overflow(exc: OverflowError):
         # a number too large for the database (a page, a version): the input, not the server
-        return body(422, "数值超出范围 (number out of range)", {})
+        return body(422, _("数值超出范围"), {})
 
     @app.errorhandler(EngineError)
     def _engine_error(exc: EngineError):
@@ -74,10 +75,10 @@ def register(app: Flask) -> None:
         data = getattr(exc, "data", None) or {}
         errors = flatten(data.get("messages") or data.get("errors") or {}) if data else {}
         if errors.get("json") == ["Invalid JSON body."]:
-            errors = {"json": ["请求体不是有效的 JSON (invalid JSON body)"]}
+            errors = {"json": [_("请求体不是有效的 JSON")]}
         message = data.get("message") or MESSAGES_CN.get(exc.code, exc.name)
         if exc.code == 422 and errors:
-            message = "提交的数据有误 (validation failed)"
+            message = _("提交的数据有误")
         return body(exc.code or 500, message, errors)
 
     @app.errorhandler(Exception)
@@ -88,6 +89,6 @@ def register(app: Flask) -> None:
             # the database refused a value as given (out of its type's range, NUL in text)
             log.warning("data refused by the database on %s %s: %s", request.method,
                         request.path, str(exc.orig)[:200])
-            return body(422, "数据超出允许范围或含非法字符 (value refused by the database)")
+            return body(422, _("数据超出允许范围或含非法字符"))
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return body(500, "服务器内部错误, 已记录 (internal error, logged)")
+        return body(500, _("服务器内部错误, 已记录"))

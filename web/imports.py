@@ -20,6 +20,7 @@ from .auth import allow, current
 from .ext import services
 from .paging import ListingPage, query
 from .schemas import Strict
+from engine.i18n import _
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports",
                 description="数据导入 (import from district systems)")
@@ -117,7 +118,7 @@ def _form_mapping() -> dict | None:
         mapping = None
     if not isinstance(mapping, dict) or not all(
             isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in mapping.items()):
-        abort(422, message="列对应关系应为 JSON 对象 {列名: 字段} (mapping must be a JSON object)",
+        abort(422, message=_("列对应关系应为 JSON 对象 {列名: 字段}"),
               errors={"mapping": ["格式无效"]})
     return mapping
 
@@ -141,11 +142,11 @@ class Imports(MethodView):
         kind = request.form.get("kind", "")
         upload = request.files.get("file")
         if kind not in KINDS:
-            abort(422, message=f"请选择导入类型: {', '.join(KINDS)} (kind)",
+            abort(422, message=_("请选择导入类型: {value}").format(value=', '.join(KINDS)),
                   errors={"kind": ["必填, 应为 " + ", ".join(KINDS) + " 之一"]})
         if upload is None:
-            abort(422, message="请在字段 file 中上传文件 (no file under field 'file')",
-                  errors={"file": ["必填 (required)"]})
+            abort(422, message=_("请在字段 file 中上传文件"),
+                  errors={"file": [_("必填")]})
         mode = request.form.get("mode") or "all"
         data = upload.read(MAX_BYTES + 1)
         dry_run = _form_flag("dry_run")

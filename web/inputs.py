@@ -10,6 +10,7 @@ import math
 import re
 
 from flask import request
+from engine.i18n import _
 
 MAX_DEPTH = 64
 # device payloads keep their own decoding (processes.device_payloads): what they refuse becomes
@@ -30,8 +31,7 @@ class BadInput(ValueError):
         self.message, self.field, self.status = message, field, status
 
 
-SPECIAL = "不允许 NaN、无穷大或超出范围的数值 (NaN, Infinity and out-of-range numbers are not " \
-          "allowed)"
+SPECIAL = _("不允许 NaN、无穷大或超出范围的数值")
 
 
 class _Special:
@@ -78,25 +78,25 @@ def loads(text: str | bytes, malformed: bool = True):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
-            raise BadInput("请求体不是有效的 UTF-8 (invalid UTF-8)") from None
+            raise BadInput(_("请求体不是有效的 UTF-8")) from None
     # counting brackets is cheap; the exact scan only for bodies that could be that deep
     if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
-        raise BadInput(f"JSON 嵌套超过 {MAX_DEPTH} 层 (nested too deeply)")
+        raise BadInput(_("JSON 嵌套超过 {MAX_DEPTH} 层").format(MAX_DEPTH=MAX_DEPTH))
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
-        raise BadInput("文本中不允许空字符 \\u0000 (NUL character not allowed)")
+        raise BadInput(_("文本中不允许空字符 \\u0000"))
     try:
         data = json.loads(text, parse_constant=lambda name: _Special(),
                           parse_float=_float, object_pairs_hook=_pairs)
     except BadInput:
         raise
     except RecursionError:
-        raise BadInput(f"JSON 嵌套超过 {MAX_DEPTH} 层 (nested too deeply)") from None
+        raise BadInput(_("JSON 嵌套超过 {MAX_DEPTH} 层").format(MAX_DEPTH=MAX_DEPTH)) from None
     except ValueError as exc:
         if "digits" in str(exc):
-            raise BadInput("整数位数过多 (integer too long)") from None
+            raise BadInput(_("整数位数过多")) from None
         if not malformed:
             return None
-        raise BadInput(f"请求体不是有效的 JSON (invalid JSON body): {str(exc)[:200]}") from None
+        raise BadInput(_("请求体不是有效的 JSON: {value}").format(value=str(exc)[:200])) from None
     if _holds_special(data):
         raise BadInput(SPECIAL, "json", 422)
     return data
@@ -113,10 +113,10 @@ def check_request() -> None:
     """Raise BadInput for a request no handler should see (see the module's text)."""
     where = _has_nul(request.args.items(multi=True))
     if where is not None:
-        raise BadInput("查询参数中不允许空字符 (NUL in the query)", where or "query")
+        raise BadInput(_("查询参数中不允许空字符"), where or "query")
     where = _has_nul((request.view_args or {}).items())
     if where is not None:
-        raise BadInput("路径中不允许空字符 (NUL in the path)", where or "path")
+        raise BadInput(_("路径中不允许空字符"), where or "path")
     if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return
     mimetype = request.mimetype or ""
@@ -128,9 +128,8 @@ def check_request() -> None:
     elif mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         where = _has_nul(request.form.items(multi=True))
         if where is not None:
-            raise BadInput("表单字段中不允许空字符 (NUL in a form field)", where or "form")
+            raise BadInput(_("表单字段中不允许空字符"), where or "form")
         for field, upload in request.files.items(multi=True):
             name = upload.filename or ""
             if "\x00" in name or any(ord(ch) < 32 for ch in name):
-                raise BadInput("文件名中不允许空字符或控制字符 (control character in a file "
-                               "name)", field)
+                raise BadInput(_("文件名中不允许空字符或控制字符"), field)

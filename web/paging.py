@@ -8,6 +8,7 @@ from flask_smorest import Page, abort
 from sqlalchemy import func, select
 
 from .ext import services
+from engine.i18n import _
 
 Fetch = Callable[[int, int], "tuple[int, list]"]
 
@@ -35,8 +36,8 @@ MAX_PAGE = 1_000_000          # beyond any list here; a larger offset overflows 
 class ListingPage(Page):
     def __init__(self, collection: Listing, page_params):
         if page_params.page > MAX_PAGE:
-            abort(422, message="页码过大 (page out of range)",
-                  errors={"page": [f"不能大于 {MAX_PAGE} (page out of range)"]})
+            abort(422, message=_("页码过大"),
+                  errors={"page": [_("不能大于 {MAX_PAGE}").format(MAX_PAGE=MAX_PAGE)]})
         self._total, self._rows = collection.fetch(page_params.first_item, page_params.page_size)
         super().__init__(collection, page_params)
 

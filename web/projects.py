@@ -13,6 +13,7 @@ from processes.schema import projects
 from .auth import allow, current
 from .paging import ListingPage, query
 from .schemas import ProjectSchema
+from engine.i18n import _
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1/projects", description="工程项目 (projects)")
 
@@ -97,7 +98,7 @@ class Location(MethodView):
             try:
                 body = LocationSchema().load(request.get_json(silent=True) or {})
             except ValidationError as exc:
-                abort(422, message="提交的数据有误 (validation failed)", errors=exc.messages)
+                abort(422, message=_("提交的数据有误"), errors=exc.messages)
             result = sites.locate(unit.conn, project_code, body["lng"], body["lat"])
             unit.record("project.located", **result)
         return result

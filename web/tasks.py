@@ -21,6 +21,7 @@ from .ext import memo, services
 from .paging import Listing, ListingPage
 from .schemas import CompleteSchema, InstanceDetailSchema, TaskDetailSchema, TaskQuery, TaskSchema
 from .views import instance_detail, task_summary
+from engine.i18n import _
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务 (tasks)")
 
@@ -213,7 +214,7 @@ class Complete(MethodView):
         def complete(engine, unit, row, principal):
             override = policy.overrides_tasks(principal)
             if row.assignee and row.assignee != principal.username and not override:
-                abort(409, message=f"任务已由 {row.assignee} 认领 (claimed by someone else)")
+                abort(409, message=_("任务已由 {assignee} 认领").format(assignee=row.assignee))
             if override and row.role != principal.role:
                 unit.record("task.admin_override", row.instance_id, task_id, role=row.role)
             commands.complete(engine, unit, task_id, body["data"])

@@ -20,6 +20,7 @@ import time
 
 from flask import Flask, current_app, request
 from limits import parse_many, storage, strategies
+from engine.i18n import _
 
 log = logging.getLogger(__name__)
 NAMESPACE = "jianguan-login"
@@ -102,4 +103,4 @@ def client_address() -> str:
 
 def message(seconds: int) -> str:
     minutes = max(1, math.ceil(seconds / 60))
-    return f"登录尝试过于频繁, 请约 {minutes} 分钟后再试 (too many sign-in attempts)"
+    return _("登录尝试过于频繁, 请约 {minutes} 分钟后再试").format(minutes=minutes)

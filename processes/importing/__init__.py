@@ -25,6 +25,7 @@ from .enterprises import Enterprises
 from .people import People
 from .projects import Projects
 from .rectifications import Rectifications
+from engine.i18n import _
 
 KINDS = {k.name: k() for k in (Projects, Enterprises, People, Devices, Cranes, Rectifications)}
 MODES = {"all": "全部成功才导入", "valid": "只导入校验通过的行"}
@@ -35,7 +36,7 @@ def kind_of(name: str):
     try:
         return KINDS[name]
     except KeyError:
-        raise Invalid(f"未知的导入类型 {name}, 应为 {'、'.join(KINDS)} 之一 (unknown kind)",
+        raise Invalid(_("未知的导入类型 {name}, 应为 {value} 之一").format(name=name, value='、'.join(KINDS)),
                       {"kind": [f"应为 {', '.join(KINDS)} 之一"]}) from None
 
 
@@ -51,7 +52,7 @@ def run_import(engine, kind_name: str, filename: str, data: bytes, actor: str,
     counted."""
     kind = kind_of(kind_name)
     if mode not in MODES:
-        raise Invalid("导入方式应为 all (全部成功才导入) 或 valid (只导入校验通过的行) (mode)",
+        raise Invalid(_("导入方式应为 all (全部成功才导入) 或 valid (只导入校验通过的行)"),
                       {"mode": ["应为 all 或 valid"]})
     table = read_table(filename, data, limits)
     if on_rows:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
 from engine.errors import Invalid
+from engine.i18n import _
 
 MAX_BYTES = 20 * 1024 * 1024          # an upload through the page or the API
 MAX_ROWS = 200_000
@@ -136,21 +137,21 @@ def read_table(filename: str, data: bytes, limits: Limits = Limits()) -> Table:
     read safely."""
     name = (filename or "").lower()
     if not data:
-        raise Invalid("文件为空 (empty file)", {"file": ["文件为空"]})
+        raise Invalid(_("文件为空"), {"file": ["文件为空"]})
     if len(data) > limits.max_bytes:
-        raise Invalid(f"文件超过 {limits.max_bytes // (1024 * 1024)} MB 上限 (file too large)",
+        raise Invalid(_("文件超过 {value} MB 上限").format(value=limits.max_bytes // (1024 * 1024)),
                       {"file": ["文件过大, 请分批导入"]})
     if name.endswith((".xlsm", ".xls", ".xlsb")):
-        raise Invalid("只接受 .xlsx 或 .csv 文件; 含宏或旧格式的工作簿请另存为 .xlsx (xlsx or csv only)",
+        raise Invalid(_("只接受 .xlsx 或 .csv 文件; 含宏或旧格式的工作簿请另存为 .xlsx"),
                       {"file": ["不支持的文件类型"]})
     if name.endswith(".xlsx") or data[:2] == b"PK":
         table = _read_xlsx(data, limits)
     elif name.endswith((".csv", ".txt")) or not name:
         table = _read_csv(data, limits)
     else:
-        raise Invalid("只接受 .xlsx 或 .csv 文件 (xlsx or csv only)", {"file": ["不支持的文件类型"]})
+        raise Invalid(_("只接受 .xlsx 或 .csv 文件"), {"file": ["不支持的文件类型"]})
     if not any(table.headers):
-        raise Invalid("第 1 行应为表头 (列名), 文件没有表头 (no header row)", {"file": ["缺少表头"]})
+        raise Invalid(_("第 1 行应为表头 (列名), 文件没有表头"), {"file": ["缺少表头"]})
     return table
 
 
@@ -161,13 +162,13 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise Invalid("无法识别文件编码, 请另存为 UTF-8 或 GBK 编码的 CSV (unknown encoding)",
+    raise Invalid(_("无法识别文件编码, 请另存为 UTF-8 或 GBK 编码的 CSV"),
                   {"file": ["编码无法识别"]})
 
 
 def _read_csv(data: bytes, limits: Limits) -> Table:
     if b"\x00" in data[:4096]:
-        raise Invalid("文件不是文本格式的 CSV (binary file)", {"file": ["不是 CSV 文件"]})
+        raise Invalid(_("文件不是文本格式的 CSV"), {"file": ["不是 CSV 文件"]})
     text = _decode(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
@@ -184,23 +185,23 @@ def _read_csv(data: bytes, limits: Limits) -> Table:
                 raise _too_many(limits)
             rows.append((number, [_csv_cell(c, number) for c in cells]))
     except csv.Error as exc:
-        raise Invalid(f"CSV 格式错误: {exc} (malformed CSV)", {"file": [str(exc)]}) from None
+        raise Invalid(_("CSV 格式错误: {exc}").format(exc=exc), {"file": [str(exc)]}) from None
     return Table(headers, rows)
 
 
 def _csv_cell(cell: str, line: int) -> str:
     if len(cell) > MAX_CELL:
-        raise Invalid(f"第 {line} 行有超过 {MAX_CELL} 个字符的单元格 (cell too long)",
+        raise Invalid(_("第 {line} 行有超过 {MAX_CELL} 个字符的单元格").format(line=line, MAX_CELL=MAX_CELL),
                       {"file": ["单元格过长"]})
     # "=HYPERLINK(...)" in a CSV becomes a live formula when the report is opened in Excel
     if cell.startswith(("=", "@")):
-        raise Invalid(f"第 {line} 行含有公式 (以 = 或 @ 开头), 请只导入数值 (formulas are refused)",
+        raise Invalid(_("第 {line} 行含有公式 (以 = 或 @ 开头), 请只导入数值").format(line=line),
                       {"file": [f"第 {line} 行含有公式"]})
     return cell
 
 
 def _too_many(limits: Limits) -> Invalid:
-    return Invalid(f"数据超过 {limits.max_rows} 行上限, 请分批导入 (too many rows)",
+    return Invalid(_("数据超过 {max_rows} 行上限, 请分批导入").format(max_rows=limits.max_rows),
                    {"file": ["行数过多"]})
 
 
@@ -210,19 +211,19 @@ def _read_xlsx(data: bytes, limits: Limits) -> Table:
         names = archive.namelist()
         inflated = sum(i.file_size for i in archive.infolist())
     except zipfile.BadZipFile:
-        raise Invalid("文件不是有效的 Excel (.xlsx) 工作簿 (not an xlsx file)",
+        raise Invalid(_("文件不是有效的 Excel 工作簿"),
                       {"file": ["无法打开工作簿"]}) from None
     if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise Invalid("工作簿含有宏, 不予导入; 请另存为不含宏的 .xlsx (macros are refused)",
+        raise Invalid(_("工作簿含有宏, 不予导入; 请另存为不含宏的 .xlsx"),
                       {"file": ["含有宏"]})
     if inflated > MAX_UNZIPPED:
-        raise Invalid("工作簿解压后过大 (xlsx inflates too much)", {"file": ["文件过大"]})
+        raise Invalid(_("工作簿解压后过大"), {"file": ["文件过大"]})
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:     # openpyxl raises many kinds for a damaged file
-        raise Invalid("无法读取 Excel 工作簿, 文件可能已损坏 (unreadable xlsx)",
+        raise Invalid(_("无法读取 Excel 工作簿, 文件可能已损坏"),
                       {"file": [type(exc).__name__]}) from None
     try:
         sheet = book.worksheets[0]
@@ -235,10 +236,9 @@ def _read_xlsx(data: bytes, limits: Limits) -> Table:
                 # cached value is whatever the program that last saved it computed)
                 if isinstance(value, str) and (value.startswith("=") or len(value) > MAX_CELL):
                     if len(value) > MAX_CELL:
-                        raise Invalid(f"第 {number} 行有超过 {MAX_CELL} 个字符的单元格 "
-                                      "(cell too long)", {"file": ["单元格过长"]})
-                    raise Invalid(f"第 {number} 行含有公式, 请复制后“选择性粘贴为数值”再导入 "
-                                  "(formulas are refused)", {"file": [f"第 {number} 行含有公式"]})
+                        raise Invalid(_("第 {number} 行有超过 {MAX_CELL} 个字符的单元格").format(
+                                          number=number, MAX_CELL=MAX_CELL), {"file": ["单元格过长"]})
+                    raise Invalid(_("第 {number} 行含有公式, 请复制后“选择性粘贴为数值”再导入").format(number=number), {"file": [f"第 {number} 行含有公式"]})
             if not any(v is not None and str(v).strip() for v in values):
                 continue
             if len(rows) >= limits.max_rows:
@@ -297,7 +297,7 @@ def check_mapping(fields: tuple[Field, ...], headers: list[str],
     if missing:
         problems.append(f"缺少必填列: {'、'.join(missing)}")
     if problems:
-        raise Invalid("列对应关系有误 (column mapping is invalid)", {"mapping": problems})
+        raise Invalid(_("列对应关系有误"), {"mapping": problems})
     return index
 
 

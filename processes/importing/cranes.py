@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..schema import cranes, enterprises, projects
 from .common import Field, Row
 from .records import TableKind, check_references
+from engine.i18n import _
 
 STATES = {"计划进场": "planned", "使用中": "in_service", "在用": "in_service",
           "暂停使用": "suspended", "已拆除": "dismantled"}
@@ -20,7 +21,7 @@ class Cranes(TableKind):
         Field("owner_code", "产权单位信用代码", max_len=50, aliases=("产权单位代码",)),
         Field("installer_code", "安装单位信用代码", max_len=50, aliases=("安装单位代码",)),
         Field("filing_no", "产权备案编号", max_len=50),
-        Field("capacity_kn", "额定起重力矩(kN·m)", type="float", bounds=(0, 100000),
+        Field("capacity_kn", _("额定起重力矩"), type="float", bounds=(0, 100000),
               aliases=("额定起重量", "起重量")),
         Field("state", "使用状态", type="choice", choices=STATES, aliases=("状态",)),
     )

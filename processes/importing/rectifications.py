@@ -23,6 +23,7 @@ from forms.schema import LOCAL_ZONE
 from ..schema import import_refs, projects
 from .common import Field, Row, chunks
 from .records import check_references
+from engine.i18n import _
 
 PROCESS = "rectification"
 NOTICE_STEP = "rect_notice"
@@ -100,7 +101,7 @@ class Rectifications:
                 task_rows.c.instance_id == handle.id, task_rows.c.state == "open",
                 task_rows.c.element_id == NOTICE_STEP)).scalar()
             if task_id is None:
-                raise EngineError("整改流程未停在下达整改通知步骤, 无法导入 (no notice step)")
+                raise EngineError(_("整改流程未停在下达整改通知步骤, 无法导入"))
             tasks.complete(engine, unit, task_id, {
                 "rect_location": values["rect_location"], "rect_issue": values["rect_issue"],
                 "rect_clause": values.get("rect_clause") or "",

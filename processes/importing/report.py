@@ -10,9 +10,10 @@ from engine.errors import NotFound
 
 from ..schema import import_jobs
 from . import KINDS, MODES, kind_of
+from engine.i18n import _
 
 STATUS = {"done": "已导入", "rejected": "未导入 (存在错误, 全部成功才导入)", "checked": "仅校验, 未导入"}
-TYPE_NAMES = {"str": "文本", "float": "数字", "date": "日期 (YYYY-MM-DD)", "bool": "是/否",
+TYPE_NAMES = {"str": "文本", "float": "数字", "date": _("日期"), "bool": "是/否",
               "choice": "选项"}
 
 
@@ -71,7 +72,7 @@ def template_xlsx(kind_name: str) -> bytes:
 def job_row(conn, job_id: str):
     row = conn.execute(select(import_jobs).where(import_jobs.c.id == job_id)).first()
     if row is None:
-        raise NotFound(f"导入记录不存在 (import job {job_id} not found)")
+        raise NotFound(_("导入记录不存在: {job_id}").format(job_id=job_id))
     return row
 
 
@@ -85,7 +86,7 @@ def report_xlsx(conn, job_id: str) -> bytes:
                          ("导入方式", MODES.get(job.mode, job.mode)),
                          ("结果", STATUS.get(job.status, job.status)),
                          ("操作人", job.actor),
-                         ("时间 (UTC)", job.created_at.strftime("%Y-%m-%d %H:%M:%S")),
+                         (_("时间"), job.created_at.strftime("%Y-%m-%d %H:%M:%S")),
                          ("总行数", job.total), ("新增", job.created), ("更新", job.updated),
                          ("未变化", job.unchanged), ("错误行数", job.failed)):
         sheet.append([label, _safe(value)])

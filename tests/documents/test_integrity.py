@@ -217,7 +217,7 @@ def test_verification_needs_no_login_and_rejects_unknown_codes(api, engine):
     assert ok.get_json() | {"issued_at": None} == {
         "valid": True, "code": code, "number": doc["number"], "title": "起重机械使用登记证明",
         "issued_at": None, "authority": DEFAULT_AUTHORITY, "sha256": doc["sha256"],
-        "superseded_by": None, "message": "该文书真实有效 (genuine document)"}
+        "superseded_by": None, "message": "该文书真实有效"}
     fake = api.client.get("/verify/AAAAAAAAAA")
     assert fake.status_code == 404 and "未找到与验证码" in fake.get_data(as_text=True)
     assert api.client.get("/api/v1/verify/AAAAAAAAAA").status_code == 404

@@ -60,7 +60,7 @@ def test_verify_audit_names_the_first_edited_event(app, api, engine, db_kind):
         seq = conn.execute(text("SELECT seq FROM audit_events ORDER BY seq")).scalars().all()[2]
     _tamper(engine, db_kind, f"UPDATE audit_events SET actor = 'mallory' WHERE seq = {seq}")
     bad = runner.invoke(args=["verify-audit"])
-    assert bad.exit_code == 1 and f"seq {seq}" in bad.output
+    assert bad.exit_code == 1 and f"序号 {seq}" in bad.output
 
 
 def test_verify_audit_sees_a_deleted_event(app, api, engine, db_kind):
@@ -71,7 +71,7 @@ def test_verify_audit_sees_a_deleted_event(app, api, engine, db_kind):
         seq = conn.execute(text("SELECT seq FROM audit_events ORDER BY seq")).scalars().all()[1]
     _tamper(engine, db_kind, f"DELETE FROM audit_events WHERE seq = {seq}")
     bad = app.test_cli_runner().invoke(args=["verify-audit"])
-    assert bad.exit_code == 1 and f"seq {seq}" in bad.output and "缺失" in bad.output
+    assert bad.exit_code == 1 and f"序号 {seq}" in bad.output and "缺失" in bad.output
 
 
 @pytest.mark.parametrize("kept", [3, 0], ids=["last-two-removed", "all-removed"])
@@ -89,7 +89,7 @@ def test_verify_audit_sees_the_tail_removed(app, api, engine, db_kind, kept):
     assert [e.seq for e in _events(engine)] == seqs[:kept]
     bad = runner.invoke(args=["verify-audit"])
     assert bad.exit_code == 1
-    assert f"seq {kept + 1}" in bad.output and "链尾被截断" in bad.output, bad.output
+    assert f"序号 {kept + 1}" in bad.output and "链尾被截断" in bad.output, bad.output
 
 
 def test_setup_twice_and_create_user(sqlite_app):

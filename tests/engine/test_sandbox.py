@@ -177,7 +177,7 @@ def test_escape_attempts_are_refused(env, mode, source, words):
 
 
 def test_dunder_attribute_message_names_the_attribute(env):
-    with pytest.raises(ScriptError, match=r"不允许访问属性 '__class__' \(attribute not allowed\)"):
+    with pytest.raises(ScriptError, match=r"不允许访问属性 '__class__'"):
         env.evaluate("(1).__class__", {})
 
 
@@ -222,15 +222,14 @@ def test_builtins_passed_as_callbacks_do_not_run_in_the_server(env):
 
 
 def test_undefined_name_is_reported_with_line(env):
-    with pytest.raises(ScriptError, match=r"未定义的名称 'missing' \(name 'missing' is not "
-                                          r"defined\), line 2"):
+    with pytest.raises(ScriptError, match=r"未定义的名称 'missing', line 2"):
         env.execute("a = 1\nb = missing + a", {})
 
 
 def test_runtime_errors_are_script_errors(env):
-    with pytest.raises(ScriptError, match="ZeroDivisionError"):
+    with pytest.raises(ScriptError, match="除数为零"):
         env.evaluate("1 / zero", {"zero": 0})
-    with pytest.raises(ScriptError, match="KeyError"):
+    with pytest.raises(ScriptError, match="键不存在: 'missing'"):
         env.execute("x = form['missing']", {"form": {}})
 
 
@@ -248,7 +247,7 @@ def test_check_source_accepts_ordinary_code():
 
 def test_check_source_reports_imports_and_syntax_errors():
     (problem,) = check_source("x = 1\n\nimport os", "exec")
-    assert problem == "不允许导入模块 (import is not allowed), line 3"
+    assert problem == "不允许导入模块, line 3"
     (problem,) = check_source("x = (", "exec")
     assert "脚本无法编译" in problem and "line 1" in problem
     assert check_source("x = 1", "eval") != []

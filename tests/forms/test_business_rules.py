@@ -77,7 +77,7 @@ def test_blank_optional_text_is_just_empty():
 def test_a_deadline_must_lie_after_today_in_foshan(today):
     form = dated(required=True, minDate="today+1")
     assert errors_of(form, {"due": "2026-12-01"}) == {
-        "due": ["须晚于今天, 最早 2026-12-02 (must be after today)"]}
+        "due": ["须晚于今天, 最早 2026-12-02"]}
     assert errors_of(form, {"due": "2026-11-30"})["due"][0].startswith("须晚于今天")
     assert validate_submission(form, {"due": "2026-12-02"}) == {"due": "2026-12-02"}
     clock.freeze(datetime(2026, 12, 1, 16, 30, tzinfo=timezone.utc))    # 00:30 on the 2nd there
@@ -87,17 +87,17 @@ def test_a_deadline_must_lie_after_today_in_foshan(today):
 def test_form_js_disallow_passed_dates_means_today_or_later(today):
     form = dated(disallowPassedDates=True)
     assert errors_of(form, {"due": "2026-11-30"}) == {
-        "due": ["不能早于今天 2026-12-01 (must be today or later)"]}
+        "due": ["不能早于今天 2026-12-01"]}
     assert validate_submission(form, {"due": "2026-12-01"}) == {"due": "2026-12-01"}
 
 
 def test_other_bounds_and_fixed_dates(today):
     assert errors_of(dated(minDate="today+3"), {"due": "2026-12-03"}) == {
-        "due": ["不能早于 2026-12-04 (must be on or after 2026-12-04)"]}
+        "due": ["不能早于 2026-12-04"]}
     assert errors_of(dated(maxDate="today"), {"due": "2026-12-02"}) == {
-        "due": ["不能晚于今天 2026-12-01 (must be today or earlier)"]}
+        "due": ["不能晚于今天 2026-12-01"]}
     assert errors_of(dated(maxDate="2026-06-30"), {"due": "2026-07-01"}) == {
-        "due": ["不能晚于 2026-06-30 (must be on or before 2026-06-30)"]}
+        "due": ["不能晚于 2026-06-30"]}
     stamp = {"id": "f", "components": [{"type": "datetime", "key": "at", "subtype": "datetime",
                                         "validate": {"minDate": "today"}}]}
     assert "at" in errors_of(stamp, {"at": "2026-11-30T23:00+08:00"})

@@ -59,25 +59,25 @@ def test_telemetry_over_mqtt_updates_the_device(bundled):
 
 def test_ten_thousand_malformed_payloads_are_dead_letters_and_the_listener_goes_on(bundled):
     engine, prefix = bundled, new_prefix()
-    invalid = "字段校验失败 (invalid fields)"
+    invalid = "字段校验失败"
     # each fault, and the reason (and fields) its dead letter names
     bad = [
-        ("dust", DUST, "alarm", b"\xff\xfe not json", "不是有效的 JSON (not JSON)", ()),
+        ("dust", DUST, "alarm", b"\xff\xfe not json", "不是有效的 JSON", ()),
         ("dust", DUST, "alarm", json.dumps(alarm("X", value="high")), invalid, ("value",)),
         ("dust", "NO-SUCH-DEVICE", "alarm", json.dumps(alarm("X")),
-         "设备 NO-SUCH-DEVICE 未登记 (unknown device)", ("device_id",)),
+         "设备 NO-SUCH-DEVICE 未登记", ("device_id",)),
         ("crane", DUST, "alarm", json.dumps(alarm("X")),                # topic vs registry
-         "主题中的项目或设备类型与登记不符 (topic does not match the registry)", ("topic",)),
-        ("dust", DUST, "bogus", json.dumps(alarm("X")), "未知消息类型 bogus (unknown kind)",
+         "主题中的项目或设备类型与登记不符", ("topic",)),
+        ("dust", DUST, "bogus", json.dumps(alarm("X")), "未知消息类型 bogus",
          ("kind",)),
         ("dust", DUST, "telemetry", json.dumps({"at": "now", "readings": {"pm10": 1}}), invalid,
          ("at",)),
         ("dust", DUST, "alarm", json.dumps({**alarm("X"), "device_id": "OTHER"}),
-         "消息中的 device_id 与主题不一致 (topic does not match payload)", ("device_id",)),
-        ("dust", DUST, "alarm", b"[1, 2, 3]", "消息体必须是 JSON 对象 (payload must be an object)",
+         "消息中的 device_id 与主题不一致", ("device_id",)),
+        ("dust", DUST, "alarm", b"[1, 2, 3]", "消息体必须是 JSON 对象",
          ()),
         ("dust", DUST, "alarm", b"x" * 70_000,
-         "消息过大: 70000 字节, 上限 65536 (payload too large)", ()),
+         "消息过大: 70000 字节, 上限 65536", ()),
         ("dust", DUST, "telemetry", json.dumps({"at": "2026-11-30T08:00:00Z",
                                                "readings": {"pm10": "NaN"}}), invalid,
          ("readings",)),
@@ -99,10 +99,12 @@ def test_ten_thousand_malformed_payloads_are_dead_letters_and_the_listener_goes_
     assert dead_count(engine) == n
     assert alarm_count(engine) == 1
     with engine.db.read() as conn:
-        named = Counter((r.reason[:r.reason.index(")") + 1], tuple(sorted(r.errors)))
+        named = Counter((r.reason.split(": ")[0], tuple(sorted(r.errors)))
                         for r in conn.execute(select(dead_letters.c.reason, dead_letters.c.errors)))
-    # each kind of fault is named for what it is, on every one of its thousand messages
-    assert named == Counter({(reason, fields): n // len(bad) for *_, reason, fields in bad})
+    # each kind of fault is named for what it is, on every one of its thousand messages (the
+    # reason up to its details: the parser's own words after "不是有效的 JSON: ")
+    assert named == Counter({(reason.split(": ")[0], fields): n // len(bad)
+                             for *_, reason, fields in bad})
 
 
 def test_messages_sent_while_the_listener_is_down_arrive_when_it_is_back(bundled):

@@ -343,7 +343,7 @@ def test_sigterm_stops_cleanly_after_the_acknowledgements(demo_app, tmp_path):
     finally:
         subscriber.close()
     assert stats["attempted"] >= 50 and stats["unacked"] == 0 and stats["errors"] == 0
-    assert stats["sent"] == stats["acked"] and "simulation finished" in out
+    assert stats["sent"] == stats["acked"] and "模拟结束" in out
     assert len(got) == stats["attempted"]      # nothing in flight was lost by stopping
 
 

@@ -110,7 +110,7 @@ def test_verify_reports_ok_then_the_first_tampered_event(api, engine, db_kind):
         assert bad["ok"] is False and bad["first_bad_seq"] == seq and bad["count"] == seq - 1
         assert f"第 {seq} 条" in bad["message"]
         cli = api.app.test_cli_runner().invoke(args=["verify-audit"])
-        assert cli.exit_code == 1 and f"seq {seq}" in cli.output
+        assert cli.exit_code == 1 and f"序号 {seq}" in cli.output
     finally:
         if db_kind == "postgresql":      # the schema outlives this test: guard it again
             with engine.db.write() as conn:
