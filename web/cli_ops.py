@@ -74,11 +74,14 @@ def register(app: Flask) -> None:
         with engine.db.read() as conn:
             report = verify_all(conn, engine.audit_key, settings.anchor_dir)
         if report.ok:
-            click.echo(_("审计链完整: {count} events;").format(count=report.count)
-                       + "; ".join(report.problems))
+            click.echo("; ".join([_("审计链完整: {count} 条事件").format(count=report.count),
+                                  *report.problems]))
             return
-        at = f" at seq {report.first_bad_seq}" if report.first_bad_seq is not None else ""
-        click.echo(_("审计链断裂{at}: {message}").format(at=at, message=report.message), err=True)
+        if report.first_bad_seq is None:
+            click.echo(_("审计链断裂: {message}").format(message=report.message), err=True)
+        else:
+            click.echo(_("审计链断裂, 序号 {seq}: {reason}").format(
+                seq=report.first_bad_seq, reason=report.message), err=True)
         for problem in report.problems[1:20]:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
@@ -91,7 +94,7 @@ def register(app: Flask) -> None:
         settings, engine = app.extensions["jianguan.settings"], app.extensions["jianguan.engine"]
         with engine.db.read() as conn:
             checkpoint = write(conn, settings.anchor_dir, engine.audit_key)
-        click.echo(_("已写入检查点: seq {seq} → {path}").format(seq=checkpoint.seq, path=checkpoint.path)
+        click.echo(_("已写入检查点: 序号 {seq} → {path}").format(seq=checkpoint.seq, path=checkpoint.path)
                    if checkpoint else _("审计链无新事件, 未写检查点"))
 
     @app.cli.command("create-database")
