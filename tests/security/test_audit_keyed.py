@@ -66,7 +66,7 @@ def test_a_chain_recomputed_without_the_key_is_detected(app, api, engine, db_kin
     rewrite_plain(engine, db_kind, edit_seq=2)
     bad = verify(app)
     assert bad.exit_code == 1, bad.output
-    assert "seq 1" in bad.output and "审计密钥" in bad.output, bad.output
+    assert "序号 1" in bad.output and "审计密钥" in bad.output, bad.output
     r = api.get("/api/v1/audit/verify", as_user="auditor").get_json()
     assert r["ok"] is False and r["first_bad_seq"] == 1
 
@@ -93,7 +93,7 @@ def test_the_tail_cut_after_a_checkpoint_is_detected(app, api, engine, db_kind):
     some_events(api, 4)
     runner = app.test_cli_runner()
     written = runner.invoke(args=["anchor-audit"])
-    assert written.exit_code == 0 and "checkpoint written" in written.output, written.output
+    assert written.exit_code == 0 and "已写入检查点" in written.output, written.output
     with engine.db.read() as conn:
         head = conn.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
     keep = head.seq - 2
@@ -106,7 +106,7 @@ def test_the_tail_cut_after_a_checkpoint_is_detected(app, api, engine, db_kind):
         _protect(conn, db_kind, "audit_events")
     bad = verify(app)
     assert bad.exit_code == 1, bad.output
-    assert f"seq {keep + 1}" in bad.output and "链尾被截断" in bad.output, bad.output
+    assert f"序号 {keep + 1}" in bad.output and "链尾被截断" in bad.output, bad.output
 
 
 def test_a_forged_checkpoint_is_refused(app, api, engine):
