@@ -114,8 +114,10 @@ def test_alarm_to_rectification_worked_by_people_workers_and_beat(topology, clie
     assert pdf.body.startswith(b"%PDF") and hashlib.sha256(pdf.body).hexdigest() == \
         documents[0]["sha256"]
     history = client.ok(client.get(f"/api/v1/instances/{iid}/history", "auditor"))
-    assert [e["actor"] for e in history if e["kind"] == "document.generated"] == \
-        ["system:worker"]
+    # produced once, by the background (the async job's worker, or the timer pass that takes
+    # up a job still pending when it runs), never on the inspector's request
+    generated = [e["actor"] for e in history if e["kind"] == "document.generated"]
+    assert len(generated) == 1 and generated[0] in ("system:worker", "system:timer"), generated
 
     # the contractor replies with evidence, the supervisor passes it, the inspector sends it
     # back with a new deadline
