@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from engine.clock import utcnow
 from engine.errors import Forbidden
-from engine.schema import tasks
+from engine.schema import definitions, tasks
 
 from .schema import (HISTOGRAM_BUCKETS, analytics_rollup, analytics_watermark, enterprises,
                      projects, users)
@@ -286,7 +286,11 @@ def process_stats(conn, days: tuple[str, str], dim: str = "all", value: str = ""
     rows = conn.execute(select(analytics_rollup.c.process_key, *_sums())
                         .where(_where(days, dim, value, None))
                         .group_by(analytics_rollup.c.process_key)).all()
-    out = [{"process_key": r.process_key, **_stats(r)} for r in rows]
+    names = dict(conn.execute(
+        select(definitions.c.key, definitions.c.name).where(definitions.c.kind == "bpmn")
+        .order_by(definitions.c.version)).all())          # the latest version's name wins
+    out = [{"process_key": r.process_key, "name": names.get(r.process_key, r.process_key),
+            **_stats(r)} for r in rows]
     return sorted(out, key=lambda r: -r["count"])
 
 

@@ -33,7 +33,14 @@ def test_the_leader_sees_every_site_filters_them_and_clicks_through(live, sign_i
     expect(page.locator("#site-list li")).to_have_count(3)
     shots(page, "2-shunde")
 
-    # a click on the point opens the project's page
+    # a click on the point opens the project's page, once the zoom to the district has settled
+    page.wait_for_function("""() => {
+        const s = window.JGMap.sites()[0];
+        const key = window.JGMap.chart.convertToPixel({geoIndex: 0}, [s.lng, s.lat]).join(",");
+        const settled = window.__lastPixel === key;
+        window.__lastPixel = key;
+        return settled;
+    }""", polling=200)
     site = page.evaluate("window.JGMap.sites()[0]")
     x, y = page.evaluate("s => window.JGMap.chart.convertToPixel({geoIndex: 0}, [s.lng, s.lat])",
                          site)

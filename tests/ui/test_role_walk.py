@@ -15,7 +15,9 @@ USERS = {"inspector": "inspector_cc", "contractor": "contractor_gdjg", "builder"
          "auditor": "auditor", "designer": "designer"}
 ALLOWED = {"PDF", "ID", "SHA", "QR", "CSV", "API", "MB", "KB", "PM", "IoT", "HTTP", "MQTT", "HTML",
            "BPMN", "DMN", "JSON", "XML", "CAD", "Word", "Excel", "SVG", "PNG", "OK", "v",
-           "JGJ", "GB", "id"}
+           "JGJ", "GB", "id",
+           # key names of the task page's shortcut hint (as printed on the keyboard)
+           "Ctrl", "Alt", "Enter", "C", "R"}
 # Pages whose users work with codes (process and form keys, user names in the audit trail):
 # identifiers with _ or : count as codes there, nowhere else.
 CODE_PAGES = ("/designer", "/audit")

@@ -77,7 +77,7 @@
       document.getElementById("an-period").textContent = "统计期间 " + procs.from + " 至 " + procs.to;
       var select = document.getElementById("an-process");
       if (select.options.length === 1) {
-        procs.items.forEach(function (p) { select.appendChild(h("option", { value: p.process_key }, p.process_key)); });
+        procs.items.forEach(function (p) { select.appendChild(h("option", { value: p.process_key }, p.name || p.process_key)); });
       }
       put("an-processes", statTable(procs.items, "流程", "process_key", function (p) {
         select.value = p.process_key; load(); }));

@@ -10,8 +10,10 @@
 
   // -- translate: this dictionary, then the palette's (JG.i18n), then the English text --------
   function translate(template, replacements) {
-    var dict = JG.propertiesZh || {};
-    var text = Object.prototype.hasOwnProperty.call(dict, template) ? dict[template]
+    var dict = JG.propertiesZh || {}, own = Object.prototype.hasOwnProperty;
+    var modeler = (JG.i18n && JG.i18n.bpmn) || {};
+    var text = own.call(dict, template) ? dict[template]
+      : own.call(modeler, template) ? modeler[template]
       : (JG.i18n && JG.i18n.t ? JG.i18n.t(template) : template);
     replacements = replacements || {};
     return text.replace(/{([^}]+)}/g, function (all, key) {
