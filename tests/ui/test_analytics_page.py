@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from engine.clock import clock
 from tests.apiclient import ApiClient
 from tests.engine.migration_diagrams import V1, with_diagram
+from tests.processes.test_analytics_api import step
 
 A, B = "FS-CC-2026-001", "FS-NH-2026-002"      # 禅城区 / 南海区
 
@@ -16,12 +17,6 @@ A, B = "FS-CC-2026-001", "FS-NH-2026-002"      # 禅城区 / 南海区
 def expect(locator):
     from playwright.sync_api import expect as pw_expect
     return pw_expect(locator)
-
-
-def step(api, instance_id, element, after, as_user, data=None):
-    clock.advance(after)
-    r = api.complete(api.open_task(instance_id, element)["id"], data or {}, as_user=as_user)
-    assert r.status_code == 200, r.get_json()
 
 
 def test_heat_map_rankings_and_export(live, sign_in, shots):
