@@ -81,6 +81,15 @@ _MOVE_HEAD = (update(audit_head).where(audit_head.c.id == 1)
               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), keyed=True))
 
 
+# One round trip instead of two on PostgreSQL: the head moves in a CTE of the event's INSERT.
+# Built once with bound parameters (a statement built with values is compiled anew every step)
+# and for one event only: SQLAlchemy does not cache a multi-row VALUES.
+_PG_APPEND_ONE = insert(audit_events).add_cte(
+    update(audit_head).where(audit_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), keyed=True)
+    .returning(audit_head.c.id).cte("moved_head"))
+
+
 def append(conn: Connection, events: list[PendingEvent], key: bytes | None = None,
            seal: bool = False) -> None:
     """Chain and insert events inside the caller's transaction (call it last: it holds a lock).
@@ -113,12 +122,8 @@ def append(conn: Connection, events: list[PendingEvent], key: bytes | None = Non
                      "instance_id": ev.instance_id, "task_id": ev.task_id, "details": details,
                      "prev_hash": prev, "hash": digest})
         prev = digest
-    if conn.dialect.name == "postgresql":
-        # one round trip instead of two: the head moves in a CTE of the events' INSERT
-        moved = (update(audit_head).where(audit_head.c.id == 1)
-                 .values(seq=seq, hash=prev, keyed=True).returning(audit_head.c.id)
-                 .cte("moved_head"))
-        conn.execute(insert(audit_events).values(rows).add_cte(moved))
+    if conn.dialect.name == "postgresql" and len(rows) == 1:
+        conn.execute(_PG_APPEND_ONE, {**rows[0], "new_seq": seq, "new_hash": prev})
         return
     conn.execute(_INSERT_EVENTS, rows)
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})

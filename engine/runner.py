@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -185,6 +185,14 @@ def _event_subprocess_start(wf: BpmnWorkflow, name: str):
     return None
 
 
+# Built once: a statement built on each step costs more than running it.
+_BUFFERED = (select(messages)
+             .where(messages.c.status == "buffered",
+                    messages.c.name.in_(bindparam("names", expanding=True)),
+                    messages.c.expires_at > bindparam("now"))
+             .order_by(messages.c.id))
+
+
 def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
     """Zeebe-style buffering: a message that arrived before anyone waited is delivered to the
     first subscription that opens and matches it. Returns True when something was delivered."""
@@ -199,10 +207,7 @@ def _deliver_buffered(engine, unit: Unit, handle: Handle, tried: set) -> bool:
     if not names:
         handle.settled = waits        # nothing more happens to the workflow in advance
         return False
-    rows = unit.conn.execute(
-        select(messages).where(messages.c.status == "buffered", messages.c.name.in_(names),
-                               messages.c.expires_at > unit.now)
-        .order_by(messages.c.id)).all()
+    rows = unit.conn.execute(_BUFFERED, {"names": sorted(names), "now": unit.now}).all()
     delivered = False
     for msg in rows:
         keys = set(message_keys(msg.correlation or {}))

@@ -78,6 +78,13 @@ _CLOSE_TASKS = (update(tasks)
                 .values(state=bindparam("to_state"), ended_at=bindparam("at"),
                         ended_by=bindparam("by")))
 _INSERT_TASKS = insert(tasks)
+_DELETE_SUBSCRIPTIONS = delete(subscriptions).where(
+    subscriptions.c.instance_id == bindparam("instance_id"),
+    tuple_(subscriptions.c.task_id, subscriptions.c.message_name).in_(
+        bindparam("pairs", expanding=True)))
+_DELETE_TIMERS = delete(timers).where(
+    timers.c.instance_id == bindparam("instance_id"),
+    tuple_(timers.c.task_id, timers.c.element_id).in_(bindparam("pairs", expanding=True)))
 _INSERT_SUBSCRIPTIONS = insert(subscriptions)
 _INSERT_TIMERS = insert(timers)
 _INSERT_INSTANCE = insert(instances)
@@ -219,10 +226,8 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
     new_subs = {(s.task_id, s.message_name, s.match_key): s for s in waits.subscriptions}
     gone_subs = old_subs - set(new_subs)
     if gone_subs:
-        conn.execute(delete(subscriptions).where(
-            subscriptions.c.instance_id == instance_id,
-            tuple_(subscriptions.c.task_id, subscriptions.c.message_name).in_(
-                sorted({(k[0], k[1]) for k in gone_subs}))))
+        conn.execute(_DELETE_SUBSCRIPTIONS, {"instance_id": instance_id,
+                                             "pairs": sorted({(k[0], k[1]) for k in gone_subs})})
     added_subs = [s for k, s in new_subs.items() if k not in old_subs]
     if added_subs:
         conn.execute(_INSERT_SUBSCRIPTIONS, [dict(
@@ -240,10 +245,8 @@ def sync_projection(unit: Unit, instance_id: str, process_key: str, scope_key: s
     new_timers = {_timer_key(t): t for t in waits.timers}
     gone = old_timers - set(new_timers)
     if gone:
-        conn.execute(delete(timers).where(
-            timers.c.instance_id == instance_id,
-            tuple_(timers.c.task_id, timers.c.element_id).in_(
-                sorted({(k[0], k[1]) for k in gone}))))
+        conn.execute(_DELETE_TIMERS, {"instance_id": instance_id,
+                                      "pairs": sorted({(k[0], k[1]) for k in gone})})
     added = [t for k, t in new_timers.items() if k not in old_timers]
     if added:
         conn.execute(_INSERT_TIMERS, [dict(
