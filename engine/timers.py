@@ -17,7 +17,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from SpiffWorkflow.task import TaskState
 
 from . import runner, spiff
@@ -71,20 +71,30 @@ def claim_next(conn, now: datetime, skip: set[str] | None = None) -> str | None:
     longest, that no other transaction holds, now locked by this one (PostgreSQL), or None.
     Read in due order from the timers' due_at index: a backlog of thousands of due timers
     costs no more per claim than one."""
-    running = instances.c.state == "running"
-    if conn.dialect.name == "sqlite":
-        # unary plus: SQLite would otherwise start from the state index (every running
-        # instance) and sort; the due_at index gives the oldest due timer at once
-        running = text("+instances.state = 'running'")
+    query = _CLAIM_NEXT[conn.dialect.name == "postgresql"][bool(skip)]
+    return conn.execute(query, {"now": now, "skip": sorted(skip or ())}).scalar()
+
+
+def _claim_next_query(postgresql: bool, skipping: bool):
+    # SQLite: the unary plus keeps it from starting at the state index (every running
+    # instance) and sorting; the due_at index gives the oldest due timer at once
+    running = instances.c.state == "running" if postgresql else \
+        text("+instances.state = 'running'")
     query = (select(timers.c.instance_id)
              .join(instances, instances.c.id == timers.c.instance_id)
-             .where(timers.c.due_at <= now, running))
-    if skip:
-        query = query.where(timers.c.instance_id.not_in(sorted(skip)))
+             .where(timers.c.due_at <= bindparam("now"), running))
+    if skipping:
+        query = query.where(timers.c.instance_id.not_in(bindparam("skip", expanding=True)))
     query = query.order_by(timers.c.due_at).limit(1)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=instances)
-    return conn.execute(query).scalar()
+    return query.with_for_update(skip_locked=True, of=instances) if postgresql else query
+
+
+# Built once (by database, with or without a skip list): a pass claims once per instance.
+_CLAIM_NEXT = {pg: {skipping: _claim_next_query(pg, skipping) for skipping in (False, True)}
+               for pg in (False, True)}
+_DUE_TIMERS = (select(timers.c.task_id, timers.c.element_id, timers.c.kind, timers.c.attempts)
+               .where(timers.c.instance_id == bindparam("instance_id"),
+                      timers.c.due_at <= bindparam("now")))
 
 
 def claim(conn, instance_id: str) -> bool:
@@ -97,10 +107,7 @@ def claim(conn, instance_id: str) -> bool:
 
 
 def _fire_claimed(engine, unit, instance_id: str, incident_ok: bool = True) -> list[str]:
-    due = unit.conn.execute(select(timers.c.task_id, timers.c.element_id, timers.c.kind,
-                                   timers.c.attempts)
-                            .where(timers.c.instance_id == instance_id,
-                                   timers.c.due_at <= unit.now)).all()
+    due = unit.conn.execute(_DUE_TIMERS, {"instance_id": instance_id, "now": unit.now}).all()
     if not due:
         return []
     handle = load_handle(engine, unit, instance_id)
