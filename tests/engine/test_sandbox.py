@@ -9,15 +9,13 @@ import pytest
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from engine.sandbox import SandboxEnvironment, ScriptError, check_source
-from engine.scripting import HOST_FUNCTIONS
+from tests.conftest import host_sandbox
 
 
 @pytest.fixture(scope="module")
 def env():
-    sandbox = SandboxEnvironment(time_limit=0.5, memory_limit_mb=128,
-                                 functions=dict(HOST_FUNCTIONS), workers=2)
-    yield sandbox
-    sandbox.close()
+    with host_sandbox(time_limit=0.5, memory_limit_mb=128) as sandbox:
+        yield sandbox
 
 
 def still_works(env: SandboxEnvironment) -> None:
