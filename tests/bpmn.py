@@ -1,5 +1,5 @@
 """Small BPMN diagrams for tests, written from parts: a process in its definitions, a line of
-nodes from a start event to an end event, a service task calling an operation."""
+nodes from a start event to an end event, a service task calling an operation, the drawing."""
 from __future__ import annotations
 
 import re
@@ -47,3 +47,23 @@ def service_task(task_id: str, operator: str, result: str, params=(), name: str 
             f"{parameters}</spiffworkflow:serviceTaskOperator>"
             "</bpmn:extensionElements></bpmn:serviceTask>")
 
+
+def drawing(plane: str, shapes: dict, edges: dict) -> str:
+    """The BPMN DI of the element `plane` (a process or collaboration), for bpmn-js: shapes are
+    {element: (x, y, width, height[, more attributes])}; edges are {flow: [(x, y), ...]} or
+    {flow: (source, target)}, a straight line from the source's right side to the target's left
+    at the source's middle height."""
+    parts = []
+    for element, (x, y, w, h, *more) in shapes.items():
+        attributes = "".join(f" {a}" for a in more)
+        parts.append(f'<bpmndi:BPMNShape id="{element}_di" bpmnElement="{element}"{attributes}>'
+                     f'<dc:Bounds x="{x}" y="{y}" width="{w}" height="{h}"/></bpmndi:BPMNShape>')
+    for flow, points in edges.items():
+        if isinstance(points, tuple):
+            (sx, sy, sw, sh, *_), (tx, *_) = shapes[points[0]], shapes[points[1]]
+            points = [(sx + sw, sy + sh // 2), (tx, sy + sh // 2)]
+        waypoints = "".join(f'<di:waypoint x="{x}" y="{y}"/>' for x, y in points)
+        parts.append(f'<bpmndi:BPMNEdge id="{flow}_di" bpmnElement="{flow}">{waypoints}'
+                     "</bpmndi:BPMNEdge>")
+    return (f'<bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="{plane}">\n'
+            + "\n".join(parts) + "\n</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>")
