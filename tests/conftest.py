@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -95,6 +96,21 @@ def run_jobs_at_once(engine):
         except JobPostponed:
             pass
     return wake
+
+
+@contextmanager
+def host_sandbox(time_limit: float, memory_limit_mb: int):
+    """The script sandbox as workflows have it (the host functions, two workers), with the
+    given limits; closed when the block ends. For a module's `env` fixture."""
+    from engine.sandbox import SandboxEnvironment
+    from engine.scripting import HOST_FUNCTIONS
+
+    sandbox = SandboxEnvironment(time_limit=time_limit, memory_limit_mb=memory_limit_mb,
+                                 functions=dict(HOST_FUNCTIONS), workers=2)
+    try:
+        yield sandbox
+    finally:
+        sandbox.close()
 
 
 @pytest.fixture

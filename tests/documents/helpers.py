@@ -10,21 +10,11 @@ import tempfile
 from sqlalchemy import func, select
 
 from processes.schema import documents, projects
+from tests.bpmn import line, process_xml, service_task
 
-DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
-  <bpmn:process id="doc_gate" name="出具文书" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="doc"/>
-    <bpmn:serviceTask id="doc" name="出具文书"><bpmn:extensionElements>
-      <spiffworkflow:properties><spiffworkflow:property name="async" value="true"/></spiffworkflow:properties>
-      <spiffworkflow:serviceTaskOperator id="document.request" resultVariable="document">
-        <spiffworkflow:parameters><spiffworkflow:parameter id="kind" type="str" value="kind"/></spiffworkflow:parameters>
-      </spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="doc" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+DIAGRAM = process_xml("doc_gate", line(
+    service_task("doc", "document.request", "document", [("kind", "str", "kind")],
+                 name="出具文书", run_async=True)), name="出具文书")
 
 PROJECT = "FS-CC-2026-001"
 

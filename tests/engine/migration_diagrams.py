@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from tests.apiclient import PROCESSES
+from tests.bpmn import drawing
 
 with open(os.path.join(PROCESSES, "two_lanes.bpmn"), encoding="utf-8") as fh:
     V1 = fh.read()
@@ -41,18 +42,8 @@ def with_diagram(xml: bytes | str, reply: str = "reply") -> bytes:
     edges = {"f1": [(136, 140), (180, 140)], "f2": [(280, 140), (340, 140)],
              "f3": [(440, 140), (500, 140)], "f4": [(525, 115), (525, 60), (230, 60), (230, 100)],
              "f5": [(550, 140), (610, 140)], "f6": [(390, 198), (390, 240)]}
-    parts = []
-    for element, (x, y, w, h) in shapes.items():
-        if f'id="{element}"' in text:
-            parts.append(f'<bpmndi:BPMNShape id="{element}_di" bpmnElement="{element}">'
-                         f'<dc:Bounds x="{x}" y="{y}" width="{w}" height="{h}"/></bpmndi:BPMNShape>')
-    for flow, points in edges.items():
-        if f'id="{flow}"' in text:
-            waypoints = "".join(f'<di:waypoint x="{x}" y="{y}"/>' for x, y in points)
-            parts.append(f'<bpmndi:BPMNEdge id="{flow}_di" bpmnElement="{flow}">{waypoints}'
-                         f'</bpmndi:BPMNEdge>')
-    diagram = ('<bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="two_lanes">'
-               + "".join(parts) + "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>")
+    diagram = drawing("two_lanes", {e: box for e, box in shapes.items() if f'id="{e}"' in text},
+                      {f: points for f, points in edges.items() if f'id="{f}"' in text})
     text = text.replace(
         "<bpmn:definitions ",
         '<bpmn:definitions xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '

@@ -12,54 +12,31 @@ from engine.clock import clock
 from engine.schema import definitions
 from engine.serializer import dump_specs
 from engine.timers import fire_due
+from tests.bpmn import line, process_xml
 
 P1 = "FS-CC-2026-001"
-NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-      'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"')
 
 # A call activity that calls its own process: deploy's lint refuses it, so it is stored here
 # directly, as an older version or a database edit could have left it.
-RECURSIVE = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {NS} id="d" targetNamespace="t">
-  <bpmn:process id="recur" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="again"/>
-    <bpmn:callActivity id="again" calledElement="recur"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="again" targetRef="e"/>
-    <bpmn:endEvent id="e"/>
-  </bpmn:process>
-</bpmn:definitions>""".encode()
+RECURSIVE = process_xml("recur", line(
+    '<bpmn:callActivity id="again" calledElement="recur"/>', start="s", end="e")).encode()
 
 # A multi-instance whose count comes from a variable at run time.
-MANY = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {NS} id="d" targetNamespace="t">
-  <bpmn:process id="many" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
-    <bpmn:scriptTask id="work">
-      <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>n</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>
-      <bpmn:script>x = 1</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
-    <bpmn:endEvent id="e"/>
-  </bpmn:process>
-</bpmn:definitions>""".encode()
+MANY = process_xml("many", line("""<bpmn:scriptTask id="work">
+  <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>n</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>
+  <bpmn:script>x = 1</bpmn:script>
+</bpmn:scriptTask>""", start="s", end="e")).encode()
 
-CYCLE = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {NS} id="d" targetNamespace="t">
-  <bpmn:process id="ticker" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
-    <bpmn:userTask id="wait"/>
-    <bpmn:boundaryEvent id="tick" attachedToRef="wait" cancelActivity="false">
-      <bpmn:timerEventDefinition><bpmn:timeCycle>every</bpmn:timeCycle></bpmn:timerEventDefinition>
-    </bpmn:boundaryEvent>
-    <bpmn:sequenceFlow id="f2" sourceRef="tick" targetRef="ticked"/>
-    <bpmn:endEvent id="ticked"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="e"/>
-    <bpmn:endEvent id="e"/>
-  </bpmn:process>
-</bpmn:definitions>""".encode()
+CYCLE = process_xml("ticker", """<bpmn:startEvent id="s"/>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
+<bpmn:userTask id="wait"/>
+<bpmn:boundaryEvent id="tick" attachedToRef="wait" cancelActivity="false">
+  <bpmn:timerEventDefinition><bpmn:timeCycle>every</bpmn:timeCycle></bpmn:timerEventDefinition>
+</bpmn:boundaryEvent>
+<bpmn:sequenceFlow id="f2" sourceRef="tick" targetRef="ticked"/>
+<bpmn:endEvent id="ticked"/>
+<bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="e"/>
+<bpmn:endEvent id="e"/>""").encode()
 
 
 def store_unlinted(engine, key: str, xml: bytes) -> None:

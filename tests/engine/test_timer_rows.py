@@ -7,35 +7,25 @@ from datetime import timedelta
 from engine.clock import clock
 from engine.services import ServiceFailure
 from engine.timers import fire_due
+from tests.bpmn import process_xml, service_task
 
 P1 = "FS-CC-2026-001"
-BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
-  <bpmn:process id="job_and_cycle" name="job beside a cycle" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
-    <bpmn:parallelGateway id="split"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="watch"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="issue"/>
-    <bpmn:userTask id="watch"/>
-    <bpmn:boundaryEvent id="tick" attachedToRef="watch" cancelActivity="false">
-      <bpmn:timerEventDefinition><bpmn:timeCycle>"R100/PT2M"</bpmn:timeCycle></bpmn:timerEventDefinition>
-    </bpmn:boundaryEvent>
-    <bpmn:sequenceFlow id="f4" sourceRef="tick" targetRef="ticked"/>
-    <bpmn:endEvent id="ticked"/>
-    <bpmn:sequenceFlow id="f5" sourceRef="watch" targetRef="end_watch"/>
-    <bpmn:endEvent id="end_watch"/>
-    <bpmn:serviceTask id="issue">
-      <bpmn:extensionElements>
-        <spiffworkflow:properties><spiffworkflow:property name="async" value="true"/></spiffworkflow:properties>
-        <spiffworkflow:serviceTaskOperator id="test.flaky" resultVariable="issued"/>
-      </bpmn:extensionElements>
-    </bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f6" sourceRef="issue" targetRef="end_issue"/>
-    <bpmn:endEvent id="end_issue"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+BPMN = process_xml("job_and_cycle", """<bpmn:startEvent id="start"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+<bpmn:parallelGateway id="split"/>
+<bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="watch"/>
+<bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="issue"/>
+<bpmn:userTask id="watch"/>
+<bpmn:boundaryEvent id="tick" attachedToRef="watch" cancelActivity="false">
+  <bpmn:timerEventDefinition><bpmn:timeCycle>"R100/PT2M"</bpmn:timeCycle></bpmn:timerEventDefinition>
+</bpmn:boundaryEvent>
+<bpmn:sequenceFlow id="f4" sourceRef="tick" targetRef="ticked"/>
+<bpmn:endEvent id="ticked"/>
+<bpmn:sequenceFlow id="f5" sourceRef="watch" targetRef="end_watch"/>
+<bpmn:endEvent id="end_watch"/>
+""" + service_task("issue", "test.flaky", "issued", run_async=True) + """
+<bpmn:sequenceFlow id="f6" sourceRef="issue" targetRef="end_issue"/>
+<bpmn:endEvent id="end_issue"/>""", name="job beside a cycle").encode()
 
 
 def failing(ctx):

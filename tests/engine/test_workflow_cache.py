@@ -6,26 +6,13 @@ from __future__ import annotations
 import pytest
 
 from engine.services import ServiceRefusal
+from tests.bpmn import line, process_xml, service_task
 from tests.conftest import make_database_url, run_jobs_at_once
 
 P1 = "FS-CC-2026-001"
-CHECKED = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
-  <bpmn:process id="checked" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="reply"/>
-    <bpmn:userTask id="reply"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="reply" targetRef="check"/>
-    <bpmn:serviceTask id="check">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="test.check" resultVariable="checked"/>
-      </bpmn:extensionElements>
-    </bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="e"/>
-    <bpmn:endEvent id="e"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+CHECKED = process_xml("checked", line(
+    '<bpmn:userTask id="reply"/>', service_task("check", "test.check", "checked"),
+    start="s", end="e")).encode()
 
 
 @pytest.fixture

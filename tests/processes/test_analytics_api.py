@@ -30,18 +30,24 @@ def step(api, instance_id, element, after, as_user, data=None):
     assert r.status_code == 200, r.get_json()
 
 
-def history(api):
-    assert api.deploy(files={"two_lanes.bpmn": REMINDED}).status_code == 201
+def sent_back(api):
+    """Two instances of the deployed two_lanes: Nanhai's drafted and answered; Chancheng's
+    contractor answers late, is sent back once and the inspector drafts again."""
     a = api.start("two_lanes", A, {"project_code": A}).get_json()["id"]
     b = api.start("two_lanes", B, {"project_code": B}).get_json()["id"]
     step(api, a, "draft", timedelta(hours=1), "inspector_cc")
     step(api, b, "draft", timedelta(hours=1), "inspector_nh")
     step(api, b, "reply", timedelta(hours=2), "contractor_gz2",
          {"measures": "已整改完毕请复查", "accepted": True})
-    # Chancheng's contractor answers late and is sent back once
     step(api, a, "reply", timedelta(days=3), "contractor_gdjg",
          {"measures": "已整改完毕请复查", "accepted": False})
     step(api, a, "draft", timedelta(hours=1), "inspector_cc")
+    return a, b
+
+
+def history(api):
+    assert api.deploy(files={"two_lanes.bpmn": REMINDED}).status_code == 201
+    a, b = sent_back(api)
     step(api, a, "reply", timedelta(days=1), "contractor_gdjg",
          {"measures": "再次整改完毕请复查", "accepted": True})
     return a, b

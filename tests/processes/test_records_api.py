@@ -1,26 +1,13 @@
 """Scores and documents that service operations leave behind, as each role sees them."""
 from __future__ import annotations
 
-DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
-  <bpmn:process id="records" name="记录" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="score"/>
-    <bpmn:serviceTask id="score" name="记分"><bpmn:extensionElements>
-      <spiffworkflow:serviceTaskOperator id="score.record" resultVariable="score">
-        <spiffworkflow:parameters>
-          <spiffworkflow:parameter id="item" type="str" value="'未按方案施工'"/>
-          <spiffworkflow:parameter id="points" type="int" value="points"/>
-        </spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="score" targetRef="doc"/>
-    <bpmn:serviceTask id="doc" name="出具通知书"><bpmn:extensionElements>
-      <spiffworkflow:serviceTaskOperator id="document.request" resultVariable="notice">
-        <spiffworkflow:parameters><spiffworkflow:parameter id="kind" type="str" value="'rectification_notice'"/></spiffworkflow:parameters>
-      </spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f3" sourceRef="doc" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+from tests.bpmn import line, process_xml, service_task
+
+DIAGRAM = process_xml("records", line(
+    service_task("score", "score.record", "score",
+                 [("item", "str", "'未按方案施工'"), ("points", "int", "points")], name="记分"),
+    service_task("doc", "document.request", "notice", [("kind", "str", "'rectification_notice'")],
+                 name="出具通知书")), name="记录")
 
 
 def start(api, project, points):

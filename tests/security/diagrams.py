@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-        'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" '
-        'targetNamespace="t">\n')
+from tests.bpmn import HEAD
 
 
 def process(key: str, body: str, before: str = "") -> bytes:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.sandbox import SandboxEnvironment, ScriptError
-from engine.scripting import HOST_FUNCTIONS
+from engine.sandbox import ScriptError
+from tests.conftest import host_sandbox
 
 from .diagrams import script_process, started
 from .memory import peak, reset_peak
@@ -41,10 +41,8 @@ def comparison_bomb(levels: int = 25) -> str:
 
 @pytest.fixture(scope="module")
 def env():
-    sandbox = SandboxEnvironment(time_limit=2.0, memory_limit_mb=256,
-                                 functions=dict(HOST_FUNCTIONS), workers=2)
-    yield sandbox
-    sandbox.close()
+    with host_sandbox(time_limit=2.0, memory_limit_mb=256) as sandbox:
+        yield sandbox
 
 
 ATTACKS = {"fstrings": fstring_bomb(), "str_of_lists": str_of_lists_bomb(),

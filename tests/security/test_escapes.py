@@ -9,8 +9,8 @@ import types
 
 import pytest
 
-from engine.sandbox import SandboxEnvironment, ScriptError
-from engine.scripting import HOST_FUNCTIONS
+from engine.sandbox import ScriptError
+from tests.conftest import host_sandbox
 
 from .diagrams import script_process
 
@@ -121,10 +121,8 @@ ESCAPES = [
 
 @pytest.fixture(scope="module")
 def env():
-    sandbox = SandboxEnvironment(time_limit=2.0, memory_limit_mb=128,
-                                 functions=dict(HOST_FUNCTIONS), workers=2)
-    yield sandbox
-    sandbox.close()
+    with host_sandbox(time_limit=2.0, memory_limit_mb=128) as sandbox:
+        yield sandbox
 
 
 def _plain(value) -> bool:

@@ -9,9 +9,7 @@ from openpyxl import load_workbook
 from engine.clock import clock
 from tests.apiclient import ApiClient
 from tests.engine.migration_diagrams import V1, with_diagram
-from tests.processes.test_analytics_api import step
-
-A, B = "FS-CC-2026-001", "FS-NH-2026-002"      # 禅城区 / 南海区
+from tests.processes.test_analytics_api import sent_back
 
 
 def expect(locator):
@@ -22,15 +20,7 @@ def expect(locator):
 def test_heat_map_rankings_and_export(live, sign_in, shots):
     api = ApiClient(live.app)
     assert api.deploy(files={"two_lanes.bpmn": with_diagram(V1)}).status_code in (200, 201)
-    a = api.start("two_lanes", A, {"project_code": A}).get_json()["id"]
-    b = api.start("two_lanes", B, {"project_code": B}).get_json()["id"]
-    step(api, a, "draft", timedelta(hours=1), "inspector_cc")
-    step(api, b, "draft", timedelta(hours=1), "inspector_nh")
-    step(api, b, "reply", timedelta(hours=2), "contractor_gz2",
-         {"measures": "已整改完毕请复查", "accepted": True})
-    step(api, a, "reply", timedelta(days=3), "contractor_gdjg",
-         {"measures": "已整改完毕请复查", "accepted": False})
-    step(api, a, "draft", timedelta(hours=1), "inspector_cc")
+    sent_back(api)
     clock.advance(timedelta(minutes=5))
 
     page = sign_in("leader")

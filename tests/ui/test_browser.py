@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.apiclient import TINY_PNG
+from tests.ui.helpers import fill_reply, pick_date, submit
 
 PROJECT = "FS-CC-2026-001"          # 禅城: inspector_cc; contractor CON001 (contractor_gdjg),
 #                                     supervisor SUP001 (supervisor_hn)
@@ -28,19 +28,7 @@ def open_task_from_inbox(page, instance_id: str, name: str):
     return task_id
 
 
-def pick_date(page, label: str, iso: str) -> None:
-    """form-js's date field takes typed input in the browser's locale (zh-CN: yyyy/MM/dd)."""
-    field = page.get_by_label(label)
-    field.fill(iso.replace("-", "/"))
-    field.press("Enter")
-
-
-def submit(page) -> None:
-    page.get_by_role("button", name="提交办理").click()
-    expect(page.locator("#task-done")).to_be_visible()
-
-
-def test_rectification_from_notice_to_acceptance(live, sign_in, shots, tmp_path):
+def test_rectification_from_notice_to_acceptance(live, sign_in, shots):
     # the inspector starts a rectification from the instances page and issues the notice
     inspector = sign_in("inspector_cc")
     inspector.goto("/instances")
@@ -79,12 +67,7 @@ def test_rectification_from_notice_to_acceptance(live, sign_in, shots, tmp_path)
     expect(contractor.locator("#inbox-table")).to_be_visible()
     shots(contractor, "05-contractor-inbox")
     reply_id = open_task_from_inbox(contractor, instance_id, "整改并回复")
-    contractor.get_by_label("整改措施").fill("已设置防护栏杆并挂密目网, 洞口已加盖固定")
-    contractor.get_by_label("整改责任人").fill("王建国")
-    photo = tmp_path / "整改后.png"
-    photo.write_bytes(TINY_PNG)
-    contractor.locator("#upload-rect_evidence").set_input_files(str(photo))
-    expect(contractor.locator('[data-field="rect_evidence"] li[data-attachment]')).to_have_count(1)
+    fill_reply(contractor, "已设置防护栏杆并挂密目网, 洞口已加盖固定", "整改后.png")
     contractor.get_by_role("button", name="暂存").click()
     expect(contractor.locator("#draft-saved")).to_be_visible()
     contractor.reload()

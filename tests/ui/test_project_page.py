@@ -12,15 +12,14 @@ def expect(locator):
 def test_a_contractor_sees_everything_about_its_site(live, sign_in, shots):
     page = sign_in("contractor_gdjg")
     page.goto("/projects/FS-CC-2026-001")
-    expect(page.locator("h1")).to_contain_text("禅城区季华路商业综合体")
-    expect(page.locator("#parties")).to_contain_text("广东建工集团有限公司")
-    expect(page.locator("#parties")).to_contain_text("广东华南建设监理有限公司")
     # the demo's rectification waits for this contractor's reply, with its notice issued
-    expect(page.locator("#instances")).to_contain_text("隐患整改")
-    expect(page.locator("#instances")).to_contain_text("整改并回复")
-    expect(page.locator("#documents")).to_contain_text("整改通知书")
-    expect(page.locator("#devices")).to_contain_text("DUST-CC001")
-    expect(page.locator("#devices")).to_contain_text("QZ-CC001-01")
+    for section, texts in (("h1", ["禅城区季华路商业综合体"]),
+                           ("#parties", ["广东建工集团有限公司", "广东华南建设监理有限公司"]),
+                           ("#instances", ["隐患整改", "整改并回复"]),
+                           ("#documents", ["整改通知书"]),
+                           ("#devices", ["DUST-CC001", "QZ-CC001-01"])):
+        for text in texts:
+            expect(page.locator(section)).to_contain_text(text)
     expect(page.locator("#proj-state")).not_to_have_text("正在加载")
     assert page.locator("#locate-form").count() == 0          # contractors do not move sites
     shots(page, "1-contractor")

@@ -6,46 +6,51 @@ from __future__ import annotations
 import re
 
 from tests.apiclient import ApiClient
+from tests.bpmn import drawing, linked
 
 KEY = "props_demo"
-DIAGRAM = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
-  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="d" targetNamespace="http://jianguan.foshan/bpmn">
-  <bpmn:collaboration id="collab"><bpmn:participant id="pool" name="属性面板演示" processRef="{KEY}"/></bpmn:collaboration>
-  <bpmn:process id="{KEY}" name="属性面板演示" isExecutable="true">
-    <bpmn:laneSet id="ls"><bpmn:lane id="lane1" name="待定">
-      <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>fill</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>gw</bpmn:flowNodeRef><bpmn:flowNodeRef>wait</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>end_a</bpmn:flowNodeRef><bpmn:flowNodeRef>end_b</bpmn:flowNodeRef>
-    </bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="start" name="开始"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
-    <bpmn:userTask id="fill" name="填写数量"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="gw"/>
-    <bpmn:exclusiveGateway id="gw" name="数量多?" default="f_no"/>
-    <bpmn:sequenceFlow id="f_yes" name="多" sourceRef="gw" targetRef="wait"/>
-    <bpmn:sequenceFlow id="f_no" name="少" sourceRef="gw" targetRef="end_b"/>
-    <bpmn:intermediateCatchEvent id="wait" name="等两天"><bpmn:timerEventDefinition id="td"/></bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="end_a"/>
-    <bpmn:endEvent id="end_a" name="结束"/><bpmn:endEvent id="end_b" name="结束"/>
-  </bpmn:process>
-  <bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="collab">
-    <bpmndi:BPMNShape id="pool_di" bpmnElement="pool" isHorizontal="true"><dc:Bounds x="100" y="60" width="760" height="260"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="lane1_di" bpmnElement="lane1" isHorizontal="true"><dc:Bounds x="130" y="60" width="730" height="260"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="170" y="142" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="fill_di" bpmnElement="fill"><dc:Bounds x="250" y="120" width="100" height="80"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="gw_di" bpmnElement="gw" isMarkerVisible="true"><dc:Bounds x="400" y="135" width="50" height="50"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="wait_di" bpmnElement="wait"><dc:Bounds x="520" y="142" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="end_a_di" bpmnElement="end_a"><dc:Bounds x="640" y="142" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="end_b_di" bpmnElement="end_b"><dc:Bounds x="520" y="252" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="206" y="160"/><di:waypoint x="250" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="350" y="160"/><di:waypoint x="400" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f_yes_di" bpmnElement="f_yes"><di:waypoint x="450" y="160"/><di:waypoint x="520" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f_no_di" bpmnElement="f_no"><di:waypoint x="425" y="185"/><di:waypoint x="425" y="270"/><di:waypoint x="520" y="270"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f3_di" bpmnElement="f3"><di:waypoint x="556" y="160"/><di:waypoint x="640" y="160"/></bpmndi:BPMNEdge>
-  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
-</bpmn:definitions>"""
+H = 'isHorizontal="true"'         # a pool's or lane's shape
+
+
+def modeler_file(definitions_id: str, body: str, di: str) -> str:
+    """A .bpmn file as the modeler saves it: the process (and collaboration) with its drawing."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"\n'
+            '  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+            'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"\n'
+            f'  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="{definitions_id}" '
+            'targetNamespace="http://jianguan.foshan/bpmn">\n'
+            f"{body}\n{di}\n</bpmn:definitions>")
+
+
+def pooled(key: str, name: str, lane: str, nodes: str, body: str) -> str:
+    """The process `key` in the pool `pool`, both named `name`, its nodes (ids, space-separated)
+    in the one lane lane1 named `lane`."""
+    refs = "".join(f"<bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>" for node in nodes.split())
+    return (f'<bpmn:collaboration id="collab"><bpmn:participant id="pool" name="{name}" '
+            f'processRef="{key}"/></bpmn:collaboration>\n'
+            f'<bpmn:process id="{key}" name="{name}" isExecutable="true">\n'
+            f'<bpmn:laneSet id="ls"><bpmn:lane id="lane1" name="{lane}">{refs}</bpmn:lane>'
+            f"</bpmn:laneSet>\n{body}\n</bpmn:process>")
+
+
+DIAGRAM = modeler_file("d", pooled(
+    KEY, "属性面板演示", "待定", "start fill gw wait end_a end_b", """
+<bpmn:startEvent id="start" name="开始"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
+<bpmn:userTask id="fill" name="填写数量"/>
+<bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="gw"/>
+<bpmn:exclusiveGateway id="gw" name="数量多?" default="f_no"/>
+<bpmn:sequenceFlow id="f_yes" name="多" sourceRef="gw" targetRef="wait"/>
+<bpmn:sequenceFlow id="f_no" name="少" sourceRef="gw" targetRef="end_b"/>
+<bpmn:intermediateCatchEvent id="wait" name="等两天"><bpmn:timerEventDefinition id="td"/></bpmn:intermediateCatchEvent>
+<bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="end_a"/>
+<bpmn:endEvent id="end_a" name="结束"/><bpmn:endEvent id="end_b" name="结束"/>"""), drawing("collab", {
+    "pool": (100, 60, 760, 260, H), "lane1": (130, 60, 730, 260, H), "start": (170, 142, 36, 36),
+    "fill": (250, 120, 100, 80), "gw": (400, 135, 50, 50, 'isMarkerVisible="true"'),
+    "wait": (520, 142, 36, 36), "end_a": (640, 142, 36, 36), "end_b": (520, 252, 36, 36),
+}, {"f1": ("start", "fill"), "f2": ("fill", "gw"), "f_yes": ("gw", "wait"),
+    "f_no": [(425, 185), (425, 270), (520, 270)], "f3": ("wait", "end_a")}))
 
 # Latin words allowed in the panel: names of standards and languages; 「...」 quotes code
 ALLOWED = {"ID", "XML", "BPMN", "DMN", "ISO", "Python", "JUEL", "FEEL"}
@@ -163,46 +168,18 @@ def test_panel_text_is_chinese(live, sign_in, shots):
     assert "关联键名称" in seen["t_wait"] and "实例数 (Python)" in seen["t_each"]
 
 
-MORE = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
-  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="d2" targetNamespace="http://jianguan.foshan/bpmn">
-  <bpmn:message id="m_paid" name="props_paid"/>
-  <bpmn:collaboration id="collab"><bpmn:participant id="pool" name="属性面板演示二" processRef="props_more"/></bpmn:collaboration>
-  <bpmn:process id="props_more" name="属性面板演示二" isExecutable="true">
-    <bpmn:laneSet id="ls"><bpmn:lane id="lane1" name="监督员">
-      <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>t_form</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>t_script</bpmn:flowNodeRef><bpmn:flowNodeRef>t_wait</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>t_each</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>
-    </bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="start" name="开始"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="t_form"/>
-    <bpmn:userTask id="t_form" name="登记"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="t_form" targetRef="t_script"/>
-    <bpmn:scriptTask id="t_script" name="计算"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="t_script" targetRef="t_wait"/>
-    <bpmn:receiveTask id="t_wait" name="等付款" messageRef="m_paid"/>
-    <bpmn:sequenceFlow id="f4" sourceRef="t_wait" targetRef="t_each"/>
-    <bpmn:userTask id="t_each" name="逐个复核"><bpmn:multiInstanceLoopCharacteristics/></bpmn:userTask>
-    <bpmn:sequenceFlow id="f5" sourceRef="t_each" targetRef="end"/>
-    <bpmn:endEvent id="end" name="结束"/>
-  </bpmn:process>
-  <bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="collab">
-    <bpmndi:BPMNShape id="pool_di" bpmnElement="pool" isHorizontal="true"><dc:Bounds x="100" y="60" width="860" height="200"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="lane1_di" bpmnElement="lane1" isHorizontal="true"><dc:Bounds x="130" y="60" width="830" height="200"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="160" y="142" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="t_form_di" bpmnElement="t_form"><dc:Bounds x="230" y="120" width="100" height="80"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="t_script_di" bpmnElement="t_script"><dc:Bounds x="370" y="120" width="100" height="80"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="t_wait_di" bpmnElement="t_wait"><dc:Bounds x="510" y="120" width="100" height="80"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="t_each_di" bpmnElement="t_each"><dc:Bounds x="650" y="120" width="100" height="80"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="800" y="142" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="196" y="160"/><di:waypoint x="230" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="330" y="160"/><di:waypoint x="370" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f3_di" bpmnElement="f3"><di:waypoint x="470" y="160"/><di:waypoint x="510" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f4_di" bpmnElement="f4"><di:waypoint x="610" y="160"/><di:waypoint x="650" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f5_di" bpmnElement="f5"><di:waypoint x="750" y="160"/><di:waypoint x="800" y="160"/></bpmndi:BPMNEdge>
-  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
-</bpmn:definitions>"""
+MORE = modeler_file("d2", '<bpmn:message id="m_paid" name="props_paid"/>\n' + pooled(
+    "props_more", "属性面板演示二", "监督员", "start t_form t_script t_wait t_each end", linked(
+        '<bpmn:startEvent id="start" name="开始"/>', '<bpmn:userTask id="t_form" name="登记"/>',
+        '<bpmn:scriptTask id="t_script" name="计算"/>',
+        '<bpmn:receiveTask id="t_wait" name="等付款" messageRef="m_paid"/>', '<bpmn:userTask '
+        'id="t_each" name="逐个复核"><bpmn:multiInstanceLoopCharacteristics/></bpmn:userTask>',
+        '<bpmn:endEvent id="end" name="结束"/>')), drawing("collab", {
+    "pool": (100, 60, 860, 200, H), "lane1": (130, 60, 830, 200, H), "start": (160, 142, 36, 36),
+    "t_form": (230, 120, 100, 80), "t_script": (370, 120, 100, 80), "t_wait": (510, 120, 100, 80),
+    "t_each": (650, 120, 100, 80), "end": (800, 142, 36, 36),
+}, {"f1": ("start", "t_form"), "f2": ("t_form", "t_script"), "f3": ("t_script", "t_wait"),
+    "f4": ("t_wait", "t_each"), "f5": ("t_each", "end")}))
 
 
 def fill(page, element_id: str, group: str, entry: str, value: str) -> None:
@@ -280,37 +257,18 @@ def test_form_script_correlation_and_multi_instance_edited_in_the_panel(live, si
     assert page.errors == []
 
 
-TASKS = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
-  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="d3" targetNamespace="http://jianguan.foshan/bpmn">
-  <bpmn:process id="props_tasks" name="属性面板演示三" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="s_grade"/>
-    <bpmn:serviceTask id="s_grade" name="评定"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="s_grade" targetRef="r_rule"/>
-    <bpmn:businessRuleTask id="r_rule" name="判定"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="r_rule" targetRef="c_call"/>
-    <bpmn:callActivity id="c_call" name="约谈"/>
-    <bpmn:sequenceFlow id="f4" sourceRef="c_call" targetRef="w_cond"/>
-    <bpmn:intermediateCatchEvent id="w_cond" name="等条件"><bpmn:conditionalEventDefinition id="cd"/></bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f5" sourceRef="w_cond" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-  <bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="props_tasks">
-    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="142" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="s_grade_di" bpmnElement="s_grade"><dc:Bounds x="170" y="120" width="100" height="80"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="r_rule_di" bpmnElement="r_rule"><dc:Bounds x="310" y="120" width="100" height="80"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="c_call_di" bpmnElement="c_call"><dc:Bounds x="450" y="120" width="100" height="80"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="w_cond_di" bpmnElement="w_cond"><dc:Bounds x="590" y="142" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="670" y="142" width="36" height="36"/></bpmndi:BPMNShape>
-    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="136" y="160"/><di:waypoint x="170" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="270" y="160"/><di:waypoint x="310" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f3_di" bpmnElement="f3"><di:waypoint x="410" y="160"/><di:waypoint x="450" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f4_di" bpmnElement="f4"><di:waypoint x="550" y="160"/><di:waypoint x="590" y="160"/></bpmndi:BPMNEdge>
-    <bpmndi:BPMNEdge id="f5_di" bpmnElement="f5"><di:waypoint x="626" y="160"/><di:waypoint x="670" y="160"/></bpmndi:BPMNEdge>
-  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
-</bpmn:definitions>"""
+TASKS = modeler_file("d3", (
+    '<bpmn:process id="props_tasks" name="属性面板演示三" isExecutable="true">\n' + linked(
+        '<bpmn:startEvent id="start"/>', '<bpmn:serviceTask id="s_grade" name="评定"/>',
+        '<bpmn:businessRuleTask id="r_rule" name="判定"/>',
+        '<bpmn:callActivity id="c_call" name="约谈"/>', '<bpmn:intermediateCatchEvent '
+        'id="w_cond" name="等条件"><bpmn:conditionalEventDefinition id="cd"/>'
+        '</bpmn:intermediateCatchEvent>', '<bpmn:endEvent id="end"/>') + "\n</bpmn:process>"),
+    drawing("props_tasks", {
+        "start": (100, 142, 36, 36), "s_grade": (170, 120, 100, 80), "r_rule": (310, 120, 100, 80),
+        "c_call": (450, 120, 100, 80), "w_cond": (590, 142, 36, 36), "end": (670, 142, 36, 36),
+    }, {"f1": ("start", "s_grade"), "f2": ("s_grade", "r_rule"), "f3": ("r_rule", "c_call"),
+        "f4": ("c_call", "w_cond"), "f5": ("w_cond", "end")}))
 
 
 def test_service_decision_call_and_conditional_event_edited_in_the_panel(live, sign_in, shots):

@@ -3,22 +3,37 @@ reached an instance (4), a completed task reopening with its data and files (7),
 after submitting (8), an oversize file refused before it is sent (14)."""
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.apiclient import ApiClient, TINY_PNG
+from tests.apiclient import ApiClient
+from tests.ui.helpers import fill_reply, pick_date, submit
 
 PROJECT = "FS-CC-2026-001"
 
 
-def _reply_task(api: ApiClient) -> tuple[str, str]:
-    """A fresh rectification up to the contractor's reply: (instance id, reply task id)."""
+@pytest.fixture
+def at_reply(live) -> tuple[ApiClient, str, str]:
+    """A fresh rectification up to the contractor's reply: (api, instance id, reply task id)."""
+    api = ApiClient(live.app)
     iid = api.start("rectification", PROJECT, as_user="inspector_cc").get_json()["id"]
     notice = api.open_task(iid, "rect_notice", "inspector_cc")
     r = api.complete(notice["id"], {"rect_location": "3号楼", "rect_issue": "临边防护缺失",
                                     "rect_requirement": "设置防护栏杆", "deadline": "2030-01-10"},
                      as_user="inspector_cc")
     assert r.status_code == 200, r.get_json()
-    return iid, api.open_task(iid, "rect_reply", "contractor_gdjg")["id"]
+    return api, iid, api.open_task(iid, "rect_reply", "contractor_gdjg")["id"]
+
+
+def _reply_form(sign_in, reply: str, via: str | None = None):
+    """The contractor's page on the reply task (coming from `via` first, if given), its form
+    shown."""
+    page = sign_in("contractor_gdjg")
+    if via:
+        page.goto(via)
+    page.goto(f"/tasks/{reply}")
+    expect(page.locator(".fjs-form")).to_be_visible()
+    return page
 
 
 def test_alarm_list_shows_alarms_that_reached_instances(live, sign_in, shots):
@@ -40,23 +55,12 @@ def test_alarm_list_shows_alarms_that_reached_instances(live, sign_in, shots):
     assert page.errors == []
 
 
-def test_completed_task_reopens_with_its_data_and_files(live, sign_in, shots, tmp_path):
-    api = ApiClient(live.app)
-    iid, reply = _reply_task(api)
-    page = sign_in("contractor_gdjg")
-    page.goto(f"/tasks/{reply}")
-    expect(page.locator(".fjs-form")).to_be_visible()
-    page.get_by_label("整改措施").fill("已设置防护栏杆")
-    page.get_by_label("整改责任人").fill("王建国")
-    photo = tmp_path / "现场照片.png"
-    photo.write_bytes(TINY_PNG)
-    page.locator("#upload-rect_evidence").set_input_files(str(photo))
-    expect(page.locator('[data-field="rect_evidence"] li[data-attachment]')).to_have_count(1)
-    field = page.get_by_label("完成日期")
-    field.fill("2030/01/08")
-    field.press("Enter")
-    page.get_by_role("button", name="提交办理").click()
-    expect(page.locator("#task-done")).to_be_visible()
+def test_completed_task_reopens_with_its_data_and_files(at_reply, sign_in, shots):
+    api, _, reply = at_reply
+    page = _reply_form(sign_in, reply)
+    fill_reply(page, "已设置防护栏杆", "现场照片.png")
+    pick_date(page, "完成日期", "2030-01-08")
+    submit(page)
     page.reload()
     expect(page.get_by_label("整改措施")).to_have_value("已设置防护栏杆")
     expect(page.get_by_label("整改责任人")).to_have_value("王建国")
@@ -66,25 +70,14 @@ def test_completed_task_reopens_with_its_data_and_files(live, sign_in, shots, tm
     assert data["rect_measures"] == "已设置防护栏杆" and data["rect_evidence"]
 
 
-def test_back_after_submit_shows_the_task_done(live, sign_in, shots):
-    api = ApiClient(live.app)
-    _, reply = _reply_task(api)
-    page = sign_in("contractor_gdjg")
-    page.goto("/inbox")
-    page.goto(f"/tasks/{reply}")
-    expect(page.locator(".fjs-form")).to_be_visible()
+def test_back_after_submit_shows_the_task_done(at_reply, sign_in, shots):
+    _, _, reply = at_reply
+    page = _reply_form(sign_in, reply, via="/inbox")
     response = page.request.get(f"/tasks/{reply}")
     assert "no-store" in response.headers.get("cache-control", "")
-    page.get_by_label("整改措施").fill("已整改")
-    page.get_by_label("整改责任人").fill("王建国")
-    page.locator("#upload-rect_evidence").set_input_files(
-        files=[{"name": "a.png", "mimeType": "image/png", "buffer": TINY_PNG}])
-    expect(page.locator('[data-field="rect_evidence"] li[data-attachment]')).to_have_count(1)
-    field = page.get_by_label("完成日期")
-    field.fill("2030/01/08")
-    field.press("Enter")
-    page.get_by_role("button", name="提交办理").click()
-    expect(page.locator("#task-done")).to_be_visible()
+    fill_reply(page, "已整改", "a.png")
+    pick_date(page, "完成日期", "2030-01-08")
+    submit(page)
     expect(page.locator("#task-meta")).not_to_contain_text("待办理")
     page.go_back()
     page.go_forward()
@@ -94,12 +87,9 @@ def test_back_after_submit_shows_the_task_done(live, sign_in, shots):
     shots(page, "back-forward-after-submit")
 
 
-def test_oversize_upload_is_refused_before_sending(live, sign_in, shots, tmp_path):
-    api = ApiClient(live.app)
-    _, reply = _reply_task(api)
-    page = sign_in("contractor_gdjg")
-    page.goto(f"/tasks/{reply}")
-    expect(page.locator(".fjs-form")).to_be_visible()
+def test_oversize_upload_is_refused_before_sending(at_reply, sign_in, shots, tmp_path):
+    _, _, reply = at_reply
+    page = _reply_form(sign_in, reply)
     limit = int(page.locator("#task-page").get_attribute("data-max-upload"))
     sent = []
     page.on("request", lambda r: sent.append(r.url) if "/attachments" in r.url and r.method == "POST" else None)
@@ -113,9 +103,8 @@ def test_oversize_upload_is_refused_before_sending(live, sign_in, shots, tmp_pat
     shots(page, "oversize-refused")
 
 
-def test_supervisor_sees_the_contractors_reply_and_photos(live, sign_in, shots):
-    api = ApiClient(live.app)
-    iid, reply = _reply_task(api)
+def test_supervisor_sees_the_contractors_reply_and_photos(at_reply, sign_in, shots):
+    api, iid, reply = at_reply
     up = api.upload(reply, "整改后照片.png", as_user="contractor_gdjg")
     assert up.status_code == 201, up.get_json()
     r = api.complete(reply, {"rect_measures": "已加设防护栏杆", "rect_responsible": "王建国",
@@ -137,9 +126,8 @@ def test_supervisor_sees_the_contractors_reply_and_photos(live, sign_in, shots):
     assert page.errors == []
 
 
-def test_history_and_instance_show_labels_not_codes(live, sign_in, shots):
-    api = ApiClient(live.app)
-    iid, reply = _reply_task(api)
+def test_history_and_instance_show_labels_not_codes(at_reply, sign_in, shots):
+    _, iid, _ = at_reply
     page = sign_in("inspector_cc")
     page.goto(f"/instances/{iid}")
     history = page.locator("#history-list")
