@@ -101,26 +101,36 @@
     }
   }
 
-  async function loadDeadLetters() {
-    var el = document.getElementById("dead-list");
+  // A listing below the live alarms: one page of `path`, its total in #`total`, the rows or `empty`.
+  async function loadListing(o) {
+    var el = document.getElementById(o.list);
     try {
-      var res = await JG.apiPage("dead-letters", { query: { page_size: 50 }, quiet: true });
-      document.getElementById("dead-total").textContent = "共 " + (res.pagination.total || res.items.length) + " 条";
+      var res = await JG.apiPage(o.path, { query: { page_size: o.pageSize }, quiet: true });
+      document.getElementById(o.total).textContent = "共 " + (res.pagination.total || res.items.length) + " " + o.unit;
       el.innerHTML = "";
-      if (!res.items.length) { el.appendChild(h("div", { class: "empty" }, "没有被拒收的消息。")); return; }
-      el.appendChild(table(["接收时间", "来源", "主题", "原因", "内容"], res.items.map(function (d) {
-        var errors = d.errors && Object.keys(d.errors).length ? JSON.stringify(d.errors, null, 1) : "";
-        var payload = h("details", {}, h("summary", {}, (d.size || 0) + " 字节"), h("pre", {}, d.payload || ""));
-        return h("tr", { "data-dead": d.id },
-          h("td", { class: "nowrap" }, JG.fmtTime(d.received_at)),
-          h("td", {}, SOURCES[d.source] || d.source),
-          h("td", { class: "small" }, d.topic || "—"),
-          h("td", {}, h("b", {}, d.reason), errors ? h("pre", {}, errors) : null),
-          h("td", {}, payload));
-      }), "dead-table"));
+      if (!res.items.length) { el.appendChild(h("div", { class: "empty" }, o.empty)); return; }
+      o.show(el, res.items);
     } catch (err) {
-      unavailable(el, err, "死信");
+      unavailable(el, err, o.what);
     }
+  }
+
+  function loadDeadLetters() {
+    return loadListing({ path: "dead-letters", pageSize: 50, list: "dead-list", total: "dead-total", unit: "条",
+                         empty: "没有被拒收的消息。", what: "死信", show: showDeadLetters });
+  }
+
+  function showDeadLetters(el, items) {
+    el.appendChild(table(["接收时间", "来源", "主题", "原因", "内容"], items.map(function (d) {
+      var errors = d.errors && Object.keys(d.errors).length ? JSON.stringify(d.errors, null, 1) : "";
+      var payload = h("details", {}, h("summary", {}, (d.size || 0) + " 字节"), h("pre", {}, d.payload || ""));
+      return h("tr", { "data-dead": d.id },
+        h("td", { class: "nowrap" }, JG.fmtTime(d.received_at)),
+        h("td", {}, SOURCES[d.source] || d.source),
+        h("td", { class: "small" }, d.topic || "—"),
+        h("td", {}, h("b", {}, d.reason), errors ? h("pre", {}, errors) : null),
+        h("td", {}, payload));
+    }), "dead-table"));
   }
 
   function ago(iso) {
@@ -137,32 +147,28 @@
     return keys.map(function (k) { return k + "=" + JSON.stringify(latest[k]); }).join(", ");
   }
 
-  async function loadDevices() {
-    var el = document.getElementById("device-list");
-    try {
-      var res = await JG.apiPage("devices", { query: { page_size: 100 }, quiet: true });
-      document.getElementById("device-total").textContent = "共 " + (res.pagination.total || res.items.length) + " 台";
-      el.innerHTML = "";
-      if (!res.items.length) { el.appendChild(h("div", { class: "empty" }, "暂无设备。")); return; }
-      var codes = {};
-      el.appendChild(table(["设备", "类型", "项目", "状态", "最后上报", "最新读数"], res.items.map(function (d) {
-        codes[d.project_code] = true;
-        var stale = !d.last_seen_at || Date.now() - new Date(d.last_seen_at).getTime() > OFFLINE_AFTER_MS;
-        var state = d.state === "online" && stale ? badge("超时未上报", "danger")
-                  : badge(STATES[d.state] || d.state, d.state === "online" ? "ok" : d.state === "removed" ? "muted" : "danger");
-        return h("tr", { "data-device": d.id, "data-state": d.state },
-          h("td", {}, d.name, h("div", { class: "muted small" }, d.id)),
-          h("td", {}, TYPES[d.device_type] || d.device_type),
-          h("td", { class: "nowrap" }, d.project_code),
-          h("td", {}, state),
-          h("td", { class: "nowrap", title: d.last_seen_at || "" }, ago(d.last_seen_at)),
-          h("td", { class: "small" }, readings(d.latest)));
-      })));
-      var dl = document.getElementById("alarm-projects");
-      if (!dl.children.length) Object.keys(codes).sort().forEach(function (c) { dl.appendChild(h("option", { value: c })); });
-    } catch (err) {
-      unavailable(el, err, "设备");
-    }
+  function loadDevices() {
+    return loadListing({ path: "devices", pageSize: 100, list: "device-list", total: "device-total", unit: "台",
+                         empty: "暂无设备。", what: "设备", show: showDevices });
+  }
+
+  function showDevices(el, items) {
+    var codes = {};
+    el.appendChild(table(["设备", "类型", "项目", "状态", "最后上报", "最新读数"], items.map(function (d) {
+      codes[d.project_code] = true;
+      var stale = !d.last_seen_at || Date.now() - new Date(d.last_seen_at).getTime() > OFFLINE_AFTER_MS;
+      var state = d.state === "online" && stale ? badge("超时未上报", "danger")
+                : badge(STATES[d.state] || d.state, d.state === "online" ? "ok" : d.state === "removed" ? "muted" : "danger");
+      return h("tr", { "data-device": d.id, "data-state": d.state },
+        h("td", {}, d.name, h("div", { class: "muted small" }, d.id)),
+        h("td", {}, TYPES[d.device_type] || d.device_type),
+        h("td", { class: "nowrap" }, d.project_code),
+        h("td", {}, state),
+        h("td", { class: "nowrap", title: d.last_seen_at || "" }, ago(d.last_seen_at)),
+        h("td", { class: "small" }, readings(d.latest)));
+    })));
+    var dl = document.getElementById("alarm-projects");
+    if (!dl.children.length) Object.keys(codes).sort().forEach(function (c) { dl.appendChild(h("option", { value: c })); });
   }
 
   document.getElementById("pause").addEventListener("click", function () {

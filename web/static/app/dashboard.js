@@ -72,23 +72,25 @@
     }), { stack: true }));
   }
 
+  // A bar chart of `rows` (or the empty text): categories label(row); series [name, value(row), color].
+  function drawBars(key, rows, emptyText, label, series, opts) {
+    if (!rows.length) return draw(key, empty(emptyText));
+    draw(key, bars(rows.map(label), series.map(function (s) {
+      return { name: s[0], data: rows.map(s[1]), itemStyle: { color: s[2] } };
+    }), opts));
+  }
+
   function drawRectifications(r) {
-    if (!r.by_district.length) return draw("rectifications", empty("暂无在办整改"));
-    var names = r.by_district.map(function (d) { return d.district; });
-    draw("rectifications", bars(names, [
-      { name: "在办", data: r.by_district.map(function (d) { return d.open; }), itemStyle: { color: COLORS.primary } },
-      { name: "逾期", data: r.by_district.map(function (d) { return d.overdue; }), itemStyle: { color: COLORS.danger } }
-    ]));
+    drawBars("rectifications", r.by_district, "暂无在办整改", function (d) { return d.district; }, [
+      ["在办", function (d) { return d.open; }, COLORS.primary],
+      ["逾期", function (d) { return d.overdue; }, COLORS.danger]]);
   }
 
   function drawAlarms(a) {
     if (!a.available) return draw("alarms", empty("告警数据暂不可用"));
-    if (!a.by_type.length) return draw("alarms", empty("近 7 天无告警"));
-    var types = a.by_type.map(function (t) { return t.type; });
-    draw("alarms", bars(types, [
-      { name: "近24小时", data: a.by_type.map(function (t) { return t.day; }), itemStyle: { color: COLORS.danger } },
-      { name: "近7天", data: a.by_type.map(function (t) { return t.week; }), itemStyle: { color: COLORS.warn } }
-    ]));
+    drawBars("alarms", a.by_type, "近 7 天无告警", function (t) { return t.type; }, [
+      ["近24小时", function (t) { return t.day; }, COLORS.danger],
+      ["近7天", function (t) { return t.week; }, COLORS.warn]]);
   }
 
   function drawCranes(c) {
@@ -103,23 +105,17 @@
   }
 
   function drawDevices(d) {
-    if (!d.by_type.length) return draw("devices", empty("暂无设备"));
-    var names = d.by_type.map(function (t) { return t.label; });
-    draw("devices", bars(names, [
-      { name: "在线", data: d.by_type.map(function (t) { return t.total - t.offline; }), itemStyle: { color: COLORS.ok } },
-      { name: "离线", data: d.by_type.map(function (t) { return t.offline; }), itemStyle: { color: COLORS.danger } }
-    ], { stack: true }));
+    drawBars("devices", d.by_type, "暂无设备", function (t) { return t.label; }, [
+      ["在线", function (t) { return t.total - t.offline; }, COLORS.ok],
+      ["离线", function (t) { return t.offline; }, COLORS.danger]], { stack: true });
   }
 
   function drawDuties(d) {
     var rows = d.by_inspector;
-    if (!rows.length) return draw("duties", empty("暂无履职任务"));
-    var names = rows.map(function (r) { return r.inspector + (rows.length > 1 ? "\n" + r.district : ""); });
-    draw("duties", bars(names, [
-      { name: "按时完成", data: rows.map(function (r) { return r.done; }), itemStyle: { color: COLORS.ok } },
-      { name: "逾期/未完成", data: rows.map(function (r) { return r.overdue; }), itemStyle: { color: COLORS.danger } },
-      { name: "办理中", data: rows.map(function (r) { return r.open; }), itemStyle: { color: COLORS.primary } }
-    ], { stack: true }));
+    drawBars("duties", rows, "暂无履职任务", function (r) { return r.inspector + (rows.length > 1 ? "\n" + r.district : ""); }, [
+      ["按时完成", function (r) { return r.done; }, COLORS.ok],
+      ["逾期/未完成", function (r) { return r.overdue; }, COLORS.danger],
+      ["办理中", function (r) { return r.open; }, COLORS.primary]], { stack: true });
   }
 
   // --- lists -------------------------------------------------------------------------------

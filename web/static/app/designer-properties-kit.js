@@ -8,17 +8,9 @@
   if (!P) return;
   var h = P.h, useService = P.useService;
 
-  // -- translate: this dictionary, then the palette's (JG.i18n), then the English text --------
+  // -- translate: the panel's dictionary (app/i18n/properties-zh.js), then the modeler's --------
   function translate(template, replacements) {
-    var dict = JG.propertiesZh || {}, own = Object.prototype.hasOwnProperty;
-    var modeler = (JG.i18n && JG.i18n.bpmn) || {};
-    var text = own.call(dict, template) ? dict[template]
-      : own.call(modeler, template) ? modeler[template]
-      : (JG.i18n && JG.i18n.t ? JG.i18n.t(template) : template);
-    replacements = replacements || {};
-    return text.replace(/{([^}]+)}/g, function (all, key) {
-      return replacements[key] !== undefined ? replacements[key] : all;
-    });
+    return JG.i18n ? JG.i18n.translate(template, replacements, JG.propertiesZh) : template;
   }
 
   // -- moddle helpers ----------------------------------------------------------------------------

@@ -1,20 +1,19 @@
 /* Chinese for the designer's properties panel (bpmn-js-properties-panel's own groups and the
- * platform's groups in app/designer-properties.js), used through bpmn-js `translate`.
- * Unknown texts fall back to JG.i18n.t (the palette's dictionary, app/i18n/zh.js) when loaded. */
+ * platform's groups in app/designer-properties.js): only what the panel says and the modeler does
+ * not. JG.i18n.translate (app/i18n/zh.js) looks here first, then in the modeler's dictionary,
+ * where the element types of the panel's header ("Message Start Event") are found too. */
 (function () {
   "use strict";
   var JG = window.JG = window.JG || {};
   JG.propertiesZh = {
     // panel chrome and the standard groups
-    "General": "常规", "Name": "名称", "ID": "ID", "Documentation": "说明",
-    "Element documentation": "元素说明", "Process documentation": "流程说明",
+    "ID": "ID", "Documentation": "说明", "Element documentation": "元素说明", "Process documentation": "流程说明",
     "Process": "流程", "Process name": "流程名称", "Process ID": "流程 ID", "Executable": "可执行",
-    "Version tag": "版本标签", "Participant": "参与者", "Participant Name": "参与者名称",
+    "Participant": "参与者", "Participant Name": "参与者名称", "Participant ID": "参与者 ID",
     "Select an element to edit its properties.": "选择一个元素以编辑其属性。",
     "Multiple elements are selected. Select a single element to edit its properties.":
       "选中了多个元素。请只选择一个来编辑其属性。",
-    "Participant ID": "参与者 ID", "Loop cardinality": "实例数", "Type": "类型",
-    "Completion": "完成", "Business ID": "业务 ID",
+    "Loop cardinality": "实例数", "Completion": "完成", "Business ID": "业务 ID",
     "ID must not be empty.": "ID 不能为空。", "ID must be unique.": "ID 不能重复。",
     "ID must not contain spaces.": "ID 不能包含空格。",
     "ID must be a valid QName.": "ID 必须是合法的 XML 名称 (QName)。",
@@ -30,41 +29,19 @@
     "Wait for completion": "等待完成", "Ad-hoc completion": "自由子流程完成条件",
     "Completion condition": "完成条件", "Cancel remaining instances": "取消其余实例",
     "Open minimap": "打开缩略图", "Close minimap": "关闭缩略图",
-    "Collapse": "收起", "Expand": "展开", "Text": "文本", "Category": "分类", "Value": "值",
-    // element types in the panel's header
-    "Task": "任务", "User Task": "用户任务", "Service Task": "服务任务", "Script Task": "脚本任务",
-    "Business Rule Task": "业务规则任务", "Manual Task": "手工任务", "Receive Task": "接收任务",
-    "Send Task": "发送任务", "Call Activity": "调用活动", "Sub Process": "子流程",
-    "Event Sub Process": "事件子流程", "Transaction": "事务", "Ad-hoc Sub Process": "自由子流程",
-    "Start Event": "开始事件", "End Event": "结束事件", "Intermediate Throw Event": "中间抛出事件",
+    "Collapse": "收起", "Expand": "展开", "Text": "文本", "Category": "分类",
+    // element types of the panel's header that the modeler's menus name otherwise
+    "Sub Process": "子流程", "Event Sub Process": "事件子流程", "Ad-hoc Sub Process": "自由子流程",
     "Intermediate Catch Event": "中间捕获事件", "Boundary Event": "边界事件",
-    "Message Start Event": "消息开始事件", "Timer Start Event": "定时开始事件",
-    "Conditional Start Event": "条件开始事件", "Signal Start Event": "信号开始事件",
-    "Error Start Event": "错误开始事件", "Escalation Start Event": "升级开始事件",
-    "Message End Event": "消息结束事件", "Error End Event": "错误结束事件",
-    "Terminate End Event": "终止结束事件", "Signal End Event": "信号结束事件",
-    "Escalation End Event": "升级结束事件", "Message Intermediate Catch Event": "消息中间捕获事件",
-    "Message Intermediate Throw Event": "消息中间抛出事件",
-    "Timer Intermediate Catch Event": "定时中间捕获事件",
-    "Signal Intermediate Catch Event": "信号中间捕获事件",
-    "Conditional Intermediate Catch Event": "条件中间捕获事件",
-    "Message Boundary Event": "消息边界事件", "Timer Boundary Event": "定时边界事件",
-    "Error Boundary Event": "错误边界事件", "Signal Boundary Event": "信号边界事件",
-    "Escalation Boundary Event": "升级边界事件", "Conditional Boundary Event": "条件边界事件",
-    "Exclusive Gateway": "排他网关", "Parallel Gateway": "并行网关", "Inclusive Gateway": "包容网关",
-    "Event-based Gateway": "事件网关", "Complex Gateway": "复杂网关",
-    "Sequence Flow": "顺序流", "Conditional Flow": "条件顺序流", "Default Flow": "默认顺序流",
-    "Message Flow": "消息流", "Lane": "泳道", "Pool": "池", "Empty Pool": "空池",
-    "Text Annotation": "文本注释", "Group": "分组", "Data Object Reference": "数据对象引用",
-    "Data Store Reference": "数据存储引用", "Association": "关联",
-    "Collaboration": "协作",
+    "Conditional Flow": "条件顺序流", "Default Flow": "默认顺序流", "Empty Pool": "空池",
+    "Association": "关联", "Collaboration": "协作",
     // the platform's groups
-    "Condition": "条件", "Condition expression (Python)": "条件表达式 (Python)",
+    "Condition expression (Python)": "条件表达式 (Python)",
     "Default flow of the gateway": "作为网关的默认路径",
-    "Timer": "定时器", "Timer type": "定时器类型", "Duration": "时长", "Date": "日期", "Cycle": "周期",
+    "Timer": "定时器", "Timer type": "定时器类型", "Duration": "时长", "Cycle": "周期",
     "Timer value": "定时器值",
     "Role": "角色", "Lane role": "办理角色", "(no role: admins only)": "(无对应角色: 仅管理员可办理)",
-    "Form": "表单", "Form key": "表单标识", "Assignee (task data path)": "办理人 (任务数据路径)",
+    "Form key": "表单标识", "Assignee (task data path)": "办理人 (任务数据路径)",
     "Correlation": "消息关联", "Correlation key": "关联键名称",
     "Correlation expression (Python)": "关联值表达式 (Python)",
     "Message variable": "消息变量",

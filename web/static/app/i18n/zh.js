@@ -5,7 +5,10 @@
  *                         fixed English texts (Select, Search, the editor's palette and
  *                         properties) are replaced in the DOM as they appear, and the date
  *                         pickers (flatpickr inside form-js) get the Chinese locale.
- *   JG.i18n.t(text)       the dictionary lookup (text itself when unknown).
+ *   JG.i18n.t(text)       form-js's dictionary lookup (text itself when unknown).
+ *   JG.i18n.translate(template, replacements, first)  the `translate` of bpmnModule; the
+ *                         properties panel (app/designer-properties-kit.js) passes its own
+ *                         dictionary (app/i18n/properties-zh.js) as `first`.
  */
 (function () {
   "use strict";
@@ -41,31 +44,6 @@
     "Parallel multi-instance": "并行多实例", "Sequential multi-instance": "串行多实例",
     "Loop": "循环", "Ad-hoc": "自由 (Ad-hoc)", "Participant multiplicity": "参与者多重性",
     "Start event": "开始事件", "End event": "结束事件", "Intermediate throw event": "中间抛出事件",
-    "Message start event": "消息开始事件", "Timer start event": "定时开始事件",
-    "Conditional start event": "条件开始事件", "Signal start event": "信号开始事件",
-    "Error start event": "错误开始事件", "Escalation start event": "升级开始事件",
-    "Compensation start event": "补偿开始事件", "Message end event": "消息结束事件",
-    "Escalation end event": "升级结束事件", "Error end event": "错误结束事件",
-    "Cancel end event": "取消结束事件", "Compensation end event": "补偿结束事件",
-    "Signal end event": "信号结束事件", "Terminate end event": "终止结束事件",
-    "Message intermediate catch event": "消息中间捕获事件",
-    "Message intermediate throw event": "消息中间抛出事件",
-    "Timer intermediate catch event": "定时中间捕获事件",
-    "Escalation intermediate throw event": "升级中间抛出事件",
-    "Conditional intermediate catch event": "条件中间捕获事件",
-    "Link intermediate catch event": "链接中间捕获事件", "Link intermediate throw event": "链接中间抛出事件",
-    "Compensation intermediate throw event": "补偿中间抛出事件",
-    "Signal intermediate catch event": "信号中间捕获事件",
-    "Signal intermediate throw event": "信号中间抛出事件",
-    "Message boundary event": "消息边界事件", "Timer boundary event": "定时边界事件",
-    "Escalation boundary event": "升级边界事件", "Conditional boundary event": "条件边界事件",
-    "Error boundary event": "错误边界事件", "Cancel boundary event": "取消边界事件",
-    "Signal boundary event": "信号边界事件", "Compensation boundary event": "补偿边界事件",
-    "Message boundary event (non-interrupting)": "消息边界事件 (非中断)",
-    "Timer boundary event (non-interrupting)": "定时边界事件 (非中断)",
-    "Escalation boundary event (non-interrupting)": "升级边界事件 (非中断)",
-    "Conditional boundary event (non-interrupting)": "条件边界事件 (非中断)",
-    "Signal boundary event (non-interrupting)": "信号边界事件 (非中断)",
     "Exclusive gateway": "排他网关", "Parallel gateway": "并行网关", "Inclusive gateway": "包容网关",
     "Complex gateway": "复杂网关", "Event-based gateway": "事件网关",
     "Task": "任务", "Send task": "发送任务", "Receive task": "接收任务", "User task": "用户任务",
@@ -83,6 +61,20 @@
     "Participants": "参与者", "Sub-processes": "子流程", "Tools": "工具", "Artifacts": "附加元素",
     "Element": "元素", "Collection": "集合", "Name": "名称", "ID": "编号"
   };
+
+  // The menus' event names ("Message start event") are a kind and a place, each with its Chinese;
+  // a place lists the kinds bpmn-js offers there.
+  var EVENT_KINDS = { Message: "消息", Timer: "定时", Conditional: "条件", Signal: "信号", Error: "错误",
+                      Escalation: "升级", Compensation: "补偿", Cancel: "取消", Link: "链接", Terminate: "终止" };
+  [["start event", "开始事件", "Message Timer Conditional Signal Error Escalation Compensation"],
+   ["end event", "结束事件", "Message Escalation Error Cancel Compensation Signal Terminate"],
+   ["intermediate catch event", "中间捕获事件", "Message Timer Conditional Link Signal"],
+   ["intermediate throw event", "中间抛出事件", "Message Escalation Link Compensation Signal"],
+   ["boundary event", "边界事件", "Message Timer Escalation Conditional Error Cancel Signal Compensation"],
+   ["boundary event (non-interrupting)", "边界事件 (非中断)", "Message Timer Escalation Conditional Signal"]
+  ].forEach(function (place) {
+    place[2].split(" ").forEach(function (kind) { BPMN[kind + " " + place[0]] = EVENT_KINDS[kind] + place[1]; });
+  });
 
   // form-js 1.x (viewer and editor) prints these literally.
   var TEXT = {
@@ -137,11 +129,17 @@
 
   function t(text) { return Object.prototype.hasOwnProperty.call(TEXT, text) ? TEXT[text] : text; }
 
-  function bpmnTranslate(template, replacements) {
+  // bpmn-js `translate`: `first` (the properties panel's own dictionary) when given, then BPMN,
+  // then TEXT; the panel's header says "Message Start Event" where the menus say "Message start event".
+  function translate(template, replacements, first) {
+    var own = Object.prototype.hasOwnProperty, sentence = template.charAt(0) + template.slice(1).toLowerCase();
+    var text = first && own.call(first, template) ? first[template]
+      : own.call(BPMN, template) ? BPMN[template]
+      : own.call(TEXT, template) ? TEXT[template]
+      : own.call(BPMN, sentence) ? BPMN[sentence] : template;
     replacements = replacements || {};
-    var text = BPMN[template] || TEXT[template] || template;
-    return text.replace(/{([^}]+)}/g, function (_, key) {
-      return replacements[key] !== undefined ? replacements[key] : "{" + key + "}";
+    return text.replace(/{([^}]+)}/g, function (all, key) {
+      return replacements[key] !== undefined ? replacements[key] : all;
     });
   }
 
@@ -205,7 +203,7 @@
   }
 
   JG.i18n = {
-    t: t, localize: localize, bpmn: BPMN, text: TEXT, flatpickr: FLATPICKR_ZH,
-    bpmnModule: { translate: ["value", bpmnTranslate] }
+    t: t, translate: translate, localize: localize, bpmn: BPMN, text: TEXT, flatpickr: FLATPICKR_ZH,
+    bpmnModule: { translate: ["value", function (template, replacements) { return translate(template, replacements); }] }
   };
 })();
