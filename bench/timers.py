@@ -66,7 +66,7 @@ def new_engine(url: str):
 def arm(engine, seconds: float, rate: float, armed: int, margin: float) -> dict[str, datetime]:
     """Start one instance, copy it: rate*seconds due during the run from now+margin, `armed`
     due an hour after it. Returns instance id -> due time of those due during the run."""
-    from sqlalchemy import insert, select, text
+    from sqlalchemy import insert, select, text as sql
 
     from engine import instances as commands
     from engine.compiler import SourceFile
@@ -109,8 +109,8 @@ def arm(engine, seconds: float, rate: float, armed: int, margin: float) -> dict[
         # what autovacuum does soon after a bulk load: planned on an empty table's statistics,
         # the claim scans every timer instead of walking the due_at index
         with engine.db.write() as conn:
-            conn.execute(text("ANALYZE timers"))
-            conn.execute(text("ANALYZE instances"))
+            conn.execute(sql("ANALYZE timers"))
+            conn.execute(sql("ANALYZE instances"))
     if datetime.now(timezone.utc) > t0:
         raise SystemExit(f"arming took longer than --margin {margin:g} s: raise it")
     return due_at

@@ -81,13 +81,31 @@ _MOVE_HEAD = (update(audit_head).where(audit_head.c.id == 1)
               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), keyed=True))
 
 
-# One round trip instead of two on PostgreSQL: the head moves in a CTE of the event's INSERT.
-# Built once with bound parameters (a statement built with values is compiled anew every step)
-# and for one event only: SQLAlchemy does not cache a multi-row VALUES.
-_PG_APPEND_ONE = insert(audit_events).add_cte(
-    update(audit_head).where(audit_head.c.id == 1)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), keyed=True)
-    .returning(audit_head.c.id).cte("moved_head"))
+# One round trip on PostgreSQL: the events' INSERTs and the head's UPDATE in one statement of
+# data-modifying CTEs. Built once per count with bound parameters: built with values it was
+# compiled anew on every step, and SQLAlchemy does not cache a multi-row VALUES.
+_PG_ONE_STATEMENT = 4
+_EVENT_COLUMNS = ("seq", "at", "actor", "kind", "instance_id", "task_id", "details",
+                  "prev_hash", "hash")
+
+
+def _event_values(i: int) -> dict:
+    return {name: bindparam(f"{name}_{i}", type_=audit_events.c[name].type)
+            for name in _EVENT_COLUMNS}
+
+
+def _pg_append_statement(count: int):
+    statement = insert(audit_events).values(_event_values(count - 1)).add_cte(
+        update(audit_head).where(audit_head.c.id == 1)
+        .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), keyed=True)
+        .returning(audit_head.c.id).cte("moved_head"))
+    for i in range(count - 1):
+        statement = statement.add_cte(insert(audit_events).values(_event_values(i))
+                                      .returning(audit_events.c.seq).cte(f"event_{i}"))
+    return statement
+
+
+_PG_APPEND = {n: _pg_append_statement(n) for n in range(1, _PG_ONE_STATEMENT + 1)}
 
 
 def append(conn: Connection, events: list[PendingEvent], key: bytes | None = None,
@@ -122,8 +140,11 @@ def append(conn: Connection, events: list[PendingEvent], key: bytes | None = Non
                      "instance_id": ev.instance_id, "task_id": ev.task_id, "details": details,
                      "prev_hash": prev, "hash": digest})
         prev = digest
-    if conn.dialect.name == "postgresql" and len(rows) == 1:
-        conn.execute(_PG_APPEND_ONE, {**rows[0], "new_seq": seq, "new_hash": prev})
+    if conn.dialect.name == "postgresql" and len(rows) <= _PG_ONE_STATEMENT:
+        params = {"new_seq": seq, "new_hash": prev}
+        for i, row in enumerate(rows):
+            params.update({f"{name}_{i}": value for name, value in row.items()})
+        conn.execute(_PG_APPEND[len(rows)], params)
         return
     conn.execute(_INSERT_EVENTS, rows)
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
