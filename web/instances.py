@@ -12,7 +12,7 @@ from processes.schema import users
 
 from .auth import allow, current
 from .ext import services
-from .paging import ListingPage, query
+from .paging import paged, query
 from .schemas import (CancelSchema, HistoryEventSchema, InstanceDetailSchema, InstanceQuery,
                       InstanceSchema, StartSchema)
 from .views import actor_name, instance_detail, instance_summary, people_names
@@ -55,10 +55,7 @@ class Instances(MethodView):
             # the answer read in the same transaction (its own writes, as they commit)
             return instance_detail(engine, conn, handle.id)
 
-    @blp.arguments(InstanceQuery, location="query")
-    @blp.response(200, InstanceSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("instance.list")
+    @paged(blp, InstanceSchema, "instance.list", InstanceQuery)
     def get(self, args):
         """流程实例列表 (filter by process_key, state, business_key)"""
         # the starter's name with each row (people read names, not user names)

@@ -18,7 +18,7 @@ from processes import assignment, disclosure, inbox, policy
 
 from .auth import allow, current
 from .ext import memo, services
-from .paging import Listing, ListingPage
+from .paging import Listing, paged
 from .schemas import CompleteSchema, InstanceDetailSchema, TaskDetailSchema, TaskQuery, TaskSchema
 from .views import instance_detail, task_summary
 from engine.i18n import _
@@ -62,10 +62,7 @@ class SavedFiltersSchema(Schema):
 
 @blp.route("")
 class Inbox(MethodView):
-    @blp.arguments(InboxQuery, location="query")
-    @blp.response(200, InboxTaskSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("task.list")
+    @paged(blp, InboxTaskSchema, "task.list", InboxQuery)
     def get(self, query):
         """我的待办 (open tasks the caller may act on)"""
         principal = current()
