@@ -16,7 +16,7 @@ from engine.clock import utcnow
 from engine.schema import instances
 from processes import assignment, disclosure, inbox, policy
 
-from .auth import allow, current
+from .auth import allow, checked, current
 from .ext import memo, services
 from .paging import Listing, paged
 from .schemas import CompleteSchema, InstanceDetailSchema, TaskDetailSchema, TaskQuery, TaskSchema
@@ -225,8 +225,7 @@ class Complete(MethodView):
 def _hand_over(task_id: str, body: dict, mode: str) -> dict:
     action = "task.delegate" if mode == "delegate" else "task.assign"
     engine, principal = services(), current()
-    with engine.db.read() as conn:
-        policy.load(conn, principal, action, task_id)
+    checked(action, task_id)
     with engine.unit(principal.username) as unit:
         assignment.hand_over(unit, task_id, principal, body.get("to"), mode, body.get("note"))
     with engine.db.read() as conn:
