@@ -34,6 +34,7 @@ ROOT = os.path.dirname(HERE)
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 sys.path.insert(0, ROOT)
 
+from bench.pg import fresh_schema  # noqa: E402
 from tests.system.client import Client  # noqa: E402
 from tests.system.topology import free_port  # noqa: E402
 from tests.waiting import wait_until as wait_for  # noqa: E402
@@ -72,18 +73,6 @@ def raw(count: int) -> float:
 
 
 # -- a database and a server ----------------------------------------------------------------
-def fresh_pg_url(base: str, schema: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
 def prepare(url: str) -> None:
     """Schema, reference data (demo users) and the process, as `flask setup` would."""
     from engine.compiler import SourceFile
@@ -220,7 +209,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         urls = {"SQLite": f"sqlite:///{tmp}/bench.db"}
         if not args.no_pg:
-            urls["PostgreSQL"] = fresh_pg_url(args.pg, "jianguan_bench_api")
+            urls["PostgreSQL"] = fresh_schema(args.pg, "jianguan_bench_api")
         results, calls = {}, {}
         for name, url in urls.items():
             prepare(url)

@@ -35,6 +35,8 @@ ROOT = os.path.dirname(HERE)
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 sys.path.insert(0, ROOT)
 
+from bench.pg import fresh_schema  # noqa: E402
+
 PG = os.environ.get("JIANGUAN_TEST_DATABASE_URL",
                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SENTINEL = "2099-01-01T00:00:00+00:00"
@@ -183,18 +185,6 @@ def celery(args) -> tuple[list[float], int]:
             topo.destroy()
 
 
-def fresh_pg(schema: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
-    sep = "&" if "?" in PG else "?"
-    return f"{PG}{sep}options=-csearch_path%3D{schema}"
-
-
 def line(name: str, late: list[float], missed: int) -> str:
     if len(late) < 2:
         return f"{name:34} {len(late):6d} {missed:6d}   (too few fired to measure)"
@@ -220,7 +210,7 @@ def main() -> None:
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             results["embedded, SQLite"] = embedded(f"sqlite:///{tmp}/timers.db", args)
-    results["embedded, PostgreSQL"] = embedded(fresh_pg("jianguan_bench_timers"), args)
+    results["embedded, PostgreSQL"] = embedded(fresh_schema(PG, "jianguan_bench_timers"), args)
     if not args.no_celery:
         results["Celery (worker x2, beat), PostgreSQL"] = celery(args)
     print(f"{args.armed} timers armed, {args.rate:g} due per second for {args.seconds:g} s, "

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 
+from .nesting import deeper_than
 from .sandbox_cost import (CHEAP_FUNCTIONS, MAX_CHEAP_INPUT, MAX_RESULT_SIZE, Plan, TooLarge,
                            link_parents, measure, plan)
 from .sandbox_names import (BASE_GLOBALS, BLOCKED_ATTRIBUTES, IS_SET, ScriptError,
@@ -105,18 +106,6 @@ def _static_problem(tree: ast.AST) -> str | None:
     return min(found)[1] if found else None
 
 
-def _depth(tree: ast.AST) -> int:
-    """Deepest nesting, measured without recursion (the measuring must not overflow either)."""
-    deepest, stack = 0, [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            break
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest
-
-
 def _explain(error: str) -> str:
     lowered = error.lower()
     if "import" in lowered:
@@ -146,7 +135,7 @@ def _compile(source: str, mode: str) -> tuple[Any, Plan | None]:
         raise ScriptError(_("脚本无法编译: {msg}, line {lineno}").format(msg=exc.msg, lineno=exc.lineno)) from None
     except (ValueError, MemoryError, RecursionError, OverflowError) as exc:
         raise ScriptError(_("脚本无法编译: {name}: {exc}").format(name=type(exc).__name__, exc=exc)) from None
-    if _depth(tree) > MAX_DEPTH:
+    if deeper_than(tree, ast.iter_child_nodes, MAX_DEPTH):
         raise ScriptError(_("代码嵌套过深, 请拆分: {MAX_DEPTH}").format(MAX_DEPTH=MAX_DEPTH))
     problem = _static_problem(tree)
     if problem:

@@ -126,13 +126,21 @@ Index("ix_tasks_open_role_scope", tasks.c.role, tasks.c.scope_key, tasks.c.due_a
 TASK_IS_OPEN = tasks.c.state == literal_column("'open'")
 Index("ix_tasks_instance_state", tasks.c.instance_id, tasks.c.state)
 
+
+def _waits() -> list[Column]:
+    """What an instance waits for at one of its tasks (a message, a timer): fresh columns for
+    each table, since a Column belongs to one table."""
+    return [Column("id", Integer, primary_key=True),
+            Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False,
+                   index=True),
+            Column("task_id", String(36), nullable=False),
+            Column("element_id", String(200), nullable=False)]
+
+
 # Waiting message events: correlation looks these up, never loads instances to find them.
 subscriptions = Table(
     "subscriptions", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False, index=True),
-    Column("task_id", String(36), nullable=False),
-    Column("element_id", String(200), nullable=False),
+    *_waits(),
     Column("message_name", String(200), nullable=False),
     Column("correlation", JSON, nullable=False),          # property -> instance-side value
     Column("match_key", String(64)),                      # hash of correlation; NULL: never matches
@@ -142,10 +150,7 @@ Index("ix_subscriptions_name_key", subscriptions.c.message_name, subscriptions.c
 
 timers = Table(
     "timers", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("instance_id", String(36), ForeignKey("instances.id"), nullable=False, index=True),
-    Column("task_id", String(36), nullable=False),
-    Column("element_id", String(200), nullable=False),
+    *_waits(),
     Column("kind", String(20), nullable=False),           # date | duration | cycle | async
     utc("due_at", nullable=False, index=True),
     Column("attempts", Integer, nullable=False, default=0),   # failed async runs so far

@@ -9,7 +9,10 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Iterable
+
 from engine.i18n import _
+from engine.nesting import deeper_than
 
 MAX_FORM_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -54,7 +57,7 @@ def load_form(content: bytes | str, file_name: str = "") -> dict:
         detail = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise FormDefinitionError(
             [FormProblem("$", _("不是有效的 JSON, {detail}").format(detail=detail))]) from None
-    if _depth(form) > MAX_JSON_DEPTH:
+    if deeper_than(form, _json_children, MAX_JSON_DEPTH):
         raise FormDefinitionError([FormProblem("$", _("嵌套过深: {MAX_JSON_DEPTH}").format(
                                                         MAX_JSON_DEPTH=MAX_JSON_DEPTH))])
     if not isinstance(form, dict):
@@ -80,18 +83,8 @@ def load_form(content: bytes | str, file_name: str = "") -> dict:
     return form
 
 
-def _depth(value) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_JSON_DEPTH:
-            break
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
+def _json_children(value) -> Iterable:
+    return value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
 
 
 class _Checker:

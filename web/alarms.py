@@ -13,7 +13,7 @@ from .auth import allow, current
 from .device_schemas import (AlarmQuery, AlarmRecordSchema, DeadLetterSchema,
                              IngestResultSchema)
 from .ext import services
-from .paging import ListingPage, query
+from .paging import paged, query
 
 blp = Blueprint("alarms", __name__, url_prefix="/api/v1",
                 description="设备报警与监测数据 (device alarms and telemetry)")
@@ -51,10 +51,7 @@ class Alarms(MethodView):
         `alarm_routing` (starts or reaches a process, or only records it)"""
         return _ingest("alarm")
 
-    @blp.arguments(AlarmQuery, location="query")
-    @blp.response(200, AlarmRecordSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("alarm.list")
+    @paged(blp, AlarmRecordSchema, "alarm.list", AlarmQuery)
     def get(self, args):
         """收到的报警及其处理结果, 最新在前 (alarms received and what each did)"""
         return query(device_records.alarms_listing(current(), **args),
@@ -74,9 +71,7 @@ class Telemetry(MethodView):
 
 @blp.route("/dead-letters")
 class DeadLetters(MethodView):
-    @blp.response(200, DeadLetterSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("dead_letter.list")
+    @paged(blp, DeadLetterSchema, "dead_letter.list")
     def get(self):
         """被拒收的消息及原因, 最新在前 (payloads refused, with the reason)"""
         return query(device_records.dead_letters_listing(current()))

@@ -11,7 +11,7 @@ from engine import attachments as store
 from engine.tasks import task_row
 from processes import policy
 
-from .auth import allow, current
+from .auth import allow, checked, current
 from .ext import services
 from .schemas import AttachmentSchema
 from engine.i18n import _
@@ -31,9 +31,7 @@ class TaskAttachments(MethodView):
         if upload is None:
             abort(422, message=_("请在字段 file 中上传文件"),
                   errors={"file": [_("必填")]})
-        engine = services()
-        with engine.db.read() as conn:
-            row = policy.load(conn, current(), "task.attach", task_id)
+        engine, row = services(), checked("task.attach", task_id)
         data = upload.read(store.MAX_BYTES + 1)
         with engine.unit(current().username) as unit:
             if task_row(unit.conn, task_id).state != "open":
@@ -56,7 +54,6 @@ class Attachment(MethodView):
     @allow("attachment.read")
     def get(self, attachment_id):
         """下载附件 (for those who may see its instance)"""
-        with services().db.read() as conn:
-            row = policy.load(conn, current(), "attachment.read", attachment_id)
+        row = checked("attachment.read", attachment_id)
         return send_file(io.BytesIO(row.data), mimetype=row.content_type,
                          download_name=row.file_name, as_attachment=True)

@@ -18,7 +18,7 @@ from processes.audit_search import (CHINA, AuditFilter, day_start, iter_events, 
 
 from .auth import allow, current
 from .ext import services
-from .paging import Listing, ListingPage
+from .paging import Listing, paged
 from .schemas import HistoryEventSchema, Strict
 from .views import actor_name, people_names
 from engine.i18n import _
@@ -88,10 +88,7 @@ def _filter(query: dict) -> AuditFilter:
 
 @blp.route("/audit")
 class AuditSearch(MethodView):
-    @blp.arguments(AuditQuery, location="query")
-    @blp.response(200, AuditEventSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("audit.search")
+    @paged(blp, AuditEventSchema, "audit.search", AuditQuery)
     def get(self, query):
         """审计检索 (events by project, actor, process, kind and date range; newest first)"""
         principal, filt = current(), _filter(query)

@@ -157,6 +157,13 @@ def _from_session() -> Principal:
 ACTION_ATTRIBUTE = "_policy_action"
 
 
+def checked(action: str, object_id: str):
+    """The object `action` is about, read in a transaction of its own: 404 when there is none,
+    403 when it is outside the caller's scope (policy.load)."""
+    with services().db.read() as conn:
+        return policy.load(conn, current(), action, object_id)
+
+
 def allow(action: str):
     """Declares the endpoint's action (a key of processes.policy.ACTIONS). The check itself
     runs before the request is parsed (web.api): sign-in (401), then the action's roles (403);

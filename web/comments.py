@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 
 from processes import comments, notifications, policy
 
-from .auth import allow, current
+from .auth import allow, checked, current
 from .ext import services
 
 blp = Blueprint("comments", __name__, url_prefix="/api/v1", description="评论 (comments)")
@@ -56,8 +56,7 @@ class InstanceComments(MethodView):
     @allow("instance.comment")
     def post(self, body, instance_id):
         """发表评论 (on the instance; kept in its history)"""
-        with services().db.read() as conn:
-            policy.load(conn, current(), "instance.comment", instance_id)
+        checked("instance.comment", instance_id)
         return _add(instance_id, None, body)
 
 
@@ -77,6 +76,5 @@ class TaskComments(MethodView):
     @allow("task.comment")
     def post(self, body, task_id):
         """对任务发表评论 (kept in the instance's history)"""
-        with services().db.read() as conn:
-            row = policy.load(conn, current(), "task.comment", task_id)
+        row = checked("task.comment", task_id)
         return _add(row.instance_id, task_id, body)

@@ -17,7 +17,7 @@ from engine.store import Unit
 
 from .auth import allow, current
 from .ext import services
-from .paging import ListingPage, query
+from .paging import paged, query
 from .schemas import (DefinitionDetailSchema, DefinitionQuery, DefinitionSchema,
                       DeployedSchema, DeployResultSchema, Strict, VersionQuery)
 from engine.i18n import _
@@ -36,10 +36,7 @@ def as_dict(row) -> dict:
 
 @blp.route("")
 class Definitions(MethodView):
-    @blp.arguments(DefinitionQuery, location="query")
-    @blp.response(200, DefinitionSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("definition.list")
+    @paged(blp, DefinitionSchema, "definition.list", DefinitionQuery)
     def get(self, args):
         """已部署的流程定义 (latest version of each key; all_versions=true for every version)"""
         stmt = select(definitions).where(definitions.c.kind == args["kind"])

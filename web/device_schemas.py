@@ -8,9 +8,13 @@ from processes.device_payloads import DEVICE_TYPES
 from .schemas import Strict
 
 
-class AlarmQuery(Schema):
+class DeviceFilter(Schema):
+    """Where a device stands and what it is: the filters every device listing takes first."""
     project_code = fields.String(validate=validate.Length(1, 50))
     device_type = fields.String(validate=validate.OneOf(DEVICE_TYPES))
+
+
+class AlarmQuery(DeviceFilter):
     since = fields.AwareDateTime(format="iso")
 
 
@@ -70,9 +74,7 @@ class DeviceSchema(Strict):
     latest = fields.Dict()
 
 
-class DeviceQuery(Schema):
-    project_code = fields.String(validate=validate.Length(1, 50))
-    device_type = fields.String(validate=validate.OneOf(DEVICE_TYPES))
+class DeviceQuery(DeviceFilter):
     state = fields.String(validate=validate.OneOf(["online", "offline", "removed"]))
 
 

@@ -9,7 +9,7 @@ from processes import device_records, thresholds
 from .auth import allow, current
 from .device_schemas import DeviceQuery, DeviceSchema, ThresholdSchema
 from .ext import services
-from .paging import ListingPage, query
+from .paging import paged, query
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1",
                 description="监测设备与阈值 (devices and thresholds)")
@@ -17,10 +17,7 @@ blp = Blueprint("devices", __name__, url_prefix="/api/v1",
 
 @blp.route("/devices")
 class Devices(MethodView):
-    @blp.arguments(DeviceQuery, location="query")
-    @blp.response(200, DeviceSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("device.list")
+    @paged(blp, DeviceSchema, "device.list", DeviceQuery)
     def get(self, args):
         """我可见项目的设备及最近上报 (devices of the caller's projects, last seen)"""
         return query(device_records.devices_listing(current(), **args))

@@ -18,7 +18,7 @@ from processes.schema import import_jobs
 
 from .auth import allow, current
 from .ext import services
-from .paging import ListingPage, query
+from .paging import paged, query
 from .schemas import Strict
 from engine.i18n import _
 
@@ -125,9 +125,7 @@ def _form_mapping() -> dict | None:
 
 @blp.route("")
 class Imports(MethodView):
-    @blp.response(200, JobSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("import.list")
+    @paged(blp, JobSchema, "import.list")
     def get(self):
         """导入记录 (newest first)"""
         return query(select(*[c for c in import_jobs.c if c.name != "errors"])

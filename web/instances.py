@@ -1,6 +1,8 @@
 """Process instances: start, read, cancel, retry, history."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -10,9 +12,9 @@ from engine.schema import audit_events, instances
 from processes import disclosure, policy, starting
 from processes.schema import users
 
-from .auth import allow, current
+from .auth import allow, checked, current
 from .ext import services
-from .paging import ListingPage, query
+from .paging import paged, query
 from .schemas import (CancelSchema, HistoryEventSchema, InstanceDetailSchema, InstanceQuery,
                       InstanceSchema, StartSchema)
 from .views import actor_name, instance_detail, instance_summary, people_names
@@ -55,10 +57,7 @@ class Instances(MethodView):
             # the answer read in the same transaction (its own writes, as they commit)
             return instance_detail(engine, conn, handle.id)
 
-    @blp.arguments(InstanceQuery, location="query")
-    @blp.response(200, InstanceSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("instance.list")
+    @paged(blp, InstanceSchema, "instance.list", InstanceQuery)
     def get(self, args):
         """流程实例列表 (filter by process_key, state, business_key)"""
         # the starter's name with each row (people read names, not user names)
@@ -82,6 +81,17 @@ class Instance(MethodView):
             return instance_detail(engine, conn, instance_id, readable(conn, instance_id))
 
 
+def _command(instance_id: str, action: str, work: Callable) -> dict:
+    """An instance command: the check (404, 403), `work(engine, unit)` in its own unit, then
+    the instance as it is after it."""
+    engine = services()
+    checked(action, instance_id)
+    with engine.unit(current().username) as unit:
+        work(engine, unit)
+    with engine.db.read() as conn:
+        return instance_detail(engine, conn, instance_id)
+
+
 @blp.route("/<string:instance_id>/cancel")
 class Cancel(MethodView):
     @blp.arguments(CancelSchema)
@@ -89,13 +99,9 @@ class Cancel(MethodView):
     @allow("instance.cancel")
     def post(self, body, instance_id):
         """撤销流程实例 (cancel with a reason)"""
-        engine = services()
-        with engine.db.read() as conn:
-            readable(conn, instance_id, "instance.cancel")
-        with engine.unit(current().username) as unit:
-            commands.cancel(engine, unit, instance_id, body["reason"])
-        with engine.db.read() as conn:
-            return instance_detail(engine, conn, instance_id)
+        return _command(instance_id, "instance.cancel",
+                        lambda engine, unit: commands.cancel(engine, unit, instance_id,
+                                                             body["reason"]))
 
 
 @blp.route("/<string:instance_id>/retry")
@@ -104,13 +110,8 @@ class Retry(MethodView):
     @allow("instance.retry")
     def post(self, instance_id):
         """重试故障步骤 (run the failed step again after an incident)"""
-        engine = services()
-        with engine.db.read() as conn:
-            readable(conn, instance_id, "instance.retry")
-        with engine.unit(current().username) as unit:
-            commands.retry(engine, unit, instance_id)
-        with engine.db.read() as conn:
-            return instance_detail(engine, conn, instance_id)
+        return _command(instance_id, "instance.retry",
+                        lambda engine, unit: commands.retry(engine, unit, instance_id))
 
 
 @blp.route("/<string:instance_id>/history")

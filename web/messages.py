@@ -10,7 +10,7 @@ from engine.clock import utcnow
 
 from .auth import allow, current
 from .ext import services
-from .paging import ListingPage, query
+from .paging import paged, query
 from .schemas import MessageQuery, MessageRecordSchema, MessageResultSchema, MessageSchema
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages",
@@ -19,10 +19,7 @@ blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages",
 
 @blp.route("")
 class Messages(MethodView):
-    @blp.arguments(MessageQuery, location="query")
-    @blp.response(200, MessageRecordSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("message.list")
+    @paged(blp, MessageRecordSchema, "message.list", MessageQuery)
     def get(self, args):
         """已收到的消息 (messages received, newest first; `status=buffered` lists those waiting)"""
         now = utcnow()

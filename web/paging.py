@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask_smorest import Page, abort
+from flask_smorest import Blueprint, Page, abort
+from marshmallow import Schema
 from sqlalchemy import func, select
 
+from .auth import allow
 from .ext import services
 from engine.i18n import _
 
@@ -48,3 +50,14 @@ class ListingPage(Page):
     @property
     def item_count(self) -> int:
         return self._total
+
+
+def paged(blp: Blueprint, items: type[Schema], action: str,
+          arguments: type[Schema] | None = None) -> Callable:
+    """The decorators of a paged list endpoint, in the one order they work in: the query
+    arguments, the page's items, the pager, then the declared action next to the handler."""
+    def decorate(handler: Callable) -> Callable:
+        view = blp.paginate(ListingPage)(allow(action)(handler))
+        view = blp.response(200, items(many=True))(view)
+        return blp.arguments(arguments, location="query")(view) if arguments else view
+    return decorate

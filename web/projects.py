@@ -11,7 +11,7 @@ from processes import policy
 from processes.schema import projects
 
 from .auth import allow, current
-from .paging import ListingPage, query
+from .paging import paged, query
 from .schemas import ProjectSchema
 from engine.i18n import _
 
@@ -25,9 +25,7 @@ class ProjectWithLocationSchema(ProjectSchema):
 
 @blp.route("")
 class Projects(MethodView):
-    @blp.response(200, ProjectWithLocationSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("project.list")
+    @paged(blp, ProjectWithLocationSchema, "project.list")
     def get(self):
         """我可见的工程项目 (projects in the caller's district or enterprise)"""
         return query(select(projects).where(policy.project_clause(current()))

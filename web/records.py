@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from processes import policy
 from processes.schema import documents, enterprises, expert_draws, score_events
@@ -37,17 +37,23 @@ class Scores(MethodView):
                  "points": int(r.points or 0), "events": r.events} for r in rows]
 
 
+def _of_instance(action: str, instance_id: str, table: Table, *order) -> list[dict]:
+    """The rows of `table` about an instance the caller may take `action` on, in `order`."""
+    with services().db.read() as conn:
+        readable(conn, instance_id, action)
+        rows = conn.execute(select(table).where(table.c.instance_id == instance_id)
+                            .order_by(*order)).all()
+    return [dict(r._mapping) for r in rows]
+
+
 @blp.route("/instances/<string:instance_id>/documents")
 class InstanceDocuments(MethodView):
     @blp.response(200, DocumentSchema(many=True))
     @allow("instance.documents")
     def get(self, instance_id):
         """流程文书 (documents issued at the instance's gates)"""
-        with services().db.read() as conn:
-            readable(conn, instance_id, "instance.documents")
-            rows = conn.execute(select(documents).where(documents.c.instance_id == instance_id)
-                                .order_by(documents.c.created_at, documents.c.number)).all()
-        return [dict(r._mapping) for r in rows]
+        return _of_instance("instance.documents", instance_id, documents,
+                            documents.c.created_at, documents.c.number)
 
 
 @blp.route("/instances/<string:instance_id>/expert-draws")
@@ -56,8 +62,4 @@ class ExpertDraws(MethodView):
     @allow("instance.expert_draws")
     def get(self, instance_id):
         """专家抽取记录 (seed, eligible candidates, exclusions and choice of every draw)"""
-        with services().db.read() as conn:
-            readable(conn, instance_id, "instance.expert_draws")
-            rows = conn.execute(select(expert_draws).where(
-                expert_draws.c.instance_id == instance_id).order_by(expert_draws.c.id)).all()
-        return [dict(r._mapping) for r in rows]
+        return _of_instance("instance.expert_draws", instance_id, expert_draws, expert_draws.c.id)

@@ -30,16 +30,21 @@ class DefinitionDetailSchema(DefinitionSchema):
         "description": "form-js 启动表单 (the form bound to the none start event), or null"})
 
 
+def definition_kind() -> fields.String:
+    """Which kind of deployed file a query is about (a BPMN process unless it says)."""
+    return fields.String(validate=validate.OneOf(["bpmn", "dmn", "form"]), load_default="bpmn")
+
+
 class DefinitionQuery(Schema):
     class Meta:
         unknown = EXCLUDE
-    kind = fields.String(validate=validate.OneOf(["bpmn", "dmn", "form"]), load_default="bpmn")
+    kind = definition_kind()
     all_versions = fields.Boolean(load_default=False)
 
 
 class VersionQuery(Schema):
     version = fields.Integer(validate=validate.Range(min=1))
-    kind = fields.String(validate=validate.OneOf(["bpmn", "dmn", "form"]), load_default="bpmn")
+    kind = definition_kind()
 
 
 class DeployedSchema(Strict):

@@ -16,9 +16,9 @@ from engine.clock import utcnow
 from engine.schema import instances
 from processes import assignment, disclosure, inbox, policy
 
-from .auth import allow, current
+from .auth import allow, checked, current
 from .ext import memo, services
-from .paging import Listing, ListingPage
+from .paging import Listing, paged
 from .schemas import CompleteSchema, InstanceDetailSchema, TaskDetailSchema, TaskQuery, TaskSchema
 from .views import instance_detail, task_summary
 from engine.i18n import _
@@ -62,10 +62,7 @@ class SavedFiltersSchema(Schema):
 
 @blp.route("")
 class Inbox(MethodView):
-    @blp.arguments(InboxQuery, location="query")
-    @blp.response(200, InboxTaskSchema(many=True))
-    @blp.paginate(ListingPage)
-    @allow("task.list")
+    @paged(blp, InboxTaskSchema, "task.list", InboxQuery)
     def get(self, query):
         """我的待办 (open tasks the caller may act on)"""
         principal = current()
@@ -228,8 +225,7 @@ class Complete(MethodView):
 def _hand_over(task_id: str, body: dict, mode: str) -> dict:
     action = "task.delegate" if mode == "delegate" else "task.assign"
     engine, principal = services(), current()
-    with engine.db.read() as conn:
-        policy.load(conn, principal, action, task_id)
+    checked(action, task_id)
     with engine.unit(principal.username) as unit:
         assignment.hand_over(unit, task_id, principal, body.get("to"), mode, body.get("note"))
     with engine.db.read() as conn:

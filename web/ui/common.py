@@ -102,16 +102,14 @@ def load(action: str, object_id: str):
                                                                   exc.message))
 
 
-def task_access(task_id: str):
-    """((row, can_act), None) of a task the page may show, or (None, an error page)."""
-    row, refusal = load("task.read", task_id)
-    if refusal is not None:
-        return None, refusal
-    with services().db.read() as conn:
-        can_act = policy.can_act_on_task(conn, me(), task_id)
-    return (row, can_act), None
-
-
-def instance_access(instance_id: str):
-    """The instance row the page may show, or an error page (the API's rules)."""
-    return load("instance.read", instance_id)
+def showing(action: str) -> Callable:
+    """For a page about one object, the route's one variable: the view gets the row the API's
+    rules let the user see (`load`); otherwise the error page answers. Goes under `page`."""
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(**kwargs):
+            (object_id,) = kwargs.values()
+            row, refusal = load(action, object_id)
+            return refusal if refusal is not None else fn(row)
+        return wrapper
+    return deco

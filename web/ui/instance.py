@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from .common import instance_access, page
+from .common import page, showing
 
 bp = Blueprint("ui_instance", __name__)
 
@@ -16,9 +16,7 @@ def instances():
 
 @bp.get("/instances/<string:instance_id>")
 @page()
-def instance(instance_id: str):
-    row, refusal = instance_access(instance_id)
-    if refusal is not None:
-        return refusal
+@showing("instance.read")
+def instance(row):
     return render_template("instance.html", instance_id=row.id, process_key=row.process_key,
                            business_key=row.business_key or "")

@@ -5,17 +5,14 @@ from flask import Blueprint, render_template
 
 from processes import policy
 
-from .common import load, me, page
+from .common import me, page, showing
 
 bp = Blueprint("ui_project", __name__)
 
 
 @bp.get("/projects/<string:code>")
 @page("page.project")
-def project(code: str):
-    # a typed URL of another enterprise's site is refused before any data is sent
-    row, refusal = load("project.read", code)
-    if refusal is not None:
-        return refusal
+@showing("project.read")          # a typed URL of another enterprise's site: refused, no data
+def project(row):
     return render_template("project.html", project=row,
                            can_map=policy.allows(me(), "page.map"))

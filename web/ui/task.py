@@ -8,19 +8,20 @@ from __future__ import annotations
 from flask import Blueprint, make_response, render_template
 
 from engine.attachments import MAX_BYTES
+from processes import policy
 
-from .common import page, task_access
+from ..ext import services
+from .common import me, page, showing
 
 bp = Blueprint("ui_task", __name__)
 
 
 @bp.get("/tasks/<string:task_id>")
 @page()
-def task(task_id: str):
-    found, refusal = task_access(task_id)
-    if refusal is not None:
-        return refusal
-    row, can_act = found
+@showing("task.read")
+def task(row):
+    with services().db.read() as conn:
+        can_act = policy.can_act_on_task(conn, me(), row.id)
     response = make_response(render_template(
         "task.html", task_id=row.id, instance_id=row.instance_id, task_name=row.name,
         can_act=can_act and row.state == "open", max_upload=MAX_BYTES))
