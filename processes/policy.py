@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, false, or_, select, true, update
+from sqlalchemy import and_, bindparam, false, or_, select, true, update
 
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.schema import attachments, instances, tasks
@@ -364,6 +364,9 @@ _NOUNS = {"instance": ("流程实例", "instance"), "task": ("任务", "task"),
           "project": ("项目", "project")}
 _TABLES = {"instance": instances, "task": tasks, "document": documents,
            "attachment": attachments, "project": projects}
+_LOAD = {name: select(table).where((table.c.code if name == "project" else table.c.id)
+                                   == bindparam("key"))
+         for name, table in _TABLES.items()}
 
 
 def load(conn, principal: Principal, action: str, object_id: str):
@@ -371,9 +374,7 @@ def load(conn, principal: Principal, action: str, object_id: str):
     when there is no such object, Forbidden (403) when it is outside the caller's scope."""
     r = rule(action)
     require(principal, action)
-    table = _TABLES[r.resource]
-    key = table.c.code if r.resource == "project" else table.c.id
-    row = conn.execute(select(table).where(key == object_id)).first()
+    row = conn.execute(_LOAD[r.resource], {"key": object_id}).first()
     noun, english = _NOUNS[r.resource]
     if row is None:
         raise NotFound(_("{noun}不存在: {object_id}").format(

@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from .people import Principal, principal_of_row
 from .schema import sessions, users
@@ -46,14 +46,22 @@ def principal_of(conn, secret: str | None, kind: str | None = None) -> Principal
     """The active user of a session that is neither revoked nor expired, else None."""
     if not secret or not isinstance(secret, str) or len(secret) > 200:
         return None
-    conditions = [sessions.c.id == _digest(secret), sessions.c.revoked_at.is_(None),
-                  sessions.c.expires_at > utcnow(), users.c.active.is_(True)]
-    if kind is not None:
-        conditions.append(sessions.c.kind == kind)
-    row = conn.execute(select(users).select_from(
-        sessions.join(users, users.c.id == sessions.c.user_id)).where(
-        and_(*conditions))).first()
+    row = conn.execute(_PRINCIPAL[kind is not None], {
+        "id": _digest(secret), "now": utcnow(), "kind": kind}).first()
     return principal_of_row(row) if row else None
+
+
+def _principal_query(of_kind: bool):
+    conditions = [sessions.c.id == bindparam("id"), sessions.c.revoked_at.is_(None),
+                  sessions.c.expires_at > bindparam("now"), users.c.active.is_(True)]
+    if of_kind:
+        conditions.append(sessions.c.kind == bindparam("kind"))
+    return select(users).select_from(
+        sessions.join(users, users.c.id == sessions.c.user_id)).where(and_(*conditions))
+
+
+# Built once: every request reads its session, and building the query cost more than running it.
+_PRINCIPAL = {of_kind: _principal_query(of_kind) for of_kind in (False, True)}
 
 
 def revoke(conn, secret: str | None) -> bool:

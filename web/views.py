@@ -2,7 +2,7 @@
 comes from `engine.read_model` (projections, no blobs); this only shapes it."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import read_model
 from engine.clock import utcnow
@@ -20,12 +20,15 @@ SYSTEM_ACTORS = {"system:timer": "系统(定时器)", "system:worker": "系统(�
                  "system:demo": "系统(演示数据)"}
 
 
+_NAMES = select(users.c.username, users.c.display_name).where(
+    users.c.username.in_(bindparam("wanted", expanding=True)))
+
+
 def people_names(conn, usernames) -> dict[str, str]:
     wanted = sorted({u for u in usernames if u and not u.startswith("system:")})
     if not wanted:
         return {}
-    rows = conn.execute(select(users.c.username, users.c.display_name)
-                        .where(users.c.username.in_(wanted))).all()
+    rows = conn.execute(_NAMES, {"wanted": wanted}).all()
     return {r.username: r.display_name for r in rows}
 
 
