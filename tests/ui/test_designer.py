@@ -46,6 +46,9 @@ def test_rename_validate_deploy_v2_while_v1_runs_on(live, sign_in, shots):
 
     page.click('#modeler [data-element-id="rect_notice"]')
     expect(page.locator("#prop-type")).to_have_text("用户任务")
+    # the type field names each element type as the modeler's menus do (app/i18n/zh.js)
+    assert page.evaluate("""() => ["bpmn:BusinessRuleTask", "bpmn:ManualTask", "bpmn:TextAnnotation",
+        "bpmn:Collaboration"].map(JG.i18n.typeName)""") == ["业务规则任务", "手工任务", "文本注释", "协作"]
     expect(page.locator("#prop-name")).to_have_value(OLD_LABEL)
     page.fill("#prop-name", NEW_LABEL)
     page.press("#prop-name", "Enter")

@@ -17,16 +17,6 @@
     '  <bpmndi:BPMNDiagram id="diagram"><bpmndi:BPMNPlane id="plane" bpmnElement="new_process">\n' +
     '    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="180" y="160" width="36" height="36"/></bpmndi:BPMNShape>\n' +
     '  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>\n</bpmn:definitions>\n';
-  var TYPES = {
-    "bpmn:Process": "流程", "bpmn:Collaboration": "协作", "bpmn:Participant": "参与者", "bpmn:Lane": "泳道",
-    "bpmn:StartEvent": "开始事件", "bpmn:EndEvent": "结束事件", "bpmn:UserTask": "用户任务",
-    "bpmn:ServiceTask": "服务任务", "bpmn:ScriptTask": "脚本任务", "bpmn:BusinessRuleTask": "规则任务",
-    "bpmn:ExclusiveGateway": "排他网关", "bpmn:ParallelGateway": "并行网关", "bpmn:InclusiveGateway": "包容网关",
-    "bpmn:EventBasedGateway": "事件网关", "bpmn:SequenceFlow": "顺序流", "bpmn:CallActivity": "调用活动",
-    "bpmn:SubProcess": "子流程", "bpmn:BoundaryEvent": "边界事件", "bpmn:IntermediateCatchEvent": "中间捕获事件",
-    "bpmn:IntermediateThrowEvent": "中间抛出事件", "bpmn:Task": "任务", "bpmn:ReceiveTask": "接收任务",
-    "bpmn:SendTask": "发送任务", "bpmn:ManualTask": "人工任务", "bpmn:TextAnnotation": "注释"
-  };
   var ID = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
   var state = { key: null, version: null, fileName: null, name: null, versions: [], dirty: false };
@@ -173,7 +163,7 @@
     selected = element || (modeler && root());
     var bo = selected && selected.businessObject;
     var idInput = document.getElementById("prop-id"), nameInput = document.getElementById("prop-name");
-    document.getElementById("prop-type").textContent = bo ? (TYPES[bo.$type] || bo.$type) : "—";
+    document.getElementById("prop-type").textContent = bo ? (JG.i18n ? JG.i18n.typeName(bo.$type) : bo.$type) : "—";
     idInput.value = bo ? bo.id || "" : "";
     nameInput.value = bo ? bo.name || "" : "";
     idInput.disabled = nameInput.disabled = !bo;

@@ -8,8 +8,8 @@
   JG.propertiesZh = {
     // panel chrome and the standard groups
     "ID": "ID", "Documentation": "说明", "Element documentation": "元素说明", "Process documentation": "流程说明",
-    "Process": "流程", "Process name": "流程名称", "Process ID": "流程 ID", "Executable": "可执行",
-    "Participant": "参与者", "Participant Name": "参与者名称", "Participant ID": "参与者 ID",
+    "Process name": "流程名称", "Process ID": "流程 ID", "Executable": "可执行",
+    "Participant Name": "参与者名称", "Participant ID": "参与者 ID",
     "Select an element to edit its properties.": "选择一个元素以编辑其属性。",
     "Multiple elements are selected. Select a single element to edit its properties.":
       "选中了多个元素。请只选择一个来编辑其属性。",
@@ -32,9 +32,8 @@
     "Collapse": "收起", "Expand": "展开", "Text": "文本", "Category": "分类",
     // element types of the panel's header that the modeler's menus name otherwise
     "Sub Process": "子流程", "Event Sub Process": "事件子流程", "Ad-hoc Sub Process": "自由子流程",
-    "Intermediate Catch Event": "中间捕获事件", "Boundary Event": "边界事件",
     "Conditional Flow": "条件顺序流", "Default Flow": "默认顺序流", "Empty Pool": "空池",
-    "Association": "关联", "Collaboration": "协作",
+    "Association": "关联",
     // the platform's groups
     "Condition expression (Python)": "条件表达式 (Python)",
     "Default flow of the gateway": "作为网关的默认路径",

@@ -6,6 +6,8 @@
  *                         properties) are replaced in the DOM as they appear, and the date
  *                         pickers (flatpickr inside form-js) get the Chinese locale.
  *   JG.i18n.t(text)       form-js's dictionary lookup (text itself when unknown).
+ *   JG.i18n.typeName(type)  an element type ("bpmn:UserTask") in Chinese, from the same
+ *                         dictionary as the menus (the designer's "type" field).
  *   JG.i18n.translate(template, replacements, first)  the `translate` of bpmnModule; the
  *                         properties panel (app/designer-properties-kit.js) passes its own
  *                         dictionary (app/i18n/properties-zh.js) as `first`.
@@ -56,6 +58,8 @@
     "Empty pool/participant": "空池/参与者", "Empty pool/participant (removes content)": "空池/参与者 (删除内容)",
     "Expanded pool/participant": "展开的池/参与者", "Message flow": "消息流",
     "Text annotation": "文本注释", "Group": "分组", "Lane": "泳道", "Pool": "池",
+    "Process": "流程", "Collaboration": "协作", "Participant": "参与者", "Boundary event": "边界事件",
+    "Intermediate catch event": "中间捕获事件",
     "No results": "没有结果", "Search": "搜索", "Start": "开始", "End": "结束",
     "Gateways": "网关", "Events": "事件", "Tasks": "任务", "Data": "数据",
     "Participants": "参与者", "Sub-processes": "子流程", "Tools": "工具", "Artifacts": "附加元素",
@@ -143,6 +147,15 @@
     });
   }
 
+  // An element's type ("bpmn:BusinessRuleTask") by its name in the menus ("Business rule task");
+  // the type itself where the dictionary has no name for it.
+  function typeName(type) {
+    var words = type.replace(/^bpmn:/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()
+      .replace(/^sub /, "sub-").replace(/^event based /, "event-based ");
+    var label = words.charAt(0).toUpperCase() + words.slice(1);
+    return Object.prototype.hasOwnProperty.call(BPMN, label) ? BPMN[label] : type;
+  }
+
   var ATTRS = ["placeholder", "title", "aria-label"];
 
   function localizeNode(node) {
@@ -203,7 +216,7 @@
   }
 
   JG.i18n = {
-    t: t, translate: translate, localize: localize, bpmn: BPMN, text: TEXT, flatpickr: FLATPICKR_ZH,
+    t: t, translate: translate, typeName: typeName, localize: localize, bpmn: BPMN, text: TEXT, flatpickr: FLATPICKR_ZH,
     bpmnModule: { translate: ["value", function (template, replacements) { return translate(template, replacements); }] }
   };
 })();
