@@ -72,6 +72,18 @@ class Database:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def read_one(self) -> Iterator[Connection]:
+        """For a single SELECT, which is consistent by itself: on PostgreSQL it runs without a
+        transaction, so the BEGIN and COMMIT around it are not two more round trips (the
+        session look-up of every request). SQLite's are local: a plain read."""
+        if self.sqlite:
+            with self.read() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

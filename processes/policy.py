@@ -369,17 +369,34 @@ _LOAD = {name: select(table).where((table.c.code if name == "project" else table
          for name, table in _TABLES.items()}
 
 
+# The scope of a row of its own table, as a condition on that row (documents and attachments
+# are in scope through their instance: in_scope reads it).
+_SCOPE_FLAGS = {"instance": instance_clause, "task": task_clause, "project": project_clause}
+
+
 def load(conn, principal: Principal, action: str, object_id: str):
     """The object an action is about, when the principal may take it there: NotFound (404)
     when there is no such object, Forbidden (403) when it is outside the caller's scope."""
     r = rule(action)
     require(principal, action)
-    row = conn.execute(_LOAD[r.resource], {"key": object_id}).first()
+    flag = _SCOPE_FLAGS.get(r.resource)
+    if flag is None:
+        row = conn.execute(_LOAD[r.resource], {"key": object_id}).first()
+    else:
+        # the scope check in the same read: one statement (round trip) fewer per call
+        row = conn.execute(_LOAD[r.resource].add_columns(
+            flag(principal).label("in_caller_scope")), {"key": object_id}).first()
     noun, english = _NOUNS[r.resource]
     if row is None:
         raise NotFound(_("{noun}不存在: {object_id}").format(
                            noun=noun, english=english, object_id=object_id))
-    if not in_scope(conn, principal, r, row):
+    if flag is not None:
+        allowed = bool(row.in_caller_scope) or (
+            r.resource == "task" and r.need != "act"
+            and can_read_instance(conn, principal, row.instance_id))
+    else:
+        allowed = in_scope(conn, principal, r, row)
+    if not allowed:
         raise Forbidden(_("无权访问该{noun}: 不在您的角色或管辖范围内").format(noun=noun, english=english))
     return row
 
