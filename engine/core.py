@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, TypeVar
 
 from cachetools import LRUCache
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from . import spiff
@@ -50,6 +50,18 @@ class EngineSettings:
     max_multi_instance: int = 1000       # deploy refuses a literal multi-instance count above it
     min_timer_seconds: float = 60.0      # shorter literal timers are refused at deploy,
     # a shorter cycle computed at run time is an incident
+
+
+def _definition_query(of_version: bool):
+    query = select(definitions).where(definitions.c.kind == bindparam("kind"),
+                                      definitions.c.key == bindparam("key"))
+    if of_version:
+        query = query.where(definitions.c.version == bindparam("version"))
+    return query.order_by(definitions.c.version.desc()).limit(1)
+
+
+# Built once: a start reads its definition, and building the query cost more than running it.
+_DEFINITION = {of_version: _definition_query(of_version) for of_version in (False, True)}
 
 
 @dataclass
@@ -110,10 +122,8 @@ class Engine:
         return BpmnWorkflow(spec, subprocess_specs)
 
     def definition(self, conn, key: str, version: int | None = None, kind: str = "bpmn"):
-        query = select(definitions).where(definitions.c.kind == kind, definitions.c.key == key)
-        if version is not None:
-            query = query.where(definitions.c.version == version)
-        row = conn.execute(query.order_by(definitions.c.version.desc()).limit(1)).first()
+        row = conn.execute(_DEFINITION[version is not None],
+                           {"kind": kind, "key": key, "version": version}).first()
         if row is None:
             what = f"{key} v{version}" if version else key
             raise NotFound(_("流程定义不存在: {what}").format(what=what))

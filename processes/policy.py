@@ -17,6 +17,7 @@ admin: any, marked in the audit trail). An instance belongs to the project its b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, false, or_, select, true, update
@@ -259,6 +260,9 @@ def _reach(principal: Principal) -> str:
     return reach
 
 
+# The scope clauses are built once per principal (Principal is frozen, the clauses immutable):
+# built on every call they cost more of a request than the statements they are part of.
+@lru_cache(maxsize=4096)
 def _visible_projects(principal: Principal):
     """SELECT of the project codes the principal sees (None: every project)."""
     reach = _reach(principal)
@@ -278,18 +282,21 @@ def _assigned(principal: Principal):
     return select(tasks.c.instance_id).where(tasks.c.assignee == principal.username)
 
 
+@lru_cache(maxsize=4096)
 def project_clause(principal: Principal):
     """SQL condition on the projects table: the projects this principal may read."""
     visible = _visible_projects(principal)
     return true() if visible is None else projects.c.code.in_(visible)
 
 
+@lru_cache(maxsize=4096)
 def in_visible_projects(principal: Principal, column):
     """SQL condition on a project-code column (devices, alarms, scores)."""
     visible = _visible_projects(principal)
     return true() if visible is None else column.in_(visible)
 
 
+@lru_cache(maxsize=4096)
 def instance_clause(principal: Principal, scope_column=instances.c.scope_key):
     """SQL condition on a scope_key column: the instances (or their rows) this principal
     may read."""
@@ -304,6 +311,7 @@ def instance_clause(principal: Principal, scope_column=instances.c.scope_key):
     return or_(scope_column.is_(None), visible) if reach == "district" else visible
 
 
+@lru_cache(maxsize=4096)
 def task_clause(principal: Principal):
     """SQL condition on tasks: the tasks this principal may act on (the inbox)."""
     if principal.role == "admin":
@@ -374,6 +382,11 @@ _LOAD = {name: select(table).where((table.c.code if name == "project" else table
 _SCOPE_FLAGS = {"instance": instance_clause, "task": task_clause, "project": project_clause}
 
 
+@lru_cache(maxsize=4096)
+def _load_in_scope(resource: str, principal: Principal):
+    return _LOAD[resource].add_columns(_SCOPE_FLAGS[resource](principal).label("in_caller_scope"))
+
+
 def load(conn, principal: Principal, action: str, object_id: str):
     """The object an action is about, when the principal may take it there: NotFound (404)
     when there is no such object, Forbidden (403) when it is outside the caller's scope."""
@@ -384,8 +397,7 @@ def load(conn, principal: Principal, action: str, object_id: str):
         row = conn.execute(_LOAD[r.resource], {"key": object_id}).first()
     else:
         # the scope check in the same read: one statement (round trip) fewer per call
-        row = conn.execute(_LOAD[r.resource].add_columns(
-            flag(principal).label("in_caller_scope")), {"key": object_id}).first()
+        row = conn.execute(_load_in_scope(r.resource, principal), {"key": object_id}).first()
     noun, english = _NOUNS[r.resource]
     if row is None:
         raise NotFound(_("{noun}不存在: {object_id}").format(
@@ -412,18 +424,34 @@ def in_scope(conn, principal: Principal, r: Rule, row) -> bool:
 
 
 def can_read_instance(conn, principal: Principal, instance_id: str) -> bool:
-    return conn.execute(select(instances.c.id).where(
-        instances.c.id == instance_id, instance_clause(principal))).first() is not None
+    return conn.execute(_readable(principal), {"id": instance_id}).first() is not None
 
 
 def can_act_on_task(conn, principal: Principal, task_id: str) -> bool:
-    return conn.execute(select(tasks.c.id).where(
-        tasks.c.id == task_id, task_clause(principal))).first() is not None
+    return conn.execute(_actionable(principal), {"id": task_id}).first() is not None
 
 
 def can_see_project(conn, principal: Principal, code: str) -> bool:
-    return conn.execute(select(projects.c.code).where(
-        projects.c.code == code, project_clause(principal))).first() is not None
+    row = conn.execute(_project_in_scope(principal), {"code": code}).first()
+    return row is not None and bool(row.visible)
+
+
+@lru_cache(maxsize=4096)
+def _readable(principal: Principal):
+    return select(instances.c.id).where(instances.c.id == bindparam("id"),
+                                        instance_clause(principal))
+
+
+@lru_cache(maxsize=4096)
+def _actionable(principal: Principal):
+    return select(tasks.c.id).where(tasks.c.id == bindparam("id"), task_clause(principal))
+
+
+@lru_cache(maxsize=4096)
+def _project_in_scope(principal: Principal):
+    """The project's row, when it exists, with whether the principal sees it."""
+    return select(projects.c.code, project_clause(principal).label("visible")).where(
+        projects.c.code == bindparam("code"))
 
 
 def may_start_lane(principal: Principal, start_lane: str | None) -> bool:
@@ -457,7 +485,7 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
     scope = scope_of(business_key, variables)
     if not scope:
         return
-    exists = conn.execute(select(projects.c.code).where(projects.c.code == scope)).first()
+    exists = conn.execute(_project_in_scope(principal), {"code": scope}).first()
     if exists is None:
         # an instance keyed by no project would be outside every scope but the city's: only
         # city-wide staff may start one (a key with a stray space is not another project)
@@ -466,7 +494,7 @@ def check_start(conn, principal: Principal, start_lane: str | None, business_key
             raise Invalid(_("工程项目 {value} 不存在").format(value=scope[:60]),
                           {field: [_("工程项目 {value} 不存在").format(value=scope[:60])]})
         return
-    if not can_see_project(conn, principal, scope):
+    if not exists.visible:
         raise Forbidden(_("该项目不在您的管辖或所属范围内"))
 
 
