@@ -96,9 +96,7 @@ def _event_values(i: int) -> dict:
 
 def _pg_append_statement(count: int):
     statement = insert(audit_events).values(_event_values(count - 1)).add_cte(
-        update(audit_head).where(audit_head.c.id == 1)
-        .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), keyed=True)
-        .returning(audit_head.c.id).cte("moved_head"))
+        _MOVE_HEAD.returning(audit_head.c.id).cte("moved_head"))
     for i in range(count - 1):
         statement = statement.add_cte(insert(audit_events).values(_event_values(i))
                                       .returning(audit_events.c.seq).cte(f"event_{i}"))
