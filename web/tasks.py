@@ -123,7 +123,7 @@ def task_detail(task_id: str) -> dict:
     engine, principal = services(), current()
     with engine.db.read() as conn:
         row = policy.load(conn, principal, "task.read", task_id)
-        can_act = policy.can_act_on_task(conn, principal, task_id)
+        can_act = policy.acts_on(row)
         inst = conn.execute(select(instances.c.business_key).where(
             instances.c.id == row.instance_id)).first()
         data = task_summary(row, inst.business_key if inst else None)

@@ -22,6 +22,6 @@ from .rules import (  # noqa: F401  (the package's public names)
     allows, require, role_name, nav_for, home_of, role_of_lane, scope_of, reassign_lanes)
 from .scope import (  # noqa: F401  (the package's public names)
     project_clause, in_visible_projects, instance_clause, task_clause, task_scopes,
-    own_duties_only, overrides_tasks, district_of, audit_clause, load,
+    own_duties_only, overrides_tasks, district_of, audit_clause, load, acts_on,
     can_read_instance, can_act_on_task, may_start_lane, check_start,
     normalise_key, dead_letter_clause, threshold_clause, check_claim)

@@ -182,6 +182,12 @@ def load(conn, principal: Principal, action: str, object_id: str):
     return row
 
 
+def acts_on(task_row) -> bool:
+    """Whether the principal `load` read this task for may act on it (its role and scope):
+    the flag read with the row, no second read."""
+    return bool(task_row.in_caller_scope)
+
+
 def can_read_instance(conn, principal: Principal, instance_id: str) -> bool:
     return conn.execute(_readable(principal), {"id": instance_id}).first() is not None
 

@@ -10,8 +10,7 @@ from flask import Blueprint, make_response, render_template
 from engine.attachments import MAX_BYTES
 from processes import policy
 
-from ..ext import services
-from .common import me, page, showing
+from .common import page, showing
 
 bp = Blueprint("ui_task", __name__)
 
@@ -20,8 +19,7 @@ bp = Blueprint("ui_task", __name__)
 @page()
 @showing("task.read")
 def task(row):
-    with services().db.read() as conn:
-        can_act = policy.can_act_on_task(conn, me(), row.id)
+    can_act = policy.acts_on(row)
     response = make_response(render_template(
         "task.html", task_id=row.id, instance_id=row.instance_id, task_name=row.name,
         can_act=can_act and row.state == "open", max_upload=MAX_BYTES))
