@@ -7,13 +7,14 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import TaskState
 
-from . import spiff, store
+from . import driver, spiff, store
 from .budget import Budget, BudgetExceeded, CycleTooShort, short_cycle
 from .projection import Waits, element_id, find_task, message_keys, read_waits
 from .schema import incidents, messages
@@ -238,22 +239,38 @@ def state_of(handle: Handle) -> str:
 
 
 def persist(engine, unit: Unit, handle: Handle) -> None:
-    """Write the instance (insert or optimistic update) and its projections."""
+    """Write the instance (insert or optimistic update) and its projections: reads first,
+    then the writes in one pipeline (one round trip on PostgreSQL)."""
     state = state_of(handle)
-    if handle.row is None:
-        store.insert_instance(unit, instance_id=handle.id, definition=handle.definition,
-                              business_key=handle.business_key, scope_key=handle.scope_key,
-                              state=state, wf=handle.wf)
-        version = 1
-    else:
-        version = store.save_instance(unit, handle.row, handle.wf, state)
+    new = handle.row is None
+    previous = Waits() if new else handle.previous
+    if previous is None:
+        previous = store.stored_waits(unit.conn, handle.id)
+    saved = None
+    try:
+        with driver.pipeline(unit.conn):
+            if new:
+                store.insert_instance(unit, instance_id=handle.id, definition=handle.definition,
+                                      business_key=handle.business_key,
+                                      scope_key=handle.scope_key, state=state, wf=handle.wf)
+            else:
+                saved = store.save_instance(unit, handle.row, handle.wf, state)
+            waits = store.sync_projection(
+                unit, handle.id, handle.process_key, handle.scope_key, handle.wf,
+                engine.role_of, finished=state in ("completed", "cancelled"),
+                previous=previous, current=handle.settled)
+    except DBAPIError:
+        # Another writer saved first: the projection writes sent after the refused save may
+        # have collided with its rows (the same task ids). That is the lost race, not a fault.
+        if saved is not None:
+            store.check_saved(saved)
+        raise
+    if saved is not None:
+        store.check_saved(saved)
+    version = 1 if new else handle.row.lock_version + 1
     if handle.new_incidents:
         unit.conn.execute(insert(incidents), handle.new_incidents)
         handle.new_incidents = []
-    waits = store.sync_projection(
-        unit, handle.id, handle.process_key, handle.scope_key, handle.wf, engine.role_of,
-        finished=state in ("completed", "cancelled"),
-        previous=Waits() if handle.row is None else handle.previous, current=handle.settled)
     handle.settled = None
     # once committed, the next step of this instance in this process starts from this object
     wf = handle.wf

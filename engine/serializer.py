@@ -14,7 +14,8 @@ from typing import Callable
 
 from cachetools import LRUCache
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (BpmnWorkflowConverter, TaskConverter,
+                                                            WorkflowConverter)
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -27,9 +28,11 @@ class _SpeclessConverter(BpmnWorkflowConverter):
     """Drops specs on the way out; takes them from `registry.spec_source` on the way in."""
 
     def to_dict(self, workflow):
-        dct = super().to_dict(workflow)
-        dct.pop("spec", None)
-        dct.pop("subprocess_specs", None)
+        # WorkflowConverter's part plus what BpmnWorkflowConverter adds apart from the specs:
+        # converting the specs only to drop them was a fifth of every dump.
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
     def from_dict(self, dct):
