@@ -1,0 +1,86 @@
+"""Writes on the driver's cursor store what SQLAlchemy's path would store (times in UTC, JSON,
+Chinese text), fail with the same exceptions, and inside a pipeline report their row counts
+and errors once it ends, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import (JSON, Column, Integer, MetaData, String, Table, bindparam, event,
+                        insert, select, update)
+from sqlalchemy.exc import IntegrityError
+
+from engine.driver import Prebuilt, pipeline
+from engine.schema import UTCDateTime
+
+meta = MetaData()
+notes = Table("driver_test_notes", meta, Column("id", String(10), primary_key=True),
+              Column("n", Integer), Column("body", JSON), Column("at", UTCDateTime()))
+ADD = Prebuilt(insert(notes).values(id=bindparam("id"), n=bindparam("n"),
+                                    body=bindparam("body"), at=bindparam("at")))
+BUMP = Prebuilt(update(notes).where(notes.c.id == bindparam("nid"), notes.c.n == bindparam("old"))
+                .values(n=bindparam("new")))
+
+
+@pytest.fixture
+def db(engine):
+    meta.drop_all(engine.db.engine)
+    meta.create_all(engine.db.engine)
+    yield engine.db
+    meta.drop_all(engine.db.engine)
+
+
+def rows(db):
+    with db.read() as conn:
+        return conn.execute(select(notes).order_by(notes.c.id)).all()
+
+
+def test_values_come_back_as_sqlalchemy_would_write_them(db):
+    beijing = timezone(timedelta(hours=8))
+    with db.write() as conn:
+        ADD.run(conn, [dict(id="a", n=1, body={"整改": ["扬尘", 3]},
+                            at=datetime(2026, 12, 3, 9, 30, tzinfo=beijing)),
+                       dict(id="b", n=2, body=None, at=datetime(2026, 12, 3, 1, 30))])
+    a, b = rows(db)
+    assert a.body == {"整改": ["扬尘", 3]}
+    assert a.at == datetime(2026, 12, 3, 1, 30, tzinfo=timezone.utc)     # 09:30 +08:00
+    assert b.at == a.at and b.body is None
+
+
+def test_row_counts_and_statement_events(db):
+    seen = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    with db.write() as conn:
+        ADD.run(conn, dict(id="a", n=1, body={}, at=None))
+        assert BUMP.run(conn, dict(nid="a", old=1, new=2)).rowcount == 1
+        assert BUMP.run(conn, dict(nid="a", old=1, new=3)).rowcount == 0
+    assert [r.n for r in rows(db)] == [2]
+    assert sum(s.startswith(("INSERT INTO driver_test_notes", "UPDATE driver_test_notes"))
+               for s in seen) == 3
+
+
+def test_a_duplicate_is_sqlalchemys_integrity_error_and_nothing_is_kept(db):
+    with db.write() as conn:
+        ADD.run(conn, dict(id="a", n=1, body={}, at=None))
+    with pytest.raises(IntegrityError):
+        with db.write() as conn:
+            BUMP.run(conn, dict(nid="a", old=1, new=5))
+            ADD.run(conn, dict(id="a", n=9, body={}, at=None))
+    assert [(r.id, r.n) for r in rows(db)] == [("a", 1)]
+
+
+def test_a_pipeline_reports_counts_at_its_end_and_an_error_with_the_counts_before_it(db):
+    with db.write() as conn:
+        ADD.run(conn, dict(id="a", n=1, body={}, at=None))
+    with db.write() as conn:
+        with pipeline(conn):
+            moved = BUMP.run(conn, dict(nid="a", old=1, new=2))
+            missed = BUMP.run(conn, dict(nid="a", old=1, new=3))
+        assert (moved.rowcount, missed.rowcount) == (1, 0)
+    with pytest.raises(IntegrityError):
+        with db.write() as conn:
+            with pipeline(conn):
+                refused = BUMP.run(conn, dict(nid="a", old=1, new=4))
+                ADD.run(conn, dict(id="a", n=9, body={}, at=None))
+    assert refused.rowcount == 0          # what persist() turns into "someone else saved first"
+    assert [(r.id, r.n) for r in rows(db)] == [("a", 2)]
