@@ -66,9 +66,12 @@ def check_database(db) -> None:
     so a hung server gives a 503 rather than a hung health check."""
     from sqlalchemy import text
 
-    with db.read() as conn:
-        if not db.sqlite:
-            conn.execute(text(f"SET LOCAL statement_timeout = {int(CHECK_TIMEOUT * 1000)}"))
+    if db.sqlite:
+        with db.read() as conn:
+            conn.execute(text("SELECT 1"))
+        return
+    with db.write() as conn:        # SET LOCAL needs a transaction; reads run outside one
+        conn.execute(text(f"SET LOCAL statement_timeout = {int(CHECK_TIMEOUT * 1000)}"))
         conn.execute(text("SELECT 1"))
 
 

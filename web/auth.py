@@ -77,7 +77,7 @@ def principal_from_token(token: str) -> Principal | None:
 def _active(secret: str | None, kind: str) -> Principal | None:
     if not secret:
         return None
-    with services().db.read_one() as conn:
+    with services().db.read() as conn:
         return sessions.principal_of(conn, secret, kind)
 
 
