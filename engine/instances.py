@@ -112,11 +112,13 @@ def check_start_form(engine, conn, definition, variables: dict) -> dict:
 
 def start(engine, unit: Unit, process_key: str, business_key: str | None = None,
           variables: dict | None = None, version: int | None = None,
-          by_person: bool = False) -> Handle:
+          by_person: bool = False, definition=None) -> Handle:
     """A new instance run to its first wait state. `by_person`: a person starts it, so the
     variables are what the start form asks (checked by it); processes starting processes and
-    timer or message starts pass their own data."""
-    definition = engine.definition(unit.conn, process_key, version)
+    timer or message starts pass their own data. `definition`: the row of `process_key` and
+    `version` when the caller read it already in this transaction."""
+    if definition is None:
+        definition = engine.definition(unit.conn, process_key, version)
     if not (definition.meta or {}).get("executable", True):
         raise Invalid(_("流程 {process_key} 不可执行").format(process_key=process_key))
     variables = check_variables(variables)

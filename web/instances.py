@@ -53,7 +53,7 @@ class Instances(MethodView):
             policy.check_start(conn, principal, (definition.meta or {}).get("start_lane"),
                                business_key, variables or {})
             handle = commands.start(engine, unit, body["process_key"], business_key, variables,
-                                    body.get("version"), by_person=True)
+                                    body.get("version"), by_person=True, definition=definition)
             # the answer read in the same transaction (its own writes, as they commit)
             return instance_detail(engine, conn, handle.id)
 
