@@ -78,7 +78,6 @@ class PendingEvent:
 
 _HEAD = (select(audit_head.c.seq, audit_head.c.hash, audit_head.c.keyed)
          .where(audit_head.c.id == 1).with_for_update())
-_INSERT_EVENTS = insert(audit_events)
 _MOVE_HEAD = (update(audit_head).where(audit_head.c.id == 1)
               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"), keyed=True))
 
@@ -122,7 +121,6 @@ def _pg_append_statement(count: int, move):
     return statement
 
 
-# (an INSERT's rowcount is dropped unless asked for: it tells whether the guessed move held)
 # On the driver's cursor (engine.driver): they run on every step.
 _PG_APPEND = {(n, guessed): Prebuilt(_pg_append_statement(n, _MOVE_IF_UNCHANGED if guessed
                                                            else _MOVE_HEAD))
