@@ -103,14 +103,16 @@ def _event_values(i: int) -> dict:
             for name in _EVENT_COLUMNS}
 
 
-def _pg_append_statement(count: int, move):
-    """The events' INSERTs and the head's move in one statement. With the conditional move
-    the events are selected from the moved row, so none is written when the head moved."""
+def _pg_append_statement(count: int, guessed: bool):
+    """The events' INSERTs and the head's move in one statement. With a guessed head the move
+    is conditional and the events are selected from the moved row, so none is written when
+    the head moved."""
+    move = _MOVE_IF_UNCHANGED if guessed else _MOVE_HEAD
     moved = move.returning(audit_head.c.id).cte("moved_head")
 
     def insert_event(i: int):
         values = _event_values(i)
-        if move is _MOVE_HEAD:
+        if not guessed:
             return insert(audit_events).values(values)
         return insert(audit_events).from_select(
             list(values), select(*[v.label(k) for k, v in values.items()]).select_from(moved))
@@ -122,8 +124,7 @@ def _pg_append_statement(count: int, move):
 
 
 # On the driver's cursor (engine.driver): they run on every step.
-_PG_APPEND = {(n, guessed): Prebuilt(_pg_append_statement(n, _MOVE_IF_UNCHANGED if guessed
-                                                           else _MOVE_HEAD))
+_PG_APPEND = {(n, guessed): Prebuilt(_pg_append_statement(n, guessed))
               for n in range(1, _PG_ONE_STATEMENT + 1) for guessed in (False, True)}
 _WRITE_EVENTS = Prebuilt(insert(audit_events).values({c: bindparam(c) for c in _EVENT_COLUMNS}))
 _WRITE_HEAD = {False: Prebuilt(_MOVE_HEAD), True: Prebuilt(_MOVE_IF_UNCHANGED)}
@@ -180,7 +181,7 @@ def append(conn: Connection, events: list[PendingEvent], key: bytes | None = Non
             "legacy_until": seq, "legacy_head": prev}), *events]
     if not events:
         if not keyed:
-            conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+            _WRITE_HEAD[False].run(conn, {"new_seq": seq, "new_hash": prev})
         return
     _write(conn, _chain(events, key, seq, prev), None)
 
