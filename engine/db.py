@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event, exc as sa_exc, text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import StaleWrite
+from .wal import BACKSTOP_PAGES, Checkpointer
 from engine.i18n import _
 
 DEFAULT_SQLITE_PATH = os.path.join("var", "jianguan.db")
@@ -37,10 +38,12 @@ class Database:
     def __init__(self, url: str | None = None, echo: bool = False, pool_size: int = 10):
         self.url = url or default_url()
         self.sqlite = is_sqlite(self.url)
+        self.checkpointer: Checkpointer | None = None
         if self.sqlite:
             path = self.url.split("///", 1)[-1]
             if path and path != ":memory:":
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                self.checkpointer = Checkpointer(os.path.abspath(path))
             self.engine: Engine = create_engine(
                 self.url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
             _configure_sqlite(self.engine)
@@ -52,6 +55,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that may change data; commits on success, rolls back on any error."""
+        if self.checkpointer is not None:
+            self.checkpointer.ensure_running()
         with self.engine.connect() as conn:
             if self.sqlite:
                 conn.info["immediate"] = True
@@ -81,6 +86,8 @@ class Database:
                 yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
 
@@ -127,6 +134,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # checkpoints run on engine.wal's thread; a commit checkpoints only if it falls behind
+        cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
