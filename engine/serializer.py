@@ -6,6 +6,7 @@ their state and specs are restored once per version and cached.
 """
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import zlib
@@ -47,24 +48,32 @@ class _SpeclessConverter(BpmnWorkflowConverter):
 
 
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+_PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 
 
-class _FinishedTaskConverter(TaskConverter):
-    """A finished task's dict is kept with its workflow and reused while nothing it is made
-    of changed: most of a workflow's tasks are finished, and converting each of them again
-    on every step was most of the time the blob took. A finished task's data is not changed
-    by SpiffWorkflow or the engine (steps work on ready and waiting tasks); its state, links
-    and the data objects it and its parent hold are in the key, so a reset, a cancel or a
-    compaction converts it again."""
+class _TaskDictCache(TaskConverter):
+    """A task's dict is kept with its workflow and reused while nothing it is made of
+    changed, for the two kinds of task that make up most of a workflow and that every step
+    converted again:
+    - finished tasks: their data is not changed by SpiffWorkflow or the engine (steps work on
+      ready and waiting tasks); their state, links and the data objects they and their
+      parents hold are in the key, so a reset, a cancel or a compaction converts them again;
+    - predicted tasks holding no data: their dict is their state and links, and the names of
+      their parent's data (SpiffWorkflow stores a task's data as a delta of its parent's,
+      and an empty task "deletes" every name the parent has)."""
 
     def to_dict(self, task):
-        if not task.has_state(_FINISHED):
+        parent = task.parent
+        if task.has_state(_FINISHED):
+            key = (task.state, task.last_state_change, task._parent, tuple(task._children),
+                   task.triggered, id(task.data), len(task.internal_data),
+                   None if parent is None else id(parent.data))
+        elif task.has_state(_PREDICTED) and not task.data and not task.internal_data:
+            key = (task.state, task.last_state_change, task._parent, tuple(task._children),
+                   task.triggered, None if parent is None else tuple(parent.data))
+        else:
             return super().to_dict(task)
         cache = task.workflow.__dict__.setdefault(self._slot, {})
-        parent = task.parent
-        key = (task.state, task.last_state_change, task._parent, tuple(task._children),
-               task.triggered, id(task.data), len(task.internal_data),
-               None if parent is None else id(parent.data))
         hit = cache.get(task.id)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -80,7 +89,7 @@ class _FinishedTaskConverter(TaskConverter):
 def _new_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessConverter
-    config[Task] = _FinishedTaskConverter
+    config[Task] = _TaskDictCache
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -153,8 +162,9 @@ class SpecCache:
 
 
 def workflow_to_dict(workflow: BpmnWorkflow) -> dict:
-    """The blob's content before JSON: tasks keyed by id, each naming its spec (no specs)."""
-    return _get("specless", _new_serializer).to_dict(workflow)
+    """The blob's content before JSON: tasks keyed by id, each naming its spec (no specs).
+    A copy: the caller may rewrite it, and task dicts are shared with the workflow's cache."""
+    return copy.deepcopy(_get("specless", _new_serializer).to_dict(workflow))
 
 
 def workflow_from_dict(dct: dict, specs: SpecPair) -> BpmnWorkflow:
