@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from . import spiff
 from .clock import install_spiff_clock, utcnow
 from .db import Database
+from .driver import Prebuilt
 from .errors import NotFound, StaleWrite
 from .schema import definitions
 from .scripting import EngineScripts, make_environment
@@ -52,16 +53,17 @@ class EngineSettings:
     # a shorter cycle computed at run time is an incident
 
 
-def _definition_query(of_version: bool):
-    query = select(definitions).where(definitions.c.kind == bindparam("kind"),
-                                      definitions.c.key == bindparam("key"))
+def _definition_query(of_version: bool) -> Prebuilt:
+    query = select(definitions.c.id).where(definitions.c.kind == bindparam("kind"),
+                                           definitions.c.key == bindparam("key"))
     if of_version:
         query = query.where(definitions.c.version == bindparam("version"))
-    return query.order_by(definitions.c.version.desc()).limit(1)
+    return Prebuilt(query.order_by(definitions.c.version.desc()).limit(1))
 
 
-# Built once: a start reads its definition, and building the query cost more than running it.
-_DEFINITION = {of_version: _definition_query(of_version) for of_version in (False, True)}
+# Built once: a start looks up its definition's id (the row itself, with its source and
+# compiled spec, is cached by id: definition rows never change).
+_DEFINITION_ID = {of_version: _definition_query(of_version) for of_version in (False, True)}
 
 
 @dataclass
@@ -122,8 +124,11 @@ class Engine:
         return BpmnWorkflow(spec, subprocess_specs)
 
     def definition(self, conn, key: str, version: int | None = None, kind: str = "bpmn"):
-        row = conn.execute(_DEFINITION[version is not None],
-                           {"kind": kind, "key": key, "version": version}).first()
+        params = {"kind": kind, "key": key}
+        if version is not None:
+            params["version"] = version
+        found = _DEFINITION_ID[version is not None].first(conn, params)
+        row = self.definition_by_id(conn, found.id) if found is not None else None
         if row is None:
             what = f"{key} v{version}" if version else key
             raise NotFound(_("流程定义不存在: {what}").format(what=what))

@@ -16,6 +16,7 @@ from typing import Iterator
 from sqlalchemy import create_engine, event, exc as sa_exc, text
 from sqlalchemy.engine import Connection, Engine
 
+from .driver import Prebuilt
 from .errors import StaleWrite
 from .wal import BACKSTOP_PAGES, Checkpointer
 from engine.i18n import _
@@ -142,7 +143,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+        _BEGIN[bool(conn.info.get("immediate"))].run(conn, {})
+
+
+# on the driver's cursor: every step begins one (engine.driver)
+_BEGIN = {False: Prebuilt(text("BEGIN")), True: Prebuilt(text("BEGIN IMMEDIATE"))}
 
 
 def _translate(exc: Exception) -> Exception:

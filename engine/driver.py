@@ -1,11 +1,12 @@
-"""The writes every engine step makes, run on the driver's own cursor.
+"""The statements every engine step runs, on the driver's own cursor.
 
 SQLAlchemy's execution path (cache look-up, parameter processing, result set-up) costs about
-60 µs a statement where sqlite3's own call costs 3, and a step writes five to eight of them.
-These statements are compiled once per dialect; their parameters go through the same type
-processors SQLAlchemy would apply, the connection's cursor events still fire (the benchmarks
-count statements with them), and a driver error becomes the same SQLAlchemy exception. Reads
-stay with SQLAlchemy: their rows need its result processing.
+60 µs a statement where sqlite3's own call costs 3 (a SELECT with an expanding IN list, about
+250 µs), and a step runs six to nine of them. These statements are compiled once per dialect;
+their parameters and result columns go through the same type processors SQLAlchemy would
+apply, the connection's cursor events still fire (the benchmarks count statements with them),
+and a driver error becomes the same SQLAlchemy exception. A read's rows are named tuples with
+a `_mapping`, read like SQLAlchemy's rows by attribute or by name.
 
 On PostgreSQL the writes of one step go out in one pipeline: a round trip for all of them
 instead of one each (psycopg's pipeline mode; results, errors and row counts arrive when the
@@ -13,6 +14,7 @@ pipeline ends).
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -46,10 +48,30 @@ class _Compiled:
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self.processors[name] = process
+        # columns with a Python-side default that the statement does not set: SQLAlchemy
+        # computes them per execution, so here too (a scalar, or a callable of no context)
+        prefetch = [(c, c.default) for c in getattr(compiled, "insert_prefetch", ())] + \
+            [(c, c.onupdate) for c in getattr(compiled, "update_prefetch", ())]
+        self.prefetch = {c.key: default for c, default in prefetch
+                         if default is not None and c.key in compiled.binds}
         self.order = list(compiled.positiontup) if compiled.positional else None
+        self.row = self.columns = None
+        if getattr(statement, "is_select", False):
+            selected = list(statement.selected_columns)
+            self.row = _row_class([c.name for c in selected])
+            self.columns = [c.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for c in selected]
+
+    def rows(self, fetched: list) -> list:
+        processors, make = self.columns, self.row._make
+        return [make([value if process is None else process(value)
+                      for process, value in zip(processors, raw)]) for raw in fetched]
 
     def parameters(self, given: dict):
         values = {**self.defaults, **given}
+        for name, default in self.prefetch.items():
+            if name not in given:
+                values[name] = default.arg if default.is_scalar else default.arg(None)
         for name, process in self.processors.items():
             values[name] = process(values[name])
         if self.order is None:
@@ -57,8 +79,15 @@ class _Compiled:
         return tuple(values[name] for name in self.order)
 
 
+def _row_class(names: list[str]):
+    base = namedtuple("Row", names)
+    return type("Row", (base,), {"__slots__": (),
+                                 "_mapping": property(lambda self: self._asdict())})
+
+
 class Prebuilt:
-    """One write statement (INSERT, UPDATE or DELETE; no expanding IN lists) for the driver."""
+    """One statement for the driver: a write (INSERT, UPDATE, DELETE) or a SELECT, without
+    expanding IN lists."""
 
     def __init__(self, statement):
         self.statement = statement
@@ -73,7 +102,23 @@ class Prebuilt:
 
     def run(self, conn: Connection, params: dict | list[dict]) -> Ran:
         """Execute with one row of parameters, or many (executemany) given a list."""
+        return Ran(self._execute(conn, self._compiled(conn.dialect), params))
+
+    def all(self, conn: Connection, params: dict) -> list:
+        """A SELECT's rows, their values processed as SQLAlchemy would."""
         compiled = self._compiled(conn.dialect)
+        cursor = self._execute(conn, compiled, params)
+        try:
+            return compiled.rows(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def first(self, conn: Connection, params: dict):
+        rows = self.all(conn, params)
+        return rows[0] if rows else None
+
+    @staticmethod
+    def _execute(conn: Connection, compiled: _Compiled, params):
         many = isinstance(params, list)
         values = [compiled.parameters(p) for p in params] if many else compiled.parameters(params)
         dbapi_conn = conn.connection.driver_connection
@@ -90,7 +135,7 @@ class Prebuilt:
             raise _wrapped(conn, compiled.sql, values, err, cursor) from err
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(conn, cursor, compiled.sql, values, None, many)
-        return Ran(cursor)
+        return cursor
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from SpiffWorkflow.task import TaskState
 from . import runner, store
 from .errors import Conflict, Invalid, NotFound
 from .instances import load_handle
+from .driver import Prebuilt
 from .projection import find_task
 from . import attachments as attachment_store
 from .schema import definitions, instances, tasks
@@ -25,7 +26,7 @@ _FORM_ID = (select(definitions.c.id)
 _TASK_ROW = select(tasks, _FORM_ID.label("form_id")).where(tasks.c.id == bindparam("task_id"))
 # a completion reads its task and its instance (without the blob) in one statement
 _PREFIX = "instance__"
-_TASK_AND_INSTANCE = (
+_TASK_AND_INSTANCE = Prebuilt(
     select(tasks, _FORM_ID.label("form_id"),
            *[c.label(_PREFIX + c.name) for c in store.INSTANCE_COLUMNS])
     .join(instances, instances.c.id == tasks.c.instance_id)
@@ -152,7 +153,7 @@ def save_draft(engine, unit: Unit, task_id: str, data) -> dict:
 
 
 def complete(engine, unit: Unit, task_id: str, data) -> runner.Handle:
-    row = unit.conn.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).first()
+    row = _TASK_AND_INSTANCE.first(unit.conn, {"task_id": task_id})
     if row is None:
         raise NotFound(_("任务不存在: {task_id}").format(task_id=task_id))
     _require_open(row)

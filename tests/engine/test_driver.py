@@ -1,13 +1,14 @@
 """Writes on the driver's cursor store what SQLAlchemy's path would store (times in UTC, JSON,
-Chinese text), fail with the same exceptions, and inside a pipeline report their row counts
-and errors once it ends, on SQLite and PostgreSQL."""
+Chinese text), reads give back what SQLAlchemy's rows hold, statements fail with the same
+exceptions, and inside a pipeline writes report their row counts and errors once it ends, on
+SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import (JSON, Column, Integer, MetaData, String, Table, bindparam, event,
-                        insert, select, update)
+from sqlalchemy import (JSON, Boolean, Column, Integer, MetaData, String, Table, bindparam,
+                        event, func, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 
 from engine.driver import Prebuilt, pipeline
@@ -15,7 +16,8 @@ from engine.schema import UTCDateTime
 
 meta = MetaData()
 notes = Table("driver_test_notes", meta, Column("id", String(10), primary_key=True),
-              Column("n", Integer), Column("body", JSON), Column("at", UTCDateTime()))
+              Column("n", Integer), Column("body", JSON), Column("at", UTCDateTime()),
+              Column("done", Boolean, default=False))
 ADD = Prebuilt(insert(notes).values(id=bindparam("id"), n=bindparam("n"),
                                     body=bindparam("body"), at=bindparam("at")))
 BUMP = Prebuilt(update(notes).where(notes.c.id == bindparam("nid"), notes.c.n == bindparam("old"))
@@ -84,3 +86,27 @@ def test_a_pipeline_reports_counts_at_its_end_and_an_error_with_the_counts_befor
                 ADD.run(conn, dict(id="a", n=9, body={}, at=None))
     assert refused.rowcount == 0          # what persist() turns into "someone else saved first"
     assert [(r.id, r.n) for r in rows(db)] == [("a", 2)]
+
+
+READ = Prebuilt(select(notes, (notes.c.n * 10).label("tenfold"),
+                       select(func.count()).select_from(notes).scalar_subquery().label("total"))
+                .where(notes.c.n >= bindparam("least")).order_by(notes.c.id))
+
+
+def test_a_read_gives_what_sqlalchemys_rows_hold(db):
+    beijing = timezone(timedelta(hours=8))
+    with db.write() as conn:
+        ADD.run(conn, [dict(id="a", n=1, body={"整改": ["扬尘", 3]},
+                            at=datetime(2026, 12, 3, 9, 30, tzinfo=beijing)),
+                       dict(id="b", n=2, body=None, at=None)])
+        conn.execute(update(notes).where(notes.c.id == "b").values(done=True))
+    with db.write() as conn:
+        ours = READ.all(conn, {"least": 0})
+        theirs = conn.execute(READ.statement, {"least": 0}).all()
+        assert READ.first(conn, {"least": 5}) is None
+    assert [tuple(r) for r in ours] == [tuple(r) for r in theirs]
+    assert [r._mapping for r in ours] == [dict(r._mapping) for r in theirs]
+    a, b = ours
+    assert a.at == datetime(2026, 12, 3, 1, 30, tzinfo=timezone.utc)
+    assert a.body == {"整改": ["扬尘", 3]} and a.done is False and b.done is True
+    assert (a.tenfold, b.total) == (10, 2)
