@@ -9,17 +9,19 @@ from dataclasses import dataclass, field
 from sqlalchemy import JSON, Integer, bindparam, literal, null, select, type_coerce, union_all
 
 from . import store
+from .driver import Prebuilt
 from .instances import open_incidents
 from .projection import find_task
 from .schema import (TASK_IS_OPEN, UTCDateTime, audit_events, instances, subscriptions, tasks,
                      timers)
 
-_INSTANCE = select(*[c for c in instances.c if c.name != "blob"]).where(
-    instances.c.id == bindparam("instance_id"))
-_OPEN_TASKS = (select(tasks).where(tasks.c.instance_id == bindparam("instance_id"), TASK_IS_OPEN)
-               .order_by(tasks.c.created_at))
+# The reads of every instance page and API read, on the driver's cursor (engine.driver).
+_INSTANCE = Prebuilt(select(*[c for c in instances.c if c.name != "blob"]).where(
+    instances.c.id == bindparam("instance_id")))
+_OPEN_TASKS = Prebuilt(select(tasks).where(tasks.c.instance_id == bindparam("instance_id"),
+                                           TASK_IS_OPEN).order_by(tasks.c.created_at))
 # what it waits for, messages then timers and jobs, in one statement
-_WAITING = union_all(
+_WAITING = Prebuilt(union_all(
     select(literal("message").label("type"), subscriptions.c.id.label("position"),
            subscriptions.c.element_id, subscriptions.c.task_id,
            subscriptions.c.message_name.label("name"), subscriptions.c.correlation,
@@ -29,7 +31,7 @@ _WAITING = union_all(
     select(literal("timer").label("type"), timers.c.id, timers.c.element_id, timers.c.task_id,
            timers.c.kind, type_coerce(null(), JSON()), timers.c.due_at, timers.c.attempts)
     .where(timers.c.instance_id == bindparam("instance_id")),
-).order_by("type", "position")
+).order_by("type", "position"))
 
 
 @dataclass
@@ -42,7 +44,7 @@ class InstanceView:
 
 
 def instance_row(conn, instance_id: str):
-    return conn.execute(_INSTANCE, {"instance_id": instance_id}).first()
+    return _INSTANCE.first(conn, {"instance_id": instance_id})
 
 
 def instance(engine, conn, instance_id: str, row=None) -> InstanceView | None:
@@ -50,8 +52,8 @@ def instance(engine, conn, instance_id: str, row=None) -> InstanceView | None:
     if row is None:
         return None
     params = {"instance_id": instance_id}
-    view = InstanceView(row=row, open_tasks=conn.execute(_OPEN_TASKS, params).all())
-    for w in conn.execute(_WAITING, params):
+    view = InstanceView(row=row, open_tasks=_OPEN_TASKS.all(conn, params))
+    for w in _WAITING.all(conn, params):
         if w.type == "message":
             view.waiting.append({"type": "message", "element_id": w.element_id,
                                  "task_id": w.task_id, "name": w.name,

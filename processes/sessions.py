@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 
+from engine.driver import Prebuilt
+
 from .people import Principal, principal_of_row
 from .schema import sessions, users
 
@@ -46,8 +48,10 @@ def principal_of(conn, secret: str | None, kind: str | None = None) -> Principal
     """The active user of a session that is neither revoked nor expired, else None."""
     if not secret or not isinstance(secret, str) or len(secret) > 200:
         return None
-    row = conn.execute(_PRINCIPAL[kind is not None], {
-        "id": _digest(secret), "now": utcnow(), "kind": kind}).first()
+    params = {"id": _digest(secret), "now": utcnow()}
+    if kind is not None:
+        params["kind"] = kind
+    row = _PRINCIPAL[kind is not None].first(conn, params)
     return principal_of_row(row) if row else None
 
 
@@ -56,11 +60,11 @@ def _principal_query(of_kind: bool):
                   sessions.c.expires_at > bindparam("now"), users.c.active.is_(True)]
     if of_kind:
         conditions.append(sessions.c.kind == bindparam("kind"))
-    return select(users).select_from(
-        sessions.join(users, users.c.id == sessions.c.user_id)).where(and_(*conditions))
+    return Prebuilt(select(users).select_from(
+        sessions.join(users, users.c.id == sessions.c.user_id)).where(and_(*conditions)))
 
 
-# Built once: every request reads its session, and building the query cost more than running it.
+# Built once and run on the driver's cursor (engine.driver): every request reads its session.
 _PRINCIPAL = {of_kind: _principal_query(of_kind) for of_kind in (False, True)}
 
 
