@@ -88,3 +88,16 @@ def test_an_in_memory_database_has_no_checkpointer():
     db = Database("sqlite:///:memory:")
     assert db.checkpointer is None
     db.dispose()
+
+
+def test_the_thread_ends_when_writes_stop_and_the_next_write_starts_it(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'idle.db'}")
+    db.checkpointer.interval, db.checkpointer.idle_seconds = 0.02, 0.1
+    with db.write() as conn:
+        conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+    wait_until(lambda: not db.checkpointer.running, 10, "the idle thread to end")
+    write_rows(db, 5)
+    assert db.checkpointer.running
+    wait_until(lambda: rows_in_file_alone(tmp_path / "idle.db", tmp_path / "copy.db") == 5,
+               10, "the restarted thread to checkpoint the new rows")
+    db.dispose()
