@@ -55,17 +55,24 @@ class _Compiled:
         self.prefetch = {c.key: default for c, default in prefetch
                          if default is not None and c.key in compiled.binds}
         self.order = list(compiled.positiontup) if compiled.positional else None
-        self.row = self.columns = None
+        self.row = self.columns = self._types = None
         if getattr(statement, "is_select", False):
             selected = list(statement.selected_columns)
             self.row = _row_class([c.name for c in selected])
-            self.columns = [c.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for c in selected]
+            self._types = [c.type.dialect_impl(dialect) for c in selected]
+        self._dialect = dialect
 
-    def rows(self, fetched: list) -> list:
+    def rows(self, cursor) -> list:
+        if self.columns is None:
+            # some processors depend on the column's type as the driver reports it (numeric
+            # on PostgreSQL): built from the first result's description, the same each time
+            codes = [d[1] for d in cursor.description or ()] or [None] * len(self._types)
+            self.columns = [t.result_processor(self._dialect, code)
+                            for t, code in zip(self._types, codes)]
         processors, make = self.columns, self.row._make
         return [make([value if process is None else process(value)
-                      for process, value in zip(processors, raw)]) for raw in fetched]
+                      for process, value in zip(processors, raw)])
+                for raw in cursor.fetchall()]
 
     def parameters(self, given: dict):
         values = {**self.defaults, **given}
@@ -109,7 +116,7 @@ class Prebuilt:
         compiled = self._compiled(conn.dialect)
         cursor = self._execute(conn, compiled, params)
         try:
-            return compiled.rows(cursor.fetchall())
+            return compiled.rows(cursor)
         finally:
             cursor.close()
 

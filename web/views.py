@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, select
 
 from engine import read_model
 from engine.clock import utcnow
+from engine.driver import Prebuilt
 from processes import disclosure
 from processes.schema import users
 
@@ -22,13 +23,20 @@ SYSTEM_ACTORS = {"system:timer": "系统(定时器)", "system:worker": "系统(�
 
 _NAMES = select(users.c.username, users.c.display_name).where(
     users.c.username.in_(bindparam("wanted", expanding=True)))
+_FEW = 8
+# a page names a few people: one statement per count up to _FEW, on the driver's cursor
+_FEW_NAMES = {n: Prebuilt(select(users.c.username, users.c.display_name).where(
+    users.c.username.in_([bindparam(f"u{i}") for i in range(n)]))) for n in range(1, _FEW + 1)}
 
 
 def people_names(conn, usernames) -> dict[str, str]:
     wanted = sorted({u for u in usernames if u and not u.startswith("system:")})
     if not wanted:
         return {}
-    rows = conn.execute(_NAMES, {"wanted": wanted}).all()
+    if len(wanted) <= _FEW:
+        rows = _FEW_NAMES[len(wanted)].all(conn, {f"u{i}": u for i, u in enumerate(wanted)})
+    else:
+        rows = conn.execute(_NAMES, {"wanted": wanted}).all()
     return {r.username: r.display_name for r in rows}
 
 

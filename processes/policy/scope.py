@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, false, or_, select, true
 
+from engine.driver import Prebuilt
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.schema import attachments, instances, tasks
 from engine.i18n import _
@@ -148,16 +149,17 @@ _LOAD = {name: select(table).where((table.c.code if name == "project" else table
 
 
 # The scope of a row of its own table, as a condition on that row, read with the row: one
-# statement per check. Documents and attachments are in scope through their instance.
+# statement per check, on the driver's cursor (engine.driver: every API call makes one).
+# Documents and attachments are in scope through their instance.
 _SCOPE_FLAGS = {"instance": instance_clause, "task": task_clause, "project": project_clause}
 
 
 @lru_cache(maxsize=4096)
-def _load_in_scope(resource: str, principal: Principal):
+def _load_in_scope(resource: str, principal: Principal) -> Prebuilt:
     statement = _LOAD[resource]
     flag = _SCOPE_FLAGS.get(resource)
-    return statement if flag is None else statement.add_columns(
-        flag(principal).label("in_caller_scope"))
+    return Prebuilt(statement if flag is None else statement.add_columns(
+        flag(principal).label("in_caller_scope")))
 
 
 def load(conn, principal: Principal, action: str, object_id: str):
@@ -165,7 +167,7 @@ def load(conn, principal: Principal, action: str, object_id: str):
     when there is no such object, Forbidden (403) when it is outside the caller's scope."""
     r = rule(action)
     require(principal, action)
-    row = conn.execute(_load_in_scope(r.resource, principal), {"key": object_id}).first()
+    row = _load_in_scope(r.resource, principal).first(conn, {"key": object_id})
     noun, english = _NOUNS[r.resource]
     if row is None:
         raise NotFound(_("{noun}不存在: {object_id}").format(

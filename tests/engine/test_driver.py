@@ -5,10 +5,11 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import (JSON, Boolean, Column, Integer, MetaData, String, Table, bindparam,
-                        event, func, insert, select, update)
+                        Numeric, event, func, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 
 from engine.driver import Prebuilt, pipeline
@@ -17,7 +18,7 @@ from engine.schema import UTCDateTime
 meta = MetaData()
 notes = Table("driver_test_notes", meta, Column("id", String(10), primary_key=True),
               Column("n", Integer), Column("body", JSON), Column("at", UTCDateTime()),
-              Column("done", Boolean, default=False))
+              Column("done", Boolean, default=False), Column("amount", Numeric(10, 2)))
 ADD = Prebuilt(insert(notes).values(id=bindparam("id"), n=bindparam("n"),
                                     body=bindparam("body"), at=bindparam("at")))
 BUMP = Prebuilt(update(notes).where(notes.c.id == bindparam("nid"), notes.c.n == bindparam("old"))
@@ -99,7 +100,7 @@ def test_a_read_gives_what_sqlalchemys_rows_hold(db):
         ADD.run(conn, [dict(id="a", n=1, body={"整改": ["扬尘", 3]},
                             at=datetime(2026, 12, 3, 9, 30, tzinfo=beijing)),
                        dict(id="b", n=2, body=None, at=None)])
-        conn.execute(update(notes).where(notes.c.id == "b").values(done=True))
+        conn.execute(update(notes).where(notes.c.id == "b").values(done=True, amount=12.5))
     with db.write() as conn:
         ours = READ.all(conn, {"least": 0})
         theirs = conn.execute(READ.statement, {"least": 0}).all()
@@ -110,3 +111,4 @@ def test_a_read_gives_what_sqlalchemys_rows_hold(db):
     assert a.at == datetime(2026, 12, 3, 1, 30, tzinfo=timezone.utc)
     assert a.body == {"整改": ["扬尘", 3]} and a.done is False and b.done is True
     assert (a.tenfold, b.total) == (10, 2)
+    assert a.amount is None and b.amount == Decimal("12.50")      # numeric, as SQLAlchemy reads it
