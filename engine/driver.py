@@ -145,10 +145,27 @@ class Prebuilt:
         return cursor
 
 
+def all_together(conn: Connection, reads: list[tuple[Prebuilt, dict]]) -> list[list]:
+    """The rows of several SELECTs, in order. On PostgreSQL they go out in one pipeline: one
+    round trip instead of one each."""
+    if conn.dialect.name != "postgresql":
+        return [read.all(conn, params) for read, params in reads]
+    sent = []
+    with pipeline(conn):
+        for read, params in reads:
+            compiled = read._compiled(conn.dialect)
+            sent.append((compiled, read._execute(conn, compiled, params)))
+    try:
+        return [compiled.rows(cursor) for compiled, cursor in sent]
+    finally:
+        for _compiled, cursor in sent:
+            cursor.close()
+
+
 @contextmanager
 def pipeline(conn: Connection) -> Iterator[None]:
-    """The writes run inside go out together on PostgreSQL (psycopg's pipeline); their row
-    counts and any error arrive when the block ends. Elsewhere each runs as it comes."""
+    """The statements run inside go out together on PostgreSQL (psycopg's pipeline); their row
+    counts, rows and any error arrive when the block ends. Elsewhere each runs as it comes."""
     if conn.dialect.name != "postgresql":
         yield
         return

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import JSON, Integer, bindparam, literal, null, select, type_coerce, union_all
 
 from . import store
-from .driver import Prebuilt
+from .driver import Prebuilt, all_together
 from .instances import open_incidents
 from .projection import find_task
 from .schema import (TASK_IS_OPEN, UTCDateTime, audit_events, instances, subscriptions, tasks,
@@ -41,19 +41,28 @@ class InstanceView:
     waiting: list[dict] = field(default_factory=list)
     incidents: list[dict] = field(default_factory=list)
     completed_elements: list[str] = field(default_factory=list)
+    also: list[list] = field(default_factory=list)          # rows of the caller's extra reads
 
 
 def instance_row(conn, instance_id: str):
     return _INSTANCE.first(conn, {"instance_id": instance_id})
 
 
-def instance(engine, conn, instance_id: str, row=None) -> InstanceView | None:
-    row = row if row is not None else instance_row(conn, instance_id)
+def instance(engine, conn, instance_id: str, row=None,
+             also: list[tuple[Prebuilt, dict]] = ()) -> InstanceView | None:
+    """The view of one instance. Its reads, and the caller's `also` reads (their rows in
+    `view.also`), go out together: one round trip on PostgreSQL."""
+    params = {"instance_id": instance_id}
+    reads = [(_OPEN_TASKS, params), (_WAITING, params), *also]
+    if row is None:
+        found, open_tasks, waiting, *extra = all_together(conn, [(_INSTANCE, params), *reads])
+        row = found[0] if found else None
+    else:
+        open_tasks, waiting, *extra = all_together(conn, reads)
     if row is None:
         return None
-    params = {"instance_id": instance_id}
-    view = InstanceView(row=row, open_tasks=_OPEN_TASKS.all(conn, params))
-    for w in _WAITING.all(conn, params):
+    view = InstanceView(row=row, open_tasks=open_tasks, also=extra)
+    for w in waiting:
         if w.type == "message":
             view.waiting.append({"type": "message", "element_id": w.element_id,
                                  "task_id": w.task_id, "name": w.name,

@@ -30,13 +30,24 @@ _FEW_NAMES = {n: Prebuilt(select(users.c.username, users.c.display_name).where(
 
 
 def people_names(conn, usernames) -> dict[str, str]:
-    wanted = sorted({u for u in usernames if u and not u.startswith("system:")})
+    wanted = _people(usernames)
     if not wanted:
         return {}
     if len(wanted) <= _FEW:
-        rows = _FEW_NAMES[len(wanted)].all(conn, {f"u{i}": u for i, u in enumerate(wanted)})
-    else:
-        rows = conn.execute(_NAMES, {"wanted": wanted}).all()
+        read, params = _few_names(wanted)
+        return names_from(read.all(conn, params))
+    return names_from(conn.execute(_NAMES, {"wanted": wanted}).all())
+
+
+def _people(usernames) -> list[str]:
+    return sorted({u for u in usernames if u and not u.startswith("system:")})
+
+
+def _few_names(wanted: list[str]) -> tuple[Prebuilt, dict]:
+    return _FEW_NAMES[len(wanted)], {f"u{i}": u for i, u in enumerate(wanted)}
+
+
+def names_from(rows) -> dict[str, str]:
     return {r.username: r.display_name for r in rows}
 
 
@@ -71,10 +82,14 @@ def instance_detail(engine, conn, instance_id: str, row=None) -> dict:
     """The instance as the caller may read it (processes.disclosure withholds by role)."""
     from .auth import current
 
-    view = read_model.instance(engine, conn, instance_id, row)
+    # the starter's name is read with the view when the row is known already
+    starter = _people([row.started_by]) if row is not None else []
+    view = read_model.instance(engine, conn, instance_id, row,
+                               also=[_few_names(starter)] if starter else [])
     row, role = view.row, current().role
     data = instance_summary(row)
-    data["started_by_name"] = actor_name(row.started_by, people_names(conn, [row.started_by]))
+    names = names_from(view.also[0]) if starter else people_names(conn, [row.started_by])
+    data["started_by_name"] = actor_name(row.started_by, names)
     data["variables"] = disclosure.visible_variables(role, row.process_key, row.variables)
     data["tasks"] = [disclosure.visible_task(role, row.process_key, row.variables,
                                              task_summary(t, row.business_key))

@@ -12,7 +12,7 @@ from sqlalchemy import (JSON, Boolean, Column, Integer, MetaData, String, Table,
                         Numeric, event, func, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 
-from engine.driver import Prebuilt, pipeline
+from engine.driver import Prebuilt, all_together, pipeline
 from engine.schema import UTCDateTime
 
 meta = MetaData()
@@ -112,3 +112,19 @@ def test_a_read_gives_what_sqlalchemys_rows_hold(db):
     assert a.body == {"整改": ["扬尘", 3]} and a.done is False and b.done is True
     assert (a.tenfold, b.total) == (10, 2)
     assert a.amount is None and b.amount == Decimal("12.50")      # numeric, as SQLAlchemy reads it
+
+
+def test_reads_sent_together_give_what_each_gives_alone(db, engine):
+    with db.write() as conn:
+        ADD.run(conn, [dict(id=k, n=n, body={"n": n}, at=datetime(2026, 12, 3, n, 0))
+                       for n, k in enumerate("abc")])
+    seen = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    with db.read() as conn:
+        alone = [READ.all(conn, {"least": 1}), READ.all(conn, {"least": 5}),
+                 READ.all(conn, {"least": 0})]
+        together = all_together(conn, [(READ, {"least": 1}), (READ, {"least": 5}),
+                                       (READ, {"least": 0})])
+    assert together == alone
+    assert [r.id for r in together[0]] == ["b", "c"] and together[1] == []
+    assert sum(s.startswith("SELECT") for s in seen) == 6
