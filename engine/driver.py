@@ -18,7 +18,7 @@ from collections import namedtuple
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import DateTime, exc as sa_exc
 from sqlalchemy.engine import Connection
 
 
@@ -47,7 +47,8 @@ class _Compiled:
                 raise ValueError(f"{name}: expanding parameters need SQLAlchemy's path")
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                self.processors[name] = process
+                is_time = isinstance(getattr(bind.type, "impl", bind.type), DateTime)
+                self.processors[name] = _last_one(process) if is_time else process
         # columns with a Python-side default that the statement does not set: SQLAlchemy
         # computes them per execution, so here too (a scalar, or a callable of no context)
         prefetch = [(c, c.default) for c in getattr(compiled, "insert_prefetch", ())] + \
@@ -84,6 +85,22 @@ class _Compiled:
         if self.order is None:
             return values
         return tuple(values[name] for name in self.order)
+
+
+def _last_one(process):
+    """A time's processor that remembers its last value: a step binds its own time (`now`)
+    to five or more statements, and formatting it is the costliest parameter on SQLite.
+    One (value, result) pair, swapped whole, so threads sharing the statement do not mix."""
+    last = [(None, None)]
+
+    def remembered(value):
+        seen, result = last[0]
+        if value is not None and value is seen:
+            return result
+        result = process(value)
+        last[0] = (value, result)
+        return result
+    return remembered
 
 
 def _row_class(names: list[str]):

@@ -128,3 +128,14 @@ def test_reads_sent_together_give_what_each_gives_alone(db, engine):
     assert together == alone
     assert [r.id for r in together[0]] == ["b", "c"] and together[1] == []
     assert sum(s.startswith("SELECT") for s in seen) == 6
+
+
+def test_a_time_bound_again_and_again_is_written_right_each_time(db):
+    """The driver remembers the last time it formatted (a step binds its own time often)."""
+    first, second = datetime(2026, 12, 3, 8, 0, tzinfo=timezone.utc), datetime(2026, 12, 4, 9, 5)
+    with db.write() as conn:
+        ADD.run(conn, [dict(id=k, n=i, body=None, at=at)
+                       for i, (k, at) in enumerate(zip("abcde", [first, first, second, first,
+                                                                  None]))])
+    assert [r.at for r in rows(db)] == [first, first, second.replace(tzinfo=timezone.utc),
+                                        first, None]
