@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, false, or_, select, true
 from engine.driver import Prebuilt
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.schema import attachments, instances, tasks
+from engine.store import INSTANCE_COLUMNS
 from engine.i18n import _
 
 from ..schema import dead_letters, devices, documents, projects, thresholds
@@ -143,9 +144,11 @@ _NOUNS = {"instance": ("流程实例", "instance"), "task": ("任务", "task"),
           "project": ("项目", "project")}
 _TABLES = {"instance": instances, "task": tasks, "document": documents,
            "attachment": attachments, "project": projects}
-_LOAD = {name: select(table).where((table.c.code if name == "project" else table.c.id)
-                                   == bindparam("key"))
-         for name, table in _TABLES.items()}
+# an instance without its blob: no check or answer needs the serialized workflow
+_COLUMNS = {"instance": INSTANCE_COLUMNS}
+_LOAD = {name: select(*_COLUMNS.get(name, [table])).where(
+    (table.c.code if name == "project" else table.c.id) == bindparam("key"))
+    for name, table in _TABLES.items()}
 
 
 # The scope of a row of its own table, as a condition on that row, read with the row: one

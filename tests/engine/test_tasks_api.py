@@ -161,3 +161,17 @@ def test_cancel_with_reason(api):
     assert inst["state"] == "cancelled" and inst["tasks"] == []
     kinds = [e["kind"] for e in api.get(f"/api/v1/instances/{iid}/history").get_json()]
     assert kinds[0] == "instance.started" and kinds[-1] == "instance.cancelled"
+
+
+def test_reading_an_instance_does_not_read_its_blob(api, engine):
+    """The instance page and API answer from the row and the projections (README: no blob is
+    read), the scope check included: a blob is the size of the whole workflow."""
+    from sqlalchemy import event
+
+    iid = started(api)
+    seen = []
+    event.listen(engine.db.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *rest: seen.append(statement))
+    r = api.get(f"/api/v1/instances/{iid}", as_user="inspector_cc")
+    assert r.status_code == 200 and r.get_json()["tasks"][0]["element_id"] == "draft"
+    assert seen and not [s for s in seen if "blob" in s]
