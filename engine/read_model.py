@@ -16,7 +16,7 @@ from .schema import (TASK_IS_OPEN, UTCDateTime, audit_events, instances, subscri
                      timers)
 
 # The reads of every instance page and API read, on the driver's cursor (engine.driver).
-_INSTANCE = Prebuilt(select(*[c for c in instances.c if c.name != "blob"]).where(
+_INSTANCE = Prebuilt(select(*store.INSTANCE_COLUMNS).where(
     instances.c.id == bindparam("instance_id")))
 _OPEN_TASKS = Prebuilt(select(tasks).where(tasks.c.instance_id == bindparam("instance_id"),
                                            TASK_IS_OPEN).order_by(tasks.c.created_at))

@@ -60,7 +60,8 @@ def load_specs(conn: Connection, cache: SpecCache, definition_id: int):
 
 # Built once: these run on every step, and building a statement costs more than running it.
 # The blob is read only when the workflow cache does not hold the row's version.
-_LOAD = select(*[c for c in instances.c if c.name != "blob"]).where(
+INSTANCE_COLUMNS = [c for c in instances.c if c.name != "blob"]
+_LOAD = select(*INSTANCE_COLUMNS).where(
     instances.c.id == bindparam("instance_id"))
 _LOAD_FULL = select(instances).where(instances.c.id == bindparam("instance_id"))
 _BLOB = select(instances.c.blob, instances.c.lock_version).where(
@@ -106,8 +107,6 @@ _DELETE_SUBSCRIPTION = Prebuilt(delete(subscriptions).where(
 _DELETE_TIMER = Prebuilt(delete(timers).where(
     timers.c.instance_id == bindparam("instance_id"), timers.c.task_id == bindparam("task_id"),
     timers.c.element_id == bindparam("element_id")))
-
-INSTANCE_COLUMNS = [c for c in instances.c if c.name != "blob"]
 
 
 def load(conn: Connection, cache: SpecCache, instance_id: str,

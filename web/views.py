@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, select
 
 from engine import read_model
 from engine.clock import utcnow
-from engine.driver import Prebuilt
+from engine.driver import Prebuilt, all_together
 from processes import disclosure
 from processes.schema import users
 
@@ -21,10 +21,9 @@ SYSTEM_ACTORS = {"system:timer": "系统(定时器)", "system:worker": "系统(�
                  "system:demo": "系统(演示数据)"}
 
 
-_NAMES = select(users.c.username, users.c.display_name).where(
-    users.c.username.in_(bindparam("wanted", expanding=True)))
 _FEW = 8
-# a page names a few people: one statement per count up to _FEW, on the driver's cursor
+# Names are read in groups of up to _FEW, one statement per group size, on the driver's
+# cursor; the groups of one call go out together (one round trip on PostgreSQL).
 _FEW_NAMES = {n: Prebuilt(select(users.c.username, users.c.display_name).where(
     users.c.username.in_([bindparam(f"u{i}") for i in range(n)]))) for n in range(1, _FEW + 1)}
 
@@ -33,10 +32,8 @@ def people_names(conn, usernames) -> dict[str, str]:
     wanted = _people(usernames)
     if not wanted:
         return {}
-    if len(wanted) <= _FEW:
-        read, params = _few_names(wanted)
-        return names_from(read.all(conn, params))
-    return names_from(conn.execute(_NAMES, {"wanted": wanted}).all())
+    groups = [_few_names(wanted[i:i + _FEW]) for i in range(0, len(wanted), _FEW)]
+    return {k: v for rows in all_together(conn, groups) for k, v in names_from(rows).items()}
 
 
 def _people(usernames) -> list[str]:
