@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 import time
+
+from cachetools import LRUCache
 
 from flask import current_app, g, request, session
 from flask.views import MethodView
@@ -59,12 +62,32 @@ def issue_token(principal: Principal) -> str:
     return _serializer().dumps({"uid": principal.id, "sid": secret})
 
 
+# Tokens whose signature was checked: (key, token) -> (session secret, signed at). Checking a
+# signature again on every call of a client cost more than the rest of its authentication;
+# the age is still checked on every call, and the session itself read (revocation at once).
+_verified: LRUCache = LRUCache(maxsize=4096)
+_verified_lock = threading.Lock()
+
+
 def _token_secret(token: str) -> str | None:
-    try:
-        data = _serializer().loads(token, max_age=TOKEN_MAX_AGE)
-    except (BadSignature, SignatureExpired):
+    key = (current_app.config["SECRET_KEY"], token)
+    with _verified_lock:
+        known = _verified.get(key)
+    if known is None:
+        try:
+            data, signed_at = _serializer().loads(token, max_age=TOKEN_MAX_AGE,
+                                                  return_timestamp=True)
+        except (BadSignature, SignatureExpired):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("sid"), str):
+            return None
+        known = (data["sid"], signed_at.timestamp())
+        with _verified_lock:
+            _verified[key] = known
+    secret, signed_at = known
+    if time.time() - signed_at > TOKEN_MAX_AGE:
         return None
-    return data.get("sid") if isinstance(data, dict) else None
+    return secret
 
 
 def principal_from_token(token: str) -> Principal | None:

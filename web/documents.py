@@ -2,12 +2,15 @@
 and the public verification of a code printed on paper."""
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint as PageBlueprint
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from werkzeug.sansio.utils import get_current_url
 
 from integrations import pdf
 from processes import corrections
@@ -118,7 +121,13 @@ class Verify(MethodView):
 @pages.before_app_request
 def _learn_public_url() -> None:
     # the QR codes of documents rendered in this process point to where people reach us
-    docs.learn_public_url(request.host_url)
+    docs.learn_public_url(_host_url(request.scheme, request.host))
+
+
+@functools.lru_cache(maxsize=64)
+def _host_url(scheme: str, host: str) -> str:
+    # request.host_url, built once per host: it was a visible part of every API call
+    return get_current_url(scheme, host)
 
 
 @pages.get("/verify/<string:code>")

@@ -7,16 +7,32 @@ answers render every message through the app's JSON provider.
 """
 from __future__ import annotations
 
+import functools
+
+from babel import Locale
 from flask import Flask, g, has_request_context, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, get_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from engine import i18n
 
 LANG_PARAM = "lang"
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    return _locale(_selected())
+
+
+@functools.cache
+def _locale(code: str) -> Locale:
+    # Flask-Babel parses a selected name into a new Locale on every request, and babel looks
+    # for its data file each time; a Locale it is handed is used as it is.
+    return Locale.parse(code)
+
+
+def _selected() -> str:
     supported = i18n.available_locales()
     asked = request.args.get(LANG_PARAM)
     if asked:
@@ -27,7 +43,14 @@ def select_locale() -> str:
             return asked
     if not request.path.startswith("/api/") and session.get("lang") in supported:
         return session["lang"]
-    best = request.accept_languages.best_match(supported, default=i18n.DEFAULT_LOCALE)
+    return _best_language(request.headers.get("Accept-Language", ""), supported)
+
+
+@functools.lru_cache(maxsize=256)
+def _best_language(header: str, supported: tuple[str, ...]) -> str:
+    # parsed once per distinct header: a client sends the same one with every call
+    best = parse_accept_header(header, LanguageAccept).best_match(
+        supported, default=i18n.DEFAULT_LOCALE)
     return best or i18n.DEFAULT_LOCALE
 
 

@@ -223,3 +223,13 @@ def test_verification_needs_no_login_and_rejects_unknown_codes(api, engine):
     assert api.client.get("/api/v1/verify/AAAAAAAAAA").status_code == 404
     hostile = api.client.get("/verify/<script>x")
     assert "<script>x" not in hostile.get_data(as_text=True)
+
+
+def test_without_a_configured_address_qr_codes_point_where_people_reach_us(sqlite_app):
+    from processes import documents as docs
+
+    client = sqlite_app.test_client()
+    client.get("/healthz", base_url="https://jianguan.example:8443")
+    assert docs.verify_url("ABC") == "https://jianguan.example:8443/verify/ABC"
+    client.get("/healthz", base_url="http://10.0.0.5")
+    assert docs.verify_url("ABC") == "http://10.0.0.5/verify/ABC"

@@ -5,6 +5,7 @@ working), API tokens can be revoked, and /login?next= only returns to a path of 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import pytest
@@ -254,6 +255,25 @@ def test_an_api_token_is_revoked_by_delete(app):
     spec = client.get("/api/openapi.json").get_json()
     assert "204" in spec["paths"]["/api/v1/auth/token"]["delete"]["responses"]
     assert "429" in spec["paths"]["/api/v1/auth/token"]["post"]["responses"]
+
+
+def test_a_token_used_before_is_refused_once_past_its_lifetime(app, monkeypatch):
+    from web.auth import TOKEN_MAX_AGE
+
+    client = app.test_client()
+    token = token_call(client, "inspector_cc", DEMO_PASSWORD).get_json()["token"]
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+    later = time.time() + TOKEN_MAX_AGE + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 401
+    monkeypatch.undo()
+    assert client.get("/api/v1/tasks", headers=bearer(token)).status_code == 200
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert client.get("/api/v1/tasks", headers=bearer(forged)).status_code == 401
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def test_delete_with_the_cookie_ends_the_browser_session(app):
