@@ -190,16 +190,16 @@ def main() -> None:
         runs["engine, PostgreSQL"] = (measure(fresh_pg_url(args.pg), args.count), 0.15)
     print(f"{args.count} instances, {len(STEPS)} user steps each, every engine step committed; "
           f"raw and engine measured in alternating chunks")
-    print(f"{'run':38} {'instances/s':>11} {'ratio':>6} {'goal':>7} {'SQL/step':>9} "
+    print(f"{'run':38} {'instances/s':>11} {'ratio':>7} {'goal':>7} {'SQL/step':>9} "
           f"{'deser./step':>11}")
     for name, (r, goal) in runs.items():
         ratio = r["rate"] / r["raw"]
-        print(f"{'raw SpiffWorkflow (memory), beside it':38} {r['raw']:11.1f} {1:6.3f}")
-        print(f"{name:38} {r['rate']:11.1f} {ratio:6.3f} {'>=' + str(goal):>7} "
+        print(f"{'raw SpiffWorkflow (memory), beside it':38} {r['raw']:11.1f} {1:7.4f}")
+        print(f"{name:38} {r['rate']:11.1f} {ratio:7.4f} {'>=' + str(goal):>7} "
               f"{r['statements']:9.1f} {r['loads']:11.2f}  {'met' if ratio >= goal else 'NOT met'}")
     first = next(iter(runs.values()))[0]["raw"]
     print(f"{'raw SpiffWorkflow + JSON round trip':38} {round_trip:11.1f} "
-          f"{round_trip / first:6.3f}")
+          f"{round_trip / first:7.4f}")
     print()
     print(f"{'growth: one step after 500 vs 10 tasks':38} {'10 (ms)':>9} {'500 (ms)':>9} "
           f"{'ratio':>6} {'goal':>6}")
