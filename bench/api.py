@@ -53,31 +53,9 @@ def raw(count: int) -> float:
 
 def raw_runner():
     """The BPMN parsed once; a function running n instances that returns the seconds."""
-    import logging
+    from bench.engine import raw as raw_engine
 
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-    from SpiffWorkflow.task import TaskState
-
-    logging.getLogger("spiff").setLevel(logging.WARNING)
-    parser = SpiffBpmnParser()
-    parser.add_bpmn_file(BPMN)
-    spec = parser.get_spec("two_lanes")
-
-    def run(count: int) -> float:
-        began = time.perf_counter()
-        for _ in range(count):
-            wf = BpmnWorkflow(spec)
-            wf.get_tasks(state=TaskState.READY)[0].set_data(project_code=PROJECT)
-            wf.do_engine_steps()
-            for data in ({}, {"accepted": True}):
-                task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
-                task.set_data(**data)
-                task.run()
-                wf.do_engine_steps()
-            assert wf.completed
-        return time.perf_counter() - began
-    return run
+    return raw_engine(False, [("draft", {}), ("reply", {"accepted": True})])
 
 
 # -- a database and a server ----------------------------------------------------------------

@@ -32,8 +32,9 @@ STEPS = [("draft", {}), ("reply", {"accepted": False}), ("draft", {}), ("reply",
 PROJECT = "FS-CC-2026-001"
 
 
-def raw(round_trip: bool):
-    """A function running n instances in raw SpiffWorkflow; returns the seconds it took."""
+def raw(round_trip: bool, steps: list[tuple[str, dict]] = STEPS):
+    """A function running n instances in raw SpiffWorkflow, completing `steps` (element,
+    data) in order; returns the seconds it took."""
     import logging
     from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -53,7 +54,7 @@ def raw(round_trip: bool):
             wf = BpmnWorkflow(spec)
             wf.get_tasks(state=TaskState.READY)[0].set_data(project_code=PROJECT)
             wf.do_engine_steps()
-            for element, data in STEPS:
+            for element, data in steps:
                 if round_trip:
                     wf = serializer.deserialize_json(serializer.serialize_json(wf))
                 task = wf.get_tasks(state=TaskState.READY, manual=True)[0]

@@ -40,29 +40,21 @@ WARM_UP = 20
 
 
 # -- inside callgrind: one target's loop ----------------------------------------------------
-def _bench_engine():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_engine", os.path.join(HERE, "engine.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _one_instance(target: str, pg: str, tmp: str):
-    """A function running one instance of the target, set up and warmed up."""
+    """A function running one instance of the target, set up."""
     if target == "raw":
-        run = _bench_engine().raw(False)
+        from bench.engine import raw
+        run = raw(False)
         return lambda: run(1)
     if target == "raw-api":
         from bench.api import raw_runner
         run = raw_runner()
         return lambda: run(1)
     if target.startswith("engine-"):
-        be = _bench_engine()
-        url = (be.fresh_pg_url(pg) if target == "engine-pg"
+        from bench.engine import EngineRun, fresh_pg_url
+        url = (fresh_pg_url(pg) if target == "engine-pg"
                else f"sqlite:///{tmp}/instructions.db")
-        engine = be.EngineRun(url)
+        engine = EngineRun(url)
         return lambda: engine.run(1)
     return _api_instance(f"sqlite:///{tmp}/instructions.db")
 
