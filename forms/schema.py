@@ -12,55 +12,27 @@ What the server does with the fields form-js treats specially:
   counts as empty (form-js would take it). A required dynamic list only has to be sent: zero
   rows is allowed.
 
-Dates: every date must lie in 1900-2100. A date field may bound its value relative to today
-(the bureau's date, UTC+8, from engine.clock) with keys the form editor keeps:
-`"disallowPassedDates": true` (form-js's own option: today or later) and
-`"validate": {"minDate": "today+1", "maxDate": "today"}` (extra keys form-js ignores;
-"today", "today+N", "today-N" or a fixed "YYYY-MM-DD").
+The checks themselves, and the rules for dates, are in forms/checks.py.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import OrderedDict
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
 from threading import Lock
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
+from .checks import (DATE_FORMATS, EMAIL, MAX_FILES, MAX_ROWS, MAX_TEXT, NOT_CHOICE, NOT_NUMBER,
+                     PHONE, REQUIRED, at_most, attachment, date_bound, date_format, decimals,
+                     emptiness, length, matches, number_range, one_of, pattern, scalar,
+                     validator)
 from .definition import DATE_BOUND, computed_keys, form_fields
 from engine.i18n import _
 
-MAX_TEXT = 10_000
-MAX_ROWS = 200
-MAX_FILES = 50
 CACHE_SIZE = 128
-REQUIRED = _("必填项")
-BLANK = _("必填项, 不能只填空格")
 READ_ONLY = _("只读字段不可提交")
-NOT_CHOICE = _("不是有效的选项")
-NOT_NUMBER = _("不是有效的数字")
 NOT_OBJECT = _("数据必须是对象")
-ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,24}$")
-DATE_FORMATS = {
-    "date": (re.compile(r"^\d{4}-\d{2}-\d{2}$"), date.fromisoformat,
-             _("不是有效的日期")),
-    "time": (re.compile(r"^\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?$"), time.fromisoformat,
-             _("不是有效的时间")),
-    "datetime": (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"),
-                 datetime.fromisoformat,
-                 _("不是有效的日期时间")),
-}
-
-# Dates people mean: anything outside is a typo or hostile input (0001-01-01, 9999-12-31).
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
-OUT_OF_RANGE = _("日期超出有效范围 1900-01-01 至 2100-12-31")
-# "Today" for a date rule is the bureau's calendar day (China has one time zone, UTC+8).
-LOCAL_ZONE = timezone(timedelta(hours=8))
 
 _cache: OrderedDict = OrderedDict()
 _cache_lock = Lock()
@@ -118,171 +90,6 @@ def _plain(value) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def _chain(checks: list, required: bool, empty):
-    """One validator: empty values are "required" or fine; otherwise the first failing check."""
-    def run(value) -> None:
-        if empty(value):
-            if required:
-                raise ValidationError(BLANK if isinstance(value, str) and value else REQUIRED)
-            return
-        for check in checks:
-            check(value)
-    return run
-
-
-def _length(lo: int | None, hi: int):
-    if lo:
-        message = _("长度需在 {lo} 到 {hi} 之间").format(lo=lo, hi=hi)
-    else:
-        message = _("长度不能超过 {hi}").format(hi=hi)
-
-    def check(value) -> None:
-        if len(value) > hi or (lo and len(value) < lo):
-            raise ValidationError(message)
-    return check
-
-
-def _pattern(pattern: str):
-    regex = re.compile(pattern)
-
-    def check(value: str) -> None:
-        if not regex.fullmatch(value):
-            raise ValidationError(_("格式不正确"))
-    return check
-
-
-def _regex(regex: re.Pattern, message: str):
-    def check(value: str) -> None:
-        if not regex.match(value):
-            raise ValidationError(message)
-    return check
-
-
-def _range(lo, hi):
-    if lo is not None and hi is not None:
-        message = _("数值需在 {lo} 到 {hi} 之间").format(lo=lo, hi=hi)
-    elif lo is not None:
-        message = _("数值不能小于 {lo}").format(lo=lo)
-    else:
-        message = _("数值不能大于 {hi}").format(hi=hi)
-
-    def check(value) -> None:
-        number = float(value)
-        if (lo is not None and number < lo) or (hi is not None and number > hi):
-            raise ValidationError(message)
-    return check
-
-
-def _decimals(digits: int):
-    def check(value) -> None:
-        try:
-            exponent = Decimal(str(value)).normalize().as_tuple().exponent
-        except InvalidOperation:
-            raise ValidationError(NOT_NUMBER) from None
-        if isinstance(exponent, int) and -exponent > digits:
-            raise ValidationError(_("最多 {digits} 位小数").format(digits=digits))
-    return check
-
-
-def _datetime(subtype: str):
-    regex, parse, message = DATE_FORMATS.get(subtype, DATE_FORMATS["date"])
-
-    def check(value: str) -> None:
-        try:
-            if not regex.match(value):
-                raise ValueError(value)
-            parsed = parse(value)
-        except ValueError:
-            raise ValidationError(message) from None
-        if isinstance(parsed, date) and not FIRST_DAY <= _day(parsed) <= LAST_DAY:
-            raise ValidationError(OUT_OF_RANGE)
-    return check
-
-
-def _day(value) -> date:
-    """The calendar day of a date, or of a datetime in the bureau's zone when it has one."""
-    if isinstance(value, datetime):
-        return (value.astimezone(LOCAL_ZONE) if value.tzinfo else value).date()
-    return value
-
-
-def today() -> date:
-    """The bureau's current date (engine.clock, so tests that move time move it too)."""
-    from engine.clock import utcnow
-
-    return utcnow().astimezone(LOCAL_ZONE).date()
-
-
-def _date_bound(bound: str, lower: bool):
-    """minDate / maxDate: the date part of the value against today±N or a fixed date
-    (load_form has checked the bound's form)."""
-    match = DATE_BOUND.fullmatch(bound)
-    fixed = date.fromisoformat(match.group("fixed")) if match.group("fixed") else None
-    offset = None if fixed else int(match.group("offset") or 0)
-
-    def message(day: date) -> str:
-        if lower and offset == 0:
-            return _("不能早于今天 {day}").format(day=day)
-        if lower and offset == 1:
-            return _("须晚于今天, 最早 {day}").format(day=day)
-        if not lower and offset == 0:
-            return _("不能晚于今天 {day}").format(day=day)
-        if lower:
-            return _("不能早于 {day}").format(day=day)
-        return _("不能晚于 {day}").format(day=day)
-
-    def check(value: str) -> None:
-        day = _day(datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value))
-        limit = fixed or today() + timedelta(days=offset)
-        if (lower and day < limit) or (not lower and day > limit):
-            raise ValidationError(message(limit))
-    return check
-
-
-def _one_of(allowed: list):
-    # Exact type as well as value: the designer's option 1 is not the submitted true or "1".
-    def check(value) -> None:
-        if not any(type(value) is type(a) and value == a for a in allowed):
-            raise ValidationError(NOT_CHOICE)
-    return check
-
-
-def _scalar(value) -> None:
-    if not isinstance(value, (str, int, float)) or (isinstance(value, str) and len(value) > MAX_TEXT):
-        raise ValidationError(NOT_CHOICE)
-
-
-def _attachment(value) -> None:
-    if not isinstance(value, str) or not ATTACHMENT_ID.match(value):
-        raise ValidationError(_("不是有效的附件"))
-
-
-def _count(hi: int, what: str, english: str):
-    def check(value: list) -> None:
-        if len(value) > hi:
-            raise ValidationError(_("最多 {hi} {what}").format(
-                                      hi=hi, what=what, english=english))
-    return check
-
-
-def _empty(value) -> bool:
-    return value is None or (isinstance(value, (str, list)) and len(value) == 0)
-
-
-def _empty_text(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _empty_checkbox(value) -> bool:
-    return value is None or value is False      # form-js: a required checkbox must be ticked
-
-
-# form-js has no "required" for a dynamic list; here it means "send the list", and zero rows is
-# an answer (an inspection with no findings).
-_EMPTY = {"checkbox": _empty_checkbox, "dynamiclist": lambda value: value is None,
-          "textfield": _empty_text, "textarea": _empty_text}
-
-
 def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
     kind = comp["type"]
     rules = comp.get("validate") if isinstance(comp.get("validate"), dict) else {}
@@ -290,40 +97,40 @@ def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
     messages = {"required": REQUIRED, "null": REQUIRED, "invalid": _("必须是文本")}
     if kind in ("textfield", "textarea"):
         field_cls, kwargs = fields.String, {}
-        checks.append(_length(rules.get("minLength"), rules.get("maxLength") or MAX_TEXT))
+        checks.append(length(rules.get("minLength"), rules.get("maxLength") or MAX_TEXT))
         if rules.get("pattern"):
-            checks.append(_pattern(rules["pattern"]))
+            checks.append(pattern(rules["pattern"]))
         if rules.get("validationType") == "email":
-            checks.append(_regex(EMAIL, _("不是有效的邮箱地址")))
+            checks.append(matches(EMAIL, _("不是有效的邮箱地址")))
         elif rules.get("validationType") == "phone":
-            checks.append(_regex(PHONE, _("不是有效的电话号码")))
+            checks.append(matches(PHONE, _("不是有效的电话号码")))
     elif kind == "number":
         digits = comp.get("decimalDigits")
         field_cls = _Number
         kwargs = {"integer": digits == 0, "as_string": bool(comp.get("serializeToString"))}
         messages.update(invalid=NOT_NUMBER, special=NOT_NUMBER, too_large=NOT_NUMBER)
         if isinstance(digits, int) and digits > 0:
-            checks.append(_decimals(digits))
+            checks.append(decimals(digits))
         if rules.get("min") is not None or rules.get("max") is not None:
-            checks.append(_range(rules.get("min"), rules.get("max")))
+            checks.append(number_range(rules.get("min"), rules.get("max")))
     elif kind == "checkbox":
         field_cls, kwargs = fields.Boolean, {"truthy": {True}, "falsy": {False}}
         messages["invalid"] = _("必须是 true 或 false")
     elif kind == "datetime":
         field_cls, kwargs = fields.String, {}
         subtype = comp.get("subtype", "date")
-        checks.append(_datetime(subtype))
+        checks.append(date_format(subtype))
         messages["invalid"] = DATE_FORMATS.get(subtype, DATE_FORMATS["date"])[2]
         if subtype != "time":
             lower = rules.get("minDate") or ("today" if comp.get("disallowPassedDates") is True
                                              else None)
             for bound, is_lower in ((lower, True), (rules.get("maxDate"), False)):
                 if isinstance(bound, str) and DATE_BOUND.fullmatch(bound):   # as load_form checks
-                    checks.append(_date_bound(bound, is_lower))
+                    checks.append(date_bound(bound, is_lower))
     elif kind in ("radio", "select", "checklist", "taglist"):
         static = [v["value"] for v in comp.get("values") or [] if isinstance(v, dict) and "value" in v]
         dynamic = comp.get("valuesKey") or comp.get("valuesExpression")
-        item = _one_of(static) if static and not dynamic else _scalar
+        item = one_of(static) if static and not dynamic else scalar
         if kind in ("radio", "select"):
             field_cls, kwargs = fields.Raw, {}
             checks.append(item)
@@ -331,18 +138,18 @@ def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
             field_cls = fields.List
             kwargs = {"cls_or_instance": fields.Raw(validate=item, error_messages={"null": NOT_CHOICE})}
             messages["invalid"] = _("必须是列表")
-            checks.append(_count(MAX_ROWS, "项", "items"))
+            checks.append(at_most(MAX_ROWS, "项", "items"))
     elif kind == "filepicker":
         messages["invalid"] = _("不是有效的附件")
         if comp.get("multiple"):
             field_cls = fields.List
-            kwargs = {"cls_or_instance": fields.Raw(validate=_attachment,
+            kwargs = {"cls_or_instance": fields.Raw(validate=attachment,
                                                     error_messages={"null": messages["invalid"]})}
             messages["invalid"] = _("必须是附件列表")
-            checks.append(_count(MAX_FILES, "个附件", "files"))
+            checks.append(at_most(MAX_FILES, "个附件", "files"))
         else:
             field_cls, kwargs = fields.String, {}
-            checks.append(_attachment)
+            checks.append(attachment)
     elif kind == "dynamiclist":
         row = _schema_class(form_fields({"components": comp.get("components")}),
                             computed_keys({"components": comp.get("components")}), partial)
@@ -351,11 +158,11 @@ def _field(comp: dict, required: bool, partial: bool) -> fields.Field:
             "type": _("每一行必须是对象"),
             "null": _("每一行必须是对象")})}
         messages["invalid"] = _("必须是列表")
-        checks.append(_count(MAX_ROWS, "行", "rows"))
+        checks.append(at_most(MAX_ROWS, "行", "rows"))
     else:
         field_cls, kwargs = fields.Raw, {}
     return field_cls(required=required, allow_none=not required, error_messages=messages,
-                     validate=_chain(checks, required, _EMPTY.get(kind, _empty)), **kwargs)
+                     validate=validator(checks, required, emptiness(kind)), **kwargs)
 
 
 def _required(comp: dict) -> bool:

@@ -1,7 +1,7 @@
 """What a document correction may change: the fields of the forms whose data the document
-shows, cleaned by those forms (forms/schema.py, with their limits: lengths, ranges, at most
-200 rows of a list), never an identity field (the project, the instance, the parties) that
-decides where the document belongs and who may read it.
+shows, cleaned by those forms (forms/schema.py, with the limits of forms/checks.py: lengths,
+ranges, at most 200 rows of a list), never an identity field (the project, the instance, the
+parties) that decides where the document belongs and who may read it.
 
 The forms of a document: the start form of its instance's process, the forms of the user
 tasks its instance has completed, and the form named like its kind (`rectification_notice`).

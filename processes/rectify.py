@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from engine.services import ServiceContext, ServiceFailure, ServiceRefusal
-from forms.schema import LOCAL_ZONE
+from forms.checks import LOCAL_ZONE
 
 from .thresholds import LEVEL_NAMES
 from engine.i18n import _

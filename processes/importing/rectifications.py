@@ -18,7 +18,7 @@ from engine import instances, tasks
 from engine.clock import utcnow
 from engine.errors import EngineError
 from engine.schema import tasks as task_rows
-from forms.schema import LOCAL_ZONE
+from forms.checks import LOCAL_ZONE
 
 from ..schema import import_refs, projects
 from .common import Field, Row, chunks

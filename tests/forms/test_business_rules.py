@@ -14,7 +14,8 @@ from marshmallow import ValidationError
 
 from engine.clock import clock
 from forms.definition import FormDefinitionError, form_fields, load_form
-from forms.schema import BLANK, OUT_OF_RANGE, validate_submission
+from forms.checks import BLANK, OUT_OF_RANGE
+from forms.schema import validate_submission
 
 FORMS_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "forms")
 # 10:00 in Foshan on 2026-12-01 (02:00 UTC)

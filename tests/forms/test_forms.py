@@ -10,7 +10,8 @@ import pytest
 from marshmallow import ValidationError
 
 from forms.definition import FormDefinitionError, form_fields, load_form
-from forms.schema import REQUIRED, build_schema, validate_submission
+from forms.checks import REQUIRED
+from forms.schema import build_schema, validate_submission
 
 FORMS_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "forms")
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.clock import utcnow
 from engine.errors import Invalid
 from engine.schema import instances, tasks
-from forms.schema import LOCAL_ZONE
+from forms.checks import LOCAL_ZONE
 from processes.importing import Limits, run_import
 from processes.importing.report import report_xlsx, template_xlsx
 from processes.people import authenticate

@@ -122,7 +122,7 @@ def test_flask_import_of_open_rectifications_leaves_them_at_the_reply(sqlite_app
 
     from engine.clock import utcnow
     from engine.schema import tasks
-    from forms.schema import LOCAL_ZONE
+    from forms.checks import LOCAL_ZONE
     from processes.bundled import deploy_bundled
     from processes.demo import load_reference
 
