@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from engine.clock import utcnow
+from processes.actors import actor_name, people_names
 from processes.audit_search import (CHINA, AuditFilter, day_start, iter_events, search,
                                     upper_bound, verify_chain)
 
@@ -20,7 +21,6 @@ from .auth import allow, current
 from .ext import services
 from .paging import Listing, paged
 from .schemas import HistoryEventSchema, Strict
-from .views import actor_name, people_names
 from engine.i18n import _
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计 (audit trail)")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engine import instances as commands
 from engine.schema import audit_events, instances
 from processes import disclosure, policy, starting
+from processes.actors import actor_name, people_names
 from processes.schema import users
 
 from .auth import allow, checked, current
@@ -17,7 +18,7 @@ from .ext import services
 from .paging import paged, query
 from .schemas import (CancelSchema, HistoryEventSchema, InstanceDetailSchema, InstanceQuery,
                       InstanceSchema, StartSchema)
-from .views import actor_name, instance_detail, instance_summary, people_names
+from .views import instance_detail, instance_summary
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances",
                 description="流程实例 (process instances)")
