@@ -1,7 +1,8 @@
-"""Instructions per instance, counted by valgrind's callgrind: the same count on every run,
-whatever else the machine is doing, where the clock-based benchmarks move by ±20 %. For
-comparing two versions of the code, and for seeing how much of a ratio is work and how much
-is waiting (README "Performance").
+"""Instructions per instance, counted by valgrind's callgrind: nearly the same count on every
+run, whatever else the machine is doing, where the clock-based benchmarks move by ±20 %. For
+comparing two versions of the code (with the same --count: the first instances after the
+warm-up still cost more), and for seeing how much of a ratio is work and how much is waiting
+(README "Performance").
 
 Each target runs in its own process under callgrind, which counts only inside the measured
 loop (`--toggle-collect` on functools.reduce, which drives it), after a warm-up:
