@@ -1,8 +1,8 @@
 """Instructions per instance, counted by valgrind's callgrind: nearly the same count on every
 run, whatever else the machine is doing, where the clock-based benchmarks move by ±20 %. For
 comparing two versions of the code (at the same --count: the count per instance changes
-with it, 44.1 million for the API at 3 and 42.5 at 10), and for seeing how much of a ratio is work and how much is waiting
-(README "Performance").
+with it, 44.1 million for the API at 3 and 42.5 at 10), and for seeing how much of a ratio
+is work and how much is waiting (README "Performance").
 
 Each target runs in its own process under callgrind, which counts only inside the measured
 loop (`--toggle-collect` on functools.reduce, which drives it), after a warm-up:
