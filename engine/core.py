@@ -124,10 +124,8 @@ class Engine:
         return BpmnWorkflow(spec, subprocess_specs)
 
     def definition(self, conn, key: str, version: int | None = None, kind: str = "bpmn"):
-        params = {"kind": kind, "key": key}
-        if version is not None:
-            params["version"] = version
-        found = _DEFINITION_ID[version is not None].first(conn, params)
+        found = _DEFINITION_ID[version is not None].first(
+            conn, {"kind": kind, "key": key, "version": version})
         row = self.definition_by_id(conn, found.id) if found is not None else None
         if row is None:
             what = f"{key} v{version}" if version else key

@@ -49,11 +49,11 @@ def instance_row(conn, instance_id: str):
 
 
 def instance(engine, conn, instance_id: str, row=None,
-             also: list[tuple[Prebuilt, dict]] = ()) -> InstanceView | None:
+             also: list[tuple[Prebuilt, dict]] | None = None) -> InstanceView | None:
     """The view of one instance. Its reads, and the caller's `also` reads (their rows in
     `view.also`), go out together: one round trip on PostgreSQL."""
     params = {"instance_id": instance_id}
-    reads = [(_OPEN_TASKS, params), (_WAITING, params), *also]
+    reads = [(_OPEN_TASKS, params), (_WAITING, params), *(also or [])]
     if row is None:
         found, open_tasks, waiting, *extra = all_together(conn, [(_INSTANCE, params), *reads])
         row = found[0] if found else None

@@ -48,10 +48,8 @@ def principal_of(conn, secret: str | None, kind: str | None = None) -> Principal
     """The active user of a session that is neither revoked nor expired, else None."""
     if not secret or not isinstance(secret, str) or len(secret) > 200:
         return None
-    params = {"id": _digest(secret), "now": utcnow()}
-    if kind is not None:
-        params["kind"] = kind
-    row = _PRINCIPAL[kind is not None].first(conn, params)
+    row = _PRINCIPAL[kind is not None].first(conn, {
+        "id": _digest(secret), "now": utcnow(), "kind": kind})
     return principal_of_row(row) if row else None
 
 
